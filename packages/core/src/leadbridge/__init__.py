@@ -1,0 +1,47 @@
+"""LeadBridge core: an embeddable marketing contact hub that syncs with third-party systems."""
+
+from ._crypto import SecretBox
+from ._errors import (
+    ConfigurationError,
+    ConflictError,
+    LeadBridgeError,
+    NotFoundError,
+    ValidationError,
+)
+from ._version import __version__
+from .contacts import (
+    BulkUpsertResult,
+    ChangeLogService,
+    Contact,
+    ContactPage,
+    ContactService,
+    CustomFieldService,
+    FieldSpec,
+    FieldType,
+)
+from .container import CoreContainer, shutdown
+from .events import Event, EventBus
+from .settings import Settings
+
+__all__ = [
+    "BulkUpsertResult",
+    "ChangeLogService",
+    "ConfigurationError",
+    "ConflictError",
+    "Contact",
+    "ContactPage",
+    "ContactService",
+    "CoreContainer",
+    "CustomFieldService",
+    "Event",
+    "EventBus",
+    "FieldSpec",
+    "FieldType",
+    "LeadBridgeError",
+    "NotFoundError",
+    "SecretBox",
+    "Settings",
+    "ValidationError",
+    "__version__",
+    "shutdown",
+]

@@ -1,0 +1,3 @@
+from leadbridge.cli import main
+
+main()

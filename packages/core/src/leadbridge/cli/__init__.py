@@ -1,0 +1,75 @@
+"""The ``leadbridge`` command. Plugins add sub-commands through the ``leadbridge.cli`` entry
+point group: each entry point names a callable ``register(app: typer.Typer) -> None``."""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import entry_points
+from typing import Annotated
+
+import typer
+
+from ._common import err_console, state
+from ._contacts import app as contacts_app
+from ._db import app as db_app
+from ._fields import app as fields_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="leadbridge",
+    help="LeadBridge: contacts, integrations, sync, segments and points.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db_app, name="db")
+app.add_typer(contacts_app, name="contacts")
+app.add_typer(fields_app, name="fields")
+
+
+def _versions() -> list[tuple[str, str]]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for dist in ("leadbridge-core", "leadbridge-livestorm", "leadbridge-gateway"):
+        try:
+            out.append((dist, version(dist)))
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        for dist, ver in _versions():
+            typer.echo(f"{dist} {ver}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show versions."),
+    ] = False,
+) -> None:
+    state.debug = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
+
+
+def _load_plugins() -> None:
+    for ep in entry_points(group="leadbridge.cli"):
+        try:
+            register = ep.load()
+            register(app)
+        except Exception as exc:  # a broken plugin must not take the CLI down
+            err_console.print(
+                f"[yellow]warning:[/yellow] CLI plugin {ep.name!r} failed to load: {exc}"
+            )
+
+
+def main() -> None:
+    _load_plugins()
+    app()

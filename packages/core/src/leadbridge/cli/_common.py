@@ -1,0 +1,76 @@
+"""What every command shares: the container, running coroutines, output and errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from .._errors import LeadBridgeError
+from ..container import CoreContainer, shutdown
+
+T = TypeVar("T")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class State:
+    debug: bool = False
+    container: CoreContainer | None = None
+
+
+state = State()
+
+
+def container() -> CoreContainer:
+    if state.container is None:
+        state.container = CoreContainer()
+    return state.container
+
+
+def migration_locations() -> list[Path]:
+    """Version locations of installed plugins (filled by the integration registry)."""
+    hook: Callable[[CoreContainer], list[Path]] | None = getattr(
+        sys.modules.get("leadbridge.integrations"), "plugin_migration_locations", None
+    )
+    return hook(container()) if hook is not None else []
+
+
+def run(make: Callable[[CoreContainer], Coroutine[Any, Any, T]]) -> T:
+    """Run an async command body with the container; errors become one line and exit 1."""
+
+    async def main() -> T:
+        c = container()
+        try:
+            return await make(c)
+        finally:
+            await shutdown(c)
+
+    try:
+        return asyncio.run(main())
+    except LeadBridgeError as exc:
+        fail(str(exc), exc)
+    except OSError as exc:
+        fail(f"{type(exc).__name__}: {exc}", exc)
+
+
+def fail(message: str, exc: BaseException | None = None) -> NoReturn:
+    if state.debug and exc is not None:
+        raise exc
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, default=str, ensure_ascii=False, indent=2) + "\n")
+
+
+def gather(*aws: Awaitable[Any]) -> Awaitable[list[Any]]:
+    return asyncio.gather(*aws)

@@ -1,0 +1,705 @@
+from __future__ import annotations
+
+import builtins
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from .._errors import ConflictError, NotFoundError, ValidationError
+from ..db import utcnow
+from ..events import ContactCreated, ContactFieldChanged, EventBus, TagAdded
+from ._changelog import CONTACT_CREATED, CONTACT_DELETED, record_changes
+from ._fields import (
+    CORE_FIELDS,
+    READ_ONLY_FIELDS,
+    FieldSpec,
+    FieldType,
+    check_alias,
+    normalize_value,
+)
+from ._models import ContactRow, ContactTagRow, CustomFieldRow, TagRow
+
+_CORE_COLUMNS = tuple(CORE_FIELDS)
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    email: str
+    first_name: str | None
+    last_name: str | None
+    company: str | None
+    phone: str | None
+    city: str | None
+    country: str | None
+    points: int
+    fields: dict[str, Any]
+    tags: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    last_active_at: datetime | None
+
+    def get(self, name: str) -> Any:
+        """A core field or custom field value by name."""
+        if name in CORE_FIELDS or name in READ_ONLY_FIELDS:
+            return getattr(self, name)
+        return self.fields.get(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "email": self.email,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "company": self.company,
+            "phone": self.phone,
+            "city": self.city,
+            "country": self.country,
+            "points": self.points,
+            "fields": dict(self.fields),
+            "tags": list(self.tags),
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "last_active_at": self.last_active_at.isoformat() if self.last_active_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    items: list[Contact]
+    next_after: int | None
+
+
+@dataclass
+class RowError:
+    """One input row of a bulk upsert that was not written, and why."""
+
+    index: int
+    email: Any
+    field: str | None
+    message: str
+
+
+@dataclass
+class BulkUpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    #: email key → contact id of every written or unchanged row
+    ids: dict[str, int] = field(default_factory=dict)
+
+
+class CustomFieldService:
+    """Definitions of custom contact fields."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    async def define(
+        self,
+        alias: str,
+        type: str | FieldType,
+        *,
+        label: str | None = None,
+        options: Sequence[str] | None = None,
+        is_unique_identifier: bool = False,
+        is_required: bool = False,
+    ) -> FieldSpec:
+        check_alias(alias)
+        try:
+            ftype = FieldType(type)
+        except ValueError as exc:
+            raise ValidationError(
+                f"field type {type!r} is unknown; use one of "
+                + ", ".join(t.value for t in FieldType),
+                field="type",
+                value=type,
+            ) from exc
+        opts: list[str] | None = None
+        if ftype in (FieldType.SELECT, FieldType.MULTISELECT):
+            opts = [o.strip() for o in (options or []) if o.strip()]
+            if not opts:
+                raise ValidationError(
+                    f"field {alias!r} of type {ftype.value} needs options", field="options"
+                )
+            if len(set(opts)) != len(opts):
+                raise ValidationError(f"field {alias!r} has duplicate options", field="options")
+        elif options:
+            raise ValidationError(
+                f"field {alias!r}: options only apply to select and multiselect fields",
+                field="options",
+            )
+        row = CustomFieldRow(
+            alias=alias,
+            label=label or alias.replace("_", " ").capitalize(),
+            type=ftype.value,
+            options=opts,
+            is_unique_identifier=is_unique_identifier,
+            is_required=is_required,
+        )
+        try:
+            async with self._session_factory.begin() as session:
+                session.add(row)
+        except IntegrityError as exc:
+            raise ConflictError(f"custom field {alias!r} already exists", field="alias") from exc
+        return _spec(row)
+
+    async def list(self) -> list[FieldSpec]:
+        async with self._session_factory() as session:
+            return await load_custom_fields(session)
+
+    async def get(self, alias: str) -> FieldSpec:
+        for spec in await self.list():
+            if spec.alias == alias:
+                return spec
+        raise NotFoundError(f"custom field {alias!r} does not exist")
+
+    async def all_fields(self) -> dict[str, FieldSpec]:
+        """Core and custom fields by alias."""
+        return {**CORE_FIELDS, **{s.alias: s for s in await self.list()}}
+
+
+def _spec(row: CustomFieldRow) -> FieldSpec:
+    return FieldSpec(
+        alias=row.alias,
+        label=row.label,
+        type=FieldType(row.type),
+        is_core=False,
+        options=tuple(row.options) if row.options is not None else None,
+        is_unique_identifier=row.is_unique_identifier,
+        is_required=row.is_required,
+        id=row.id,
+    )
+
+
+async def load_custom_fields(session: AsyncSession) -> list[FieldSpec]:
+    rows = (await session.scalars(select(CustomFieldRow).order_by(CustomFieldRow.alias))).all()
+    return [_spec(r) for r in rows]
+
+
+def email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+class ContactService:
+    """Create, read, update, delete and bulk-upsert contacts.
+
+    Every write validates first and writes nothing on error; every real change writes a
+    change-log row in the same transaction. ``source`` says who changed it: ``"internal"`` or
+    an integration's name (push sync never echoes a change back to its source).
+    """
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        event_bus: EventBus,
+        batch_size: int = 1000,
+    ) -> None:
+        self._session_factory = session_factory
+        self._bus = event_bus
+        self._batch_size = batch_size
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def get(self, contact_id: int) -> Contact:
+        async with self._session_factory() as session:
+            row = await session.get(ContactRow, contact_id)
+            if row is None:
+                raise NotFoundError(f"contact {contact_id} does not exist")
+            return (await _to_contacts(session, [row]))[0]
+
+    async def get_by_email(self, email: str) -> Contact:
+        async with self._session_factory() as session:
+            row = await session.scalar(
+                select(ContactRow).where(ContactRow.email_key == email_key(email))
+            )
+            if row is None:
+                raise NotFoundError(f"no contact with email {email!r}")
+            return (await _to_contacts(session, [row]))[0]
+
+    async def list(
+        self, *, limit: int = 50, after: int | None = None, tag: str | None = None
+    ) -> ContactPage:
+        """Contacts by id, ``limit`` at a time; pass ``next_after`` back to continue."""
+        if not 1 <= limit <= 10_000:
+            raise ValidationError("limit must be between 1 and 10000", field="limit", value=limit)
+        stmt = select(ContactRow).order_by(ContactRow.id).limit(limit + 1)
+        if after is not None:
+            stmt = stmt.where(ContactRow.id > after)
+        if tag is not None:
+            stmt = (
+                stmt.join(ContactTagRow, ContactTagRow.contact_id == ContactRow.id)
+                .join(TagRow, TagRow.id == ContactTagRow.tag_id)
+                .where(TagRow.name == tag.strip().lower())
+            )
+        async with self._session_factory() as session:
+            rows = list((await session.scalars(stmt)).all())
+            more = len(rows) > limit
+            rows = rows[:limit]
+            items = await _to_contacts(session, rows)
+        return ContactPage(items, items[-1].id if more and items else None)
+
+    async def count(self) -> int:
+        async with self._session_factory() as session:
+            return int(await session.scalar(select(func.count()).select_from(ContactRow)) or 0)
+
+    # -- writes --------------------------------------------------------------------------
+
+    async def create(
+        self,
+        email: str,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        tags: Iterable[str] = (),
+        source: str = "internal",
+        **core: Any,
+    ) -> Contact:
+        """Create a contact. ``core`` takes core fields by name, ``fields`` custom aliases."""
+        async with self._session_factory.begin() as session:
+            specs = await _all_specs(session)
+            values = _validate({"email": email, **core, **(fields or {})}, specs, creating=True)
+            row = _new_row(values)
+            session.add(row)
+            try:
+                await session.flush()
+            except IntegrityError as exc:
+                raise ConflictError(
+                    f"a contact with email {email!r} already exists", field="email"
+                ) from exc
+            await record_changes(
+                session,
+                [
+                    {
+                        "contact_id": row.id,
+                        "field": CONTACT_CREATED,
+                        "value": values,
+                        "source": source,
+                    }
+                ],
+            )
+            await self._bus.publish(
+                ContactCreated(contact_id=row.id, source=source, session=session)
+            )
+            if tags:
+                await self._tag(session, row.id, tags)
+            return (await _to_contacts(session, [row]))[0]
+
+    async def update(
+        self, contact_id: int, changes: Mapping[str, Any], *, source: str = "internal"
+    ) -> Contact:
+        """Change the given fields only; an empty value clears a field."""
+        async with self._session_factory.begin() as session:
+            row = await session.get(ContactRow, contact_id, with_for_update=True)
+            if row is None:
+                raise NotFoundError(f"contact {contact_id} does not exist")
+            specs = await _all_specs(session)
+            values = _validate(changes, specs, creating=False)
+            diff = _apply(row, values)
+            if diff:
+                row.updated_at = utcnow()
+                try:
+                    await session.flush()
+                except IntegrityError as exc:
+                    raise ConflictError(
+                        f"a contact with email {values.get('email')!r} already exists",
+                        field="email",
+                    ) from exc
+                await record_changes(
+                    session,
+                    [
+                        {"contact_id": row.id, "field": name, "value": new, "source": source}
+                        for name, (_old, new) in diff.items()
+                    ],
+                )
+                if self._bus.has_subscribers(ContactFieldChanged):
+                    for name, (old, new) in diff.items():
+                        await self._bus.publish(
+                            ContactFieldChanged(
+                                contact_id=row.id,
+                                field=name,
+                                old=old,
+                                new=new,
+                                source=source,
+                                session=session,
+                            )
+                        )
+            return (await _to_contacts(session, [row]))[0]
+
+    async def delete(self, contact_id: int, *, source: str = "internal") -> None:
+        async with self._session_factory.begin() as session:
+            row = await session.get(ContactRow, contact_id)
+            if row is None:
+                raise NotFoundError(f"contact {contact_id} does not exist")
+            await record_changes(
+                session,
+                [
+                    {
+                        "contact_id": row.id,
+                        "field": CONTACT_DELETED,
+                        "value": row.email,
+                        "source": source,
+                    }
+                ],
+            )
+            await session.delete(row)
+
+    async def tag(self, contact_id: int, *tags: str) -> Contact:
+        async with self._session_factory.begin() as session:
+            if await session.get(ContactRow, contact_id) is None:
+                raise NotFoundError(f"contact {contact_id} does not exist")
+            await self._tag(session, contact_id, tags)
+        return await self.get(contact_id)
+
+    async def untag(self, contact_id: int, *tags: str) -> Contact:
+        names = {_tag_name(t) for t in tags}
+        async with self._session_factory.begin() as session:
+            if await session.get(ContactRow, contact_id) is None:
+                raise NotFoundError(f"contact {contact_id} does not exist")
+            tag_ids = select(TagRow.id).where(TagRow.name.in_(names))
+            await session.execute(
+                delete(ContactTagRow).where(
+                    ContactTagRow.contact_id == contact_id, ContactTagRow.tag_id.in_(tag_ids)
+                )
+            )
+        return await self.get(contact_id)
+
+    async def _tag(self, session: AsyncSession, contact_id: int, tags: Iterable[str]) -> None:
+        names = sorted({_tag_name(t) for t in tags})
+        tag_ids = await ensure_tags(session, names)
+        existing = set(
+            (
+                await session.scalars(
+                    select(ContactTagRow.tag_id).where(ContactTagRow.contact_id == contact_id)
+                )
+            ).all()
+        )
+        new = [(n, tag_ids[n]) for n in names if tag_ids[n] not in existing]
+        if new:
+            await session.execute(
+                insert(ContactTagRow), [{"contact_id": contact_id, "tag_id": i} for _n, i in new]
+            )
+            for name, _ in new:
+                await self._bus.publish(TagAdded(contact_id=contact_id, tag=name, session=session))
+
+    # -- bulk ----------------------------------------------------------------------------
+
+    async def bulk_upsert(
+        self,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        source: str = "internal",
+        on_error: str = "skip",
+        session: AsyncSession | None = None,
+    ) -> BulkUpsertResult:
+        """Insert or update many contacts matched by email, a statement batch at a time.
+
+        Each row maps field names (core names and custom aliases) to values; fields absent
+        from a row are left alone. ``on_error="skip"`` records invalid rows in
+        ``result.errors`` and writes the rest; ``"raise"`` writes nothing when any row is
+        invalid. Runs in one transaction (``session``'s, when given).
+        """
+        if on_error not in ("skip", "raise"):
+            raise ValueError("on_error must be 'skip' or 'raise'")
+        if session is not None:
+            return await self._bulk(session, rows, source, on_error)
+        async with self._session_factory.begin() as own:
+            return await self._bulk(own, rows, source, on_error)
+
+    async def _bulk(
+        self, session: AsyncSession, rows: Iterable[Mapping[str, Any]], source: str, on_error: str
+    ) -> BulkUpsertResult:
+        specs = await _all_specs(session)
+        result = BulkUpsertResult()
+        index = 0
+        iterator = iter(rows)
+        while batch := list(islice(iterator, self._batch_size)):
+            await self._bulk_batch(session, batch, index, specs, source, result)
+            index += len(batch)
+        if on_error == "raise" and result.errors:
+            first = result.errors[0]
+            more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
+            raise ValidationError(
+                f"row {first.index + 1}: {first.message}{more}; nothing was written",
+                field=first.field,
+                value=first.email,
+            )
+        return result
+
+    async def _bulk_batch(
+        self,
+        session: AsyncSession,
+        batch: Sequence[Mapping[str, Any]],
+        offset: int,
+        specs: Mapping[str, FieldSpec],
+        source: str,
+        result: BulkUpsertResult,
+    ) -> None:
+        wanted: dict[str, dict[str, Any]] = {}
+        tagging: dict[str, set[str]] = {}
+        for i, raw in enumerate(batch):
+            try:
+                row_tags = _tag_list(raw.get("tags"))
+                values = _validate(
+                    {k: v for k, v in raw.items() if k != "tags"}, specs, creating=False
+                )
+                if not values.get("email"):
+                    raise ValidationError("email is required", field="email")
+            except ValidationError as exc:
+                result.errors.append(RowError(offset + i, raw.get("email"), exc.field, exc.message))
+                continue
+            key = email_key(values["email"])
+            # Two rows with one email in a batch are one contact: later values win.
+            wanted.setdefault(key, {}).update(values)
+            if row_tags:
+                tagging.setdefault(key, set()).update(row_tags)
+        if not wanted:
+            return
+        existing = {
+            r.email_key: r
+            for r in (
+                await session.execute(
+                    select(
+                        ContactRow.id,
+                        ContactRow.email_key,
+                        ContactRow.fields,
+                        *(getattr(ContactRow, c) for c in _CORE_COLUMNS),
+                    ).where(ContactRow.email_key.in_(wanted))
+                )
+            ).all()
+        }
+        now = utcnow()
+        inserts: builtins.list[dict[str, Any]] = []
+        updates: builtins.list[dict[str, Any]] = []
+        changes: builtins.list[dict[str, Any]] = []
+        for key, values in wanted.items():
+            current = existing.get(key)
+            if current is None:
+                missing = [
+                    s.alias
+                    for s in specs.values()
+                    if s.is_required and not s.is_core and values.get(s.alias) is None
+                ]
+                if missing:
+                    result.errors.append(
+                        RowError(-1, values["email"], missing[0], f"{missing[0]} is required")
+                    )
+                    continue
+                inserts.append(_insert_params(values, key, now))
+                continue
+            diff: dict[str, Any] = {}
+            fields = dict(current.fields or {})
+            for name, new in values.items():
+                if name == "email":
+                    continue  # matched by email: only its case could differ, which is no change
+                if name in CORE_FIELDS:
+                    if getattr(current, name) != new:
+                        diff[name] = new
+                elif fields.get(name) != new:
+                    diff[name] = new
+                    if new is None:
+                        fields.pop(name, None)
+                    else:
+                        fields[name] = new
+            result.ids[key] = current.id
+            if not diff:
+                result.unchanged += 1
+                continue
+            params = {c: getattr(current, c) for c in _CORE_COLUMNS}
+            params.update({k: v for k, v in diff.items() if k in CORE_FIELDS})
+            params.update(id=current.id, fields=fields, updated_at=now)
+            params["email_key"] = key
+            updates.append(params)
+            changes.extend(
+                {
+                    "contact_id": current.id,
+                    "field": k,
+                    "value": v,
+                    "source": source,
+                    "changed_at": now,
+                }
+                for k, v in diff.items()
+            )
+        if inserts:
+            created = await session.execute(
+                insert(ContactRow).returning(ContactRow.id, ContactRow.email_key), inserts
+            )
+            for cid, key in created.all():
+                result.ids[key] = cid
+                changes.append(
+                    {
+                        "contact_id": cid,
+                        "field": CONTACT_CREATED,
+                        "value": wanted[key],
+                        "source": source,
+                        "changed_at": now,
+                    }
+                )
+            result.created += len(inserts)
+        if updates:
+            # ORM bulk UPDATE by primary key: one executemany for the batch.
+            await session.execute(update(ContactRow), updates)
+            result.updated += len(updates)
+        await record_changes(session, changes)
+        if tagging:
+            await _bulk_tag(
+                session, {result.ids[k]: t for k, t in tagging.items() if k in result.ids}
+            )
+        if self._bus.has_subscribers(ContactCreated):
+            for key in (p["email_key"] for p in inserts):
+                await self._bus.publish(
+                    ContactCreated(contact_id=result.ids[key], source=source, session=session)
+                )
+
+
+def _tag_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [_tag_name(str(t)) for t in items if str(t).strip()]
+
+
+async def _bulk_tag(session: AsyncSession, tags_by_contact: Mapping[int, set[str]]) -> None:
+    tag_ids = await ensure_tags(session, sorted(set().union(*tags_by_contact.values())))
+    have = set(
+        (
+            await session.execute(
+                select(ContactTagRow.contact_id, ContactTagRow.tag_id).where(
+                    ContactTagRow.contact_id.in_(tags_by_contact)
+                )
+            )
+        ).all()
+    )
+    pairs = {(cid, tag_ids[t]) for cid, names in tags_by_contact.items() for t in names} - have
+    if pairs:
+        await session.execute(
+            insert(ContactTagRow), [{"contact_id": c, "tag_id": t} for c, t in sorted(pairs)]
+        )
+
+
+def _tag_name(tag: str) -> str:
+    name = tag.strip().lower()
+    if not name or len(name) > 255:
+        raise ValidationError(f"tag {tag!r} is empty or longer than 255 characters", field="tags")
+    return name
+
+
+async def ensure_tags(session: AsyncSession, names: Sequence[str]) -> dict[str, int]:
+    """Tag ids by name, creating the tags that do not exist yet."""
+    found = dict(
+        (await session.execute(select(TagRow.name, TagRow.id).where(TagRow.name.in_(names)))).all()
+    )
+    missing = [n for n in names if n not in found]
+    if missing:
+        created = await session.execute(
+            insert(TagRow).returning(TagRow.name, TagRow.id), [{"name": n} for n in missing]
+        )
+        found.update(dict(created.all()))
+    return {str(k): int(v) for k, v in found.items()}
+
+
+async def _all_specs(session: AsyncSession) -> dict[str, FieldSpec]:
+    return {**CORE_FIELDS, **{s.alias: s for s in await load_custom_fields(session)}}
+
+
+def _validate(
+    values: Mapping[str, Any], specs: Mapping[str, FieldSpec], *, creating: bool
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, raw in values.items():
+        spec = specs.get(name)
+        if spec is None:
+            if name in READ_ONLY_FIELDS:
+                raise ValidationError(f"{name} cannot be written directly", field=name, value=raw)
+            raise ValidationError(f"unknown field {name!r}", field=name, value=raw)
+        value = normalize_value(spec, raw)
+        if value is None and spec.is_required and (creating or name in values):
+            raise ValidationError(f"{name} is required", field=name, value=raw)
+        out[name] = value
+    if creating:
+        for spec in specs.values():
+            if spec.is_required and out.get(spec.alias) is None:
+                raise ValidationError(f"{spec.alias} is required", field=spec.alias)
+    return out
+
+
+def _insert_params(values: Mapping[str, Any], key: str, now: datetime) -> dict[str, Any]:
+    params: dict[str, Any] = {c: values.get(c) for c in _CORE_COLUMNS}
+    params.update(
+        email_key=key,
+        points=0,
+        fields={k: v for k, v in values.items() if k not in CORE_FIELDS and v is not None},
+        created_at=now,
+        updated_at=now,
+    )
+    return params
+
+
+def _new_row(values: Mapping[str, Any]) -> ContactRow:
+    params = _insert_params(values, email_key(values["email"]), utcnow())
+    return ContactRow(**params)
+
+
+def _apply(row: ContactRow, values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    diff: dict[str, tuple[Any, Any]] = {}
+    fields = dict(row.fields or {})
+    for name, new in values.items():
+        if name in CORE_FIELDS:
+            old = getattr(row, name)
+            if old != new:
+                diff[name] = (old, new)
+                setattr(row, name, new)
+                if name == "email":
+                    row.email_key = email_key(new)
+        else:
+            old = fields.get(name)
+            if old != new:
+                diff[name] = (old, new)
+                if new is None:
+                    fields.pop(name, None)
+                else:
+                    fields[name] = new
+    if any(name not in CORE_FIELDS for name in diff):
+        row.fields = fields
+    return diff
+
+
+async def _to_contacts(session: AsyncSession, rows: Sequence[ContactRow]) -> list[Contact]:
+    ids = [r.id for r in rows]
+    tags: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        for cid, name in (
+            await session.execute(
+                select(ContactTagRow.contact_id, TagRow.name)
+                .join(TagRow, TagRow.id == ContactTagRow.tag_id)
+                .where(ContactTagRow.contact_id.in_(ids))
+                .order_by(TagRow.name)
+            )
+        ).all():
+            tags[cid].append(name)
+    return [
+        Contact(
+            id=r.id,
+            email=r.email,
+            first_name=r.first_name,
+            last_name=r.last_name,
+            company=r.company,
+            phone=r.phone,
+            city=r.city,
+            country=r.country,
+            points=r.points,
+            fields=dict(r.fields or {}),
+            tags=tuple(tags[r.id]),
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            last_active_at=r.last_active_at,
+        )
+        for r in rows
+    ]

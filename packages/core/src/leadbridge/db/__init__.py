@@ -1,0 +1,20 @@
+"""Database layer: async engine and sessions, the declarative base, migrations."""
+
+from ._base import Base, BigIntPK, JSONDoc, UTCDateTime, utcnow
+from ._engine import create_engine, create_session_factory
+from ._migrate import CORE_BRANCH, alembic_config, current, downgrade, upgrade
+
+__all__ = [
+    "CORE_BRANCH",
+    "Base",
+    "BigIntPK",
+    "JSONDoc",
+    "UTCDateTime",
+    "alembic_config",
+    "create_engine",
+    "create_session_factory",
+    "current",
+    "downgrade",
+    "upgrade",
+    "utcnow",
+]

@@ -1,0 +1,115 @@
+"""Pytest fixtures for LeadBridge and for plugin authors.
+
+Enable in a ``conftest.py``::
+
+    pytest_plugins = ["leadbridge.testing.plugin"]
+
+``LEADBRIDGE_TEST_DB=sqlite|postgres`` picks the backend. Each test session creates its own
+database (PostgreSQL: a uniquely named one on ``LEADBRIDGE_TEST_PG_URL``, default
+``postgresql://postgres@127.0.0.1:5432/postgres``), migrates it once, empties every table after
+each test, and drops it at the end. An unreachable PostgreSQL skips the tests with the reason,
+or fails them when ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from cryptography.fernet import Fernet
+from dependency_injector import providers
+
+from .. import db
+from ..container import CoreContainer, shutdown
+from ..settings import Settings
+from ._database import (
+    DatabaseUnavailableError,
+    backend_from_env,
+    create_database,
+    drop_database,
+    truncate_all,
+)
+
+
+def _plugin_locations() -> list[Path]:
+    from importlib import import_module
+
+    try:
+        integrations = import_module("leadbridge.integrations")
+    except ImportError:
+        return []
+    hook = getattr(integrations, "installed_migration_locations", None)
+    return list(hook()) if hook is not None else []
+
+
+def _unavailable(exc: DatabaseUnavailableError) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true and {exc}", pytrace=False)
+    pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def db_backend() -> str:
+    return backend_from_env()
+
+
+@pytest.fixture(scope="session")
+def database_url(db_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database for the whole session (all branches at head)."""
+    directory = tmp_path_factory.mktemp("db")
+    try:
+        url = asyncio.run(create_database(db_backend, directory))
+    except DatabaseUnavailableError as exc:
+        _unavailable(exc)
+        raise
+
+    async def migrate() -> None:
+        engine = db.create_engine(url)
+        try:
+            await db.upgrade(engine, _plugin_locations())
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(migrate())
+        yield url
+    finally:
+        asyncio.run(drop_database(url))
+
+
+@pytest.fixture
+def fresh_database_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
+    """An empty, unmigrated database of its own, dropped after the test."""
+    try:
+        url = asyncio.run(create_database(db_backend, tmp_path))
+    except DatabaseUnavailableError as exc:
+        _unavailable(exc)
+        raise
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_database(url))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        secret_key=Fernet.generate_key().decode(),
+    )
+
+
+@pytest_asyncio.fixture
+async def container(settings: Settings) -> AsyncIterator[CoreContainer]:
+    """A core container on the session database; every table is emptied afterwards."""
+    c = CoreContainer(settings=providers.Object(settings))
+    try:
+        yield c
+    finally:
+        await truncate_all(c.engine())
+        await shutdown(c)
