@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import builtins
-
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime

@@ -68,14 +68,22 @@ async def current(
     result: dict[str, dict[str, Any]] = {}
     for head in script.get_revisions("heads"):
         assert head is not None
-        labels = sorted(head.branch_labels) or [CORE_BRANCH]
-        # Walk down from the head: the applied revision of this branch is the first one found.
+        # Walk down this branch only (down_revision, not depends_on) to its labelled base: the
+        # label names the branch, the first revision found applied is where it stands.
+        label: str | None = None
         at: str | None = None
-        for rev in script.iterate_revisions(head.revision, "base"):
-            if rev.revision in applied:
+        rev = head
+        while rev is not None:
+            if at is None and rev.revision in applied:
                 at = rev.revision
+            if rev.branch_labels:
+                label = sorted(rev.branch_labels)[0]
                 break
-        result[labels[0]] = {
+            down = rev.down_revision
+            if not isinstance(down, str):
+                break  # a merge point or the base: named by the core label
+            rev = script.get_revision(down)
+        result[label or CORE_BRANCH] = {
             "current": at,
             "head": head.revision,
             "up_to_date": at == head.revision,
