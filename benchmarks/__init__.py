@@ -1,0 +1,1 @@
+"""LeadBridge benchmarks: one module per measured job; run with ``hatch run bench:run``."""
