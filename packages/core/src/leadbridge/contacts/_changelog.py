@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ..db import utcnow
 from ._models import ChangeLogCursorRow, ContactChangeRow
 
-#: ``field`` of the row written when a contact is created; ``value`` holds every set field.
+#: ``field`` of the row written when a contact is created (``value`` is null: a consumer reads
+#: the contact itself, which is cheaper to log than a snapshot of every field).
 CONTACT_CREATED = "@created"
 #: ``field`` of the row written when a contact is deleted; ``value`` holds its email.
 CONTACT_DELETED = "@deleted"

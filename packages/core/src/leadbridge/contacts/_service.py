@@ -7,12 +7,12 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, literal, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._errors import ConflictError, NotFoundError, ValidationError
-from ..db import utcnow
+from ..db import UTCDateTime, utcnow
 from ..events import ContactCreated, ContactFieldChanged, EventBus, TagAdded
 from ._changelog import CONTACT_CREATED, CONTACT_DELETED, record_changes
 from ._fields import (
@@ -23,7 +23,7 @@ from ._fields import (
     check_alias,
     normalize_value,
 )
-from ._models import ContactRow, ContactTagRow, CustomFieldRow, TagRow
+from ._models import ContactChangeRow, ContactRow, ContactTagRow, CustomFieldRow, TagRow
 
 _CORE_COLUMNS = tuple(CORE_FIELDS)
 
@@ -279,7 +279,7 @@ class ContactService:
                     {
                         "contact_id": row.id,
                         "field": CONTACT_CREATED,
-                        "value": values,
+                        "value": None,
                         "source": source,
                     }
                 ],
@@ -527,20 +527,27 @@ class ContactService:
                 for k, v in diff.items()
             )
         if inserts:
+            table = ContactRow.__table__
             created = await session.execute(
-                insert(ContactRow).returning(ContactRow.id, ContactRow.email_key), inserts
+                insert(table).returning(table.c.id, table.c.email_key), inserts
             )
+            new_ids = []
             for cid, key in created.all():
                 result.ids[key] = cid
-                changes.append(
-                    {
-                        "contact_id": cid,
-                        "field": CONTACT_CREATED,
-                        "value": wanted[key],
-                        "source": source,
-                        "changed_at": now,
-                    }
+                new_ids.append(cid)
+            # One set-based statement logs the creations: no per-row Python work.
+            await session.execute(
+                insert(ContactChangeRow.__table__).from_select(
+                    ["contact_id", "field", "value", "changed_at", "source"],
+                    select(
+                        ContactRow.id,
+                        literal(CONTACT_CREATED),
+                        null(),
+                        literal(now, UTCDateTime()),
+                        literal(source),
+                    ).where(ContactRow.id.in_(new_ids)),
                 )
+            )
             result.created += len(inserts)
         if updates:
             # ORM bulk UPDATE by primary key: one executemany for the batch.
