@@ -109,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             if write:
                 RESULTS.mkdir(exist_ok=True)
                 (RESULTS / f"{name}-{db}.json").write_text(json.dumps(res, indent=2) + "\n")
+    if write:
+        from .report import main as report
+
+        report()
     return 1 if failed else 0
 
 
