@@ -5,9 +5,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, literal, null, select, update
+from sqlalchemy import Table, delete, func, insert, literal, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -527,7 +527,7 @@ class ContactService:
                 for k, v in diff.items()
             )
         if inserts:
-            table = ContactRow.__table__
+            table = cast(Table, ContactRow.__table__)
             created = await session.execute(
                 insert(table).returning(table.c.id, table.c.email_key), inserts
             )
@@ -537,7 +537,7 @@ class ContactService:
                 new_ids.append(cid)
             # One set-based statement logs the creations: no per-row Python work.
             await session.execute(
-                insert(ContactChangeRow.__table__).from_select(
+                insert(cast(Table, ContactChangeRow.__table__)).from_select(
                     ["contact_id", "field", "value", "changed_at", "source"],
                     select(
                         ContactRow.id,
