@@ -26,7 +26,8 @@ def test_plain_urls_get_async_drivers(tmp_path: Path) -> None:
 
 def test_secret_never_in_repr(tmp_path: Path) -> None:
     key = Fernet.generate_key().decode()
-    settings = Settings.from_env({"LEADBRIDGE_DATA_DIR": str(tmp_path), "LEADBRIDGE_SECRET_KEY": key})
+    env = {"LEADBRIDGE_DATA_DIR": str(tmp_path), "LEADBRIDGE_SECRET_KEY": key}
+    settings = Settings.from_env(env)
     assert key not in repr(settings)
     assert key not in repr(settings.secret_key)
 
