@@ -20,6 +20,7 @@ from ._server import (
     Scopes,
     WebhookDelivery,
 )
+from ._serving import LoopbackServer
 from ._store import (
     DEFAULT_NOW,
     WEBHOOK_EVENTS,
@@ -45,6 +46,7 @@ __all__ = [
     "FakeLivestorm",
     "FormField",
     "JobRecord",
+    "LoopbackServer",
     "PersonRecord",
     "RecordedRequest",
     "RegistrationConflictError",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import json
-import socket
 import threading
 import time
 from collections import deque
@@ -16,11 +15,11 @@ from typing import Any, Self
 from urllib.parse import parse_qsl
 
 import httpx
-import uvicorn
 
 from .._signing import WEBHOOK_SIGNATURE_HEADER, signature_header_value
 from ._app import API_PREFIX, build_app
 from ._resources import event_resource, job_resource, registration_resource, session_resource
+from ._serving import LoopbackServer
 from ._store import DAY, WEBHOOK_EVENTS, WebhookRecord, Workspace
 
 #: The private API token the fake accepts unless told otherwise.
@@ -140,62 +139,28 @@ class FakeLivestorm:
         self.requests: list[RecordedRequest] = []
         #: Every webhook POST made by :meth:`deliver`, oldest first.
         self.deliveries: list[WebhookDelivery] = []
-        self._host, self._port = host, port
         self._lock = threading.RLock()
         self._api_tokens: dict[str, Scopes] = {token: scopes}
         self._oauth_tokens: dict[str, Scopes] = dict.fromkeys(oauth_tokens)
         self._faults: list[_Fault] = []
         self._window: deque[float] = deque()
         self.app, self._api = build_app(self)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._bound: tuple[str, int] | None = None
+        self._serving = LoopbackServer(self.app, host=host, port=port)
 
     def __repr__(self) -> str:
-        where = self.base_url if self._bound else "not started"
+        where = self.base_url if self._serving.started else "not started"
         return f"<FakeLivestorm {where}>"
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> Self:
         """Serve on a free loopback port (or the one given) until :meth:`stop`."""
-        if self._thread is not None:
-            return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self._host, self._port))
-        config = uvicorn.Config(
-            self.app,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            ws="none",
-            timeout_graceful_shutdown=1,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="fake-livestorm", daemon=True
-        )
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                sock.close()
-                raise RuntimeError("the fake Livestorm server did not start")
-            time.sleep(0.005)
-        self._server, self._thread = server, thread
-        self._bound = sock.getsockname()[:2]
+        self._serving.start()
         return self
 
     def stop(self) -> None:
         """Stop serving (the state stays; :meth:`start` serves it again on a new port)."""
-        if self._server is None or self._thread is None:
-            return
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._server = self._thread = None
-        self._bound = None
+        self._serving.stop()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -222,10 +187,9 @@ class FakeLivestorm:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT/v1``: what a client takes as Livestorm's base URL."""
-        if self._bound is None:
+        if not self._serving.started:
             raise RuntimeError("the fake Livestorm server is not started")
-        host, port = self._bound
-        return f"http://{host}:{port}{API_PREFIX}"
+        return self._serving.url + API_PREFIX
 
     def url(self, path: str) -> str:
         """The full URL of an API path: ``fake.url("/events")``."""
