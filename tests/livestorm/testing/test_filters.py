@@ -178,9 +178,9 @@ def test_event_people_list_every_registration_of_the_event(
 
     expected = small_workspace.event_registrations(event.id)
     assert len(people) == len(expected)
-    assert {
-        (p["id"], p["attributes"]["registrant_detail"]["session_id"]) for p in people
-    } == {(r.person.id, r.session_id) for r in expected}
+    assert {(p["id"], p["attributes"]["registrant_detail"]["session_id"]) for p in people} == {
+        (r.person.id, r.session_id) for r in expected
+    }
     assert team and all(p["attributes"]["role"] == "team_member" for p in team)
 
 

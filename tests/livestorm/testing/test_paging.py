@@ -69,7 +69,9 @@ def test_last_page_has_no_next_and_a_previous(client: httpx.Client) -> None:
         ({"page[number]": "two"}, "not an integer"),
     ],
 )
-def test_bad_paging_is_a_400(client: httpx.Client, params: dict[str, object], fragment: str) -> None:
+def test_bad_paging_is_a_400(
+    client: httpx.Client, params: dict[str, object], fragment: str
+) -> None:
     response = client.get("/people", params=params)
 
     assert response.status_code == 400

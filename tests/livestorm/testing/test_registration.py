@@ -22,7 +22,9 @@ def _upcoming(fake: FakeLivestorm) -> SessionRecord:
     return next(s for s in fake.workspace.sessions.values() if s.status == "upcoming")
 
 
-def test_register_answers_201_then_409(fresh_fake: FakeLivestorm, fresh_client: httpx.Client) -> None:
+def test_register_answers_201_then_409(
+    fresh_fake: FakeLivestorm, fresh_client: httpx.Client
+) -> None:
     session = _upcoming(fresh_fake)
     body = _body(
         "new.person@example.com",

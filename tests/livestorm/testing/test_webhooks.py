@@ -152,6 +152,7 @@ async def test_a_chosen_timestamp_and_a_redelivery(
     assert retried.body == stale.body
     assert retried.timestamp > stale.timestamp == 1_000
     (first_headers, _), (second_headers, _) = receiver.received
+    assert second_headers[WEBHOOK_SIGNATURE_HEADER].startswith(f"{retried.timestamp},")
     assert first_headers[WEBHOOK_SIGNATURE_HEADER].startswith("1000,")
     for headers, body in receiver.received:
         _verify(headers[WEBHOOK_SIGNATURE_HEADER], fresh_fake.webhook_secret, body)

@@ -109,12 +109,12 @@ def generate_workspace(
     past = set(rng.sample(range(total_sessions), round(total_sessions * past_ratio)))
     sessions: list[SessionRecord] = []
     for e in range(events):
-        starts = []
+        starts: list[tuple[int, bool]] = []  # (estimated start, ran)
         for s in range(sessions_per_event):
-            index = e * sessions_per_event + s
-            day = rng.randint(1, 180) if index in past else -rng.randint(1, 90)
-            starts.append((now - day * DAY) // 3600 * 3600 + 14 * 3600)
-        created = (min(starts) if starts else now) - rng.randint(14, 60) * DAY
+            ran = e * sessions_per_event + s in past
+            day = rng.randint(1, 180) if ran else -rng.randint(1, 90)
+            starts.append(((now - day * DAY) // 3600 * 3600 + 14 * 3600, ran))
+        created = (min(starts)[0] if starts else now) - rng.randint(14, 60) * DAY
         event = workspace.add_event(
             f"{TOPICS[e % len(TOPICS)]} #{e + 1}",
             description=f"Session {e + 1} of our webinar series.",
@@ -123,9 +123,8 @@ def generate_workspace(
             created_at=created,
         )
         event.published_at = created + 3600
-        for s, start in enumerate(sorted(starts)):
-            index = e * sessions_per_event + s
-            sessions.append(_session(workspace, rng, event, start, ran=index in past))
+        for start, ran in sorted(starts):
+            sessions.append(_session(workspace, rng, event, start, ran=ran))
 
     no_email = set(rng.sample(range(people), round(people * no_email_ratio)))
     several = (
