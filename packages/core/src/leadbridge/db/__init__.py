@@ -1,11 +1,12 @@
 """Database layer: async engine and sessions, the declarative base, migrations."""
 
-from ._base import Base, BigIntPK, JSONDoc, UTCDateTime, utcnow
+from ._base import NAMING_CONVENTION, Base, BigIntPK, JSONDoc, UTCDateTime, utcnow
 from ._engine import create_engine, create_session_factory
 from ._migrate import CORE_BRANCH, alembic_config, current, downgrade, upgrade
 
 __all__ = [
     "CORE_BRANCH",
+    "NAMING_CONVENTION",
     "Base",
     "BigIntPK",
     "JSONDoc",

@@ -64,28 +64,23 @@ async def current(
         return set(MigrationContext.configure(connection).get_current_heads())
 
     async with engine.connect() as conn:
-        applied = await conn.run_sync(read)
+        heads = await conn.run_sync(read)
+    # alembic_version keeps heads only: everything below them (dependencies too) is applied.
+    applied = {r.revision for r in script.iterate_revisions(tuple(heads), "base") if r}
+    labels = sorted({label for rev in script.walk_revisions() for label in rev.branch_labels})
     result: dict[str, dict[str, Any]] = {}
-    for head in script.get_revisions("heads"):
+    for label in labels or [CORE_BRANCH]:
+        head = script.get_revision(f"{label}@head")
         assert head is not None
-        # Walk down this branch only (down_revision, not depends_on) to its labelled base: the
-        # label names the branch, the first revision found applied is where it stands.
-        label: str | None = None
         at: str | None = None
         rev = head
+        # Walk down this branch only (down_revision, not depends_on) to its labelled base.
         while rev is not None:
-            if at is None and rev.revision in applied:
+            if rev.revision in applied:
                 at = rev.revision
-            if rev.branch_labels:
-                label = sorted(rev.branch_labels)[0]
                 break
-            down = rev.down_revision
-            if not isinstance(down, str):
-                break  # a merge point or the base: named by the core label
-            rev = script.get_revision(down)
-        result[label or CORE_BRANCH] = {
-            "current": at,
-            "head": head.revision,
-            "up_to_date": at == head.revision,
-        }
+            if label in rev.branch_labels or not isinstance(rev.down_revision, str):
+                break
+            rev = script.get_revision(rev.down_revision)
+        result[label] = {"current": at, "head": head.revision, "up_to_date": at == head.revision}
     return result
