@@ -9,6 +9,9 @@ database (PostgreSQL: a uniquely named one on ``LEADBRIDGE_TEST_PG_URL``, defaul
 ``postgresql://postgres@127.0.0.1:5432/postgres``), migrates it once, empties every table after
 each test, and drops it at the end. An unreachable PostgreSQL skips the tests with the reason,
 or fails them when ``CI=true``.
+
+``oauth_server`` is a real OAuth2 authorization server and API on loopback
+(:class:`~leadbridge.testing.OAuthTestServer`), started once per session and reset per test.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from ._database import (
     drop_database,
     truncate_all,
 )
+from ._oauth_server import OAuthTestServer
 
 
 def _plugin_locations() -> list[Path]:
@@ -113,3 +117,17 @@ async def container(settings: Settings) -> AsyncIterator[CoreContainer]:
     finally:
         await truncate_all(c.engine())
         await shutdown(c)
+
+
+@pytest.fixture(scope="session")
+def oauth_server_session() -> Iterator[OAuthTestServer]:
+    """One :class:`OAuthTestServer` on loopback for the whole session."""
+    with OAuthTestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def oauth_server(oauth_server_session: OAuthTestServer) -> OAuthTestServer:
+    """The session's OAuth2 + API test server, with tokens, scripts and counts reset."""
+    oauth_server_session.reset()
+    return oauth_server_session
