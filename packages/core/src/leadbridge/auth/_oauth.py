@@ -266,7 +266,7 @@ class AuthorizationRequest:
     code_verifier: str
 
     def __repr__(self) -> str:
-        url = redact_url(self.url)
+        url = redact_url(self.url, ["state"])
         return f"AuthorizationRequest(url={url!r}, state='***', code_verifier='***')"
 
     def verify_state(self, returned_state: str | None) -> None:

@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import logging
 import secrets
 import socket
 import threading
@@ -54,6 +55,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_THREAD_NAME = "leadbridge-oauth-test-server"
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,6 @@ class OAuthTestServer:
         config = uvicorn.Config(
             self.app,
             log_config=None,
-            access_log=False,  # access lines would carry query-string API keys
             lifespan="off",
             ws="none",
             http="h11",
@@ -137,9 +138,10 @@ class OAuthTestServer:
         self._thread = threading.Thread(
             target=self._server.run,
             kwargs={"sockets": [sock]},
-            name="oauth-test-server",
+            name=_THREAD_NAME,
             daemon=True,
         )
+        _install_access_log_filter()
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -381,6 +383,20 @@ class OAuthTestServer:
         if scope and scope.get("scope"):
             payload["scope"] = scope["scope"]
         return payload
+
+
+class _DropOwnAccessLines(logging.Filter):
+    """Drops this server's access lines (they quote query-string API keys), no one else's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != _THREAD_NAME
+
+
+def _install_access_log_filter() -> None:
+    # uvicorn's own switch (access_log=False) turns access logs off process-wide.
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _DropOwnAccessLines) for f in access.filters):
+        access.addFilter(_DropOwnAccessLines())
 
 
 def _client_auth(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
