@@ -97,9 +97,7 @@ async def test_fifty_concurrent_requests_share_one_fetch(oauth_server: OAuthTest
 
 
 async def test_a_401_fetches_a_new_token_once(oauth_server: OAuthTestServer) -> None:
-    async with create_client(
-        base_url=oauth_server.base_url, auth=provider(oauth_server)
-    ) as client:
+    async with create_client(base_url=oauth_server.base_url, auth=provider(oauth_server)) as client:
         assert (await client.get("/api/me")).status_code == 200
         oauth_server.revoke_access_tokens()  # still unexpired for the client
         assert (await client.get("/api/me")).status_code == 200
@@ -149,9 +147,12 @@ async def test_unreachable_token_endpoint_is_retriable(oauth_server: OAuthTestSe
 
 
 def test_a_sync_client_is_refused_clearly(oauth_server: OAuthTestServer) -> None:
-    with httpx.Client(base_url=oauth_server.base_url, auth=provider(oauth_server)) as client:
-        with pytest.raises(ConfigurationError, match="AsyncClient"):
-            client.get("/api/me")
+    auth = provider(oauth_server)
+    with (
+        httpx.Client(base_url=oauth_server.base_url, auth=auth) as client,
+        pytest.raises(ConfigurationError, match="AsyncClient"),
+    ):
+        client.get("/api/me")
 
 
 def test_repr_shows_no_secret(oauth_server: OAuthTestServer) -> None:

@@ -42,7 +42,9 @@ CASES = {
         "header:authorization",
     ),
     "prefixed-header": Case(
-        lambda s, w: APIKeyHeaderAuth(APIKey(w or s.api_key), header="Authorization", prefix="Token"),
+        lambda s, w: APIKeyHeaderAuth(
+            APIKey(w or s.api_key), header="Authorization", prefix="Token"
+        ),
         "header:authorization:Token",
     ),
     "basic": Case(

@@ -70,7 +70,8 @@ def test_no_lifetime_means_used_until_rejected() -> None:
 
 def test_refresh_token_rotates_or_is_kept() -> None:
     previous = OAuthToken("a1", "r1", NOW, scope="read")
-    rotated = OAuthToken.from_response({"access_token": "a2", "refresh_token": "r2"}, previous=previous)
+    answer = {"access_token": "a2", "refresh_token": "r2"}
+    rotated = OAuthToken.from_response(answer, previous=previous)
     kept = OAuthToken.from_response({"access_token": "a3"}, previous=previous)
     assert (rotated.refresh_token, kept.refresh_token) == ("r2", "r1")
     assert kept.scope == "read"  # an answer without scope keeps the granted one
@@ -141,7 +142,8 @@ async def test_refresh_token_rotation_is_persisted_encrypted(
     assert raw is not None
     second = OAuthToken.from_dict(box.decrypt_json(raw))
     assert second.refresh_token not in (None, first.refresh_token)  # rotated and saved
-    for secret in (first.access_token, first.refresh_token, second.access_token, second.refresh_token):
+    tokens = (first.access_token, first.refresh_token, second.access_token, second.refresh_token)
+    for secret in tokens:
         assert secret is not None and secret not in raw
     # A new provider (the next sync run) starts from the stored, rotated token.
     auth2 = OAuth2AuthorizationCodeAuth(

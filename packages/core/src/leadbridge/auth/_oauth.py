@@ -167,7 +167,7 @@ class _OAuth2Auth(httpx.Auth):
         try:
             response = await self._post(form, headers)
         except httpx.TransportError as exc:
-            raise transport_error(exc, url, hidden) from exc
+            raise transport_error(exc, "POST", url, hidden) from exc
         if response.status_code >= 400:
             status = response.status_code
             bad_grant = status in (400, 401, 403)

@@ -131,19 +131,16 @@ def error_from_response(
     return cls(text, **fields)
 
 
-def transport_error(exc: httpx.TransportError, url: str, secrets: Iterable[str] = ()) -> APIError:
+def transport_error(
+    exc: httpx.TransportError, method: str, url: str, secrets: Iterable[str] = ()
+) -> APIError:
     """The error for a request that got no response (``url`` already redacted)."""
-    try:
-        method = exc.request.method
-    except RuntimeError:  # an exception raised without a request attached
-        method = None
     retriable = isinstance(
         exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError
     )
     cls = RetriableAPIError if retriable else FatalAPIError
     detail = scrub(str(exc), secrets) or "no detail"
-    prefix = f"{method} {url}" if method else url
-    return cls(f"{prefix} failed: {type(exc).__name__}: {detail}", method=method, url=url)
+    return cls(f"{method} {url} failed: {type(exc).__name__}: {detail}", method=method, url=url)
 
 
 def _class_for(status: int) -> type[APIError]:

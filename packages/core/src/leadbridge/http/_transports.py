@@ -123,12 +123,16 @@ class RateLimiter:
 
     async def acquire(self) -> None:
         """Wait for this caller's slot."""
+        delay = self._reserve()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def _reserve(self) -> float:
+        """Book the next slot; returns how long to wait for it."""
         now = time.monotonic()
         slot = max(self._next, now)
         self._next = slot + self._interval  # booked before sleeping, so callers queue up
-        delay = slot - self._tolerance - now
-        if delay > 0:
-            await asyncio.sleep(delay)
+        return max(0.0, slot - self._tolerance - now)
 
 
 class _WrappingTransport(httpx.AsyncBaseTransport):
@@ -206,7 +210,7 @@ class RetryTransport(_WrappingTransport):
                     await self._wait(request, url, policy.backoff_delay(attempt), attempt)
                     continue
                 secrets = secret_values(request, self._secret_params)
-                raise transport_error(exc, url, secrets) from exc
+                raise transport_error(exc, request.method, url, secrets) from exc
             self._count(True)
             logger.debug(
                 "%s %s -> %d (attempt %d)", request.method, url, response.status_code, attempt

@@ -191,7 +191,9 @@ class OAuthTestServer:
         """Serve ``responses`` in order for ``path`` (e.g. ``"/open/flaky"``)."""
         self._scripts[path].extend(responses)
 
-    def issue_token(self, *, expires_in: float | None = None, refresh: bool = True) -> dict[str, Any]:
+    def issue_token(
+        self, *, expires_in: float | None = None, refresh: bool = True
+    ) -> dict[str, Any]:
         """Issue tokens directly; returns the JSON a token endpoint would have answered.
 
         ``expires_in`` <= 0 gives a token that is already expired on both sides.
