@@ -161,3 +161,19 @@ def test_repr_shows_no_secret(oauth_server: OAuthTestServer) -> None:
     assert oauth_server.client_secret not in repr(
         ClientIdSecret(oauth_server.client_id, oauth_server.client_secret)
     )
+
+
+def test_a_provider_outlives_its_event_loop(oauth_server: OAuthTestServer) -> None:
+    """One provider, one asyncio.run per command: waiting on its lock works in each loop."""
+    oauth_server.token_delay = 0.1  # make the concurrent requests wait on the lock
+    auth = provider(oauth_server)
+
+    async def burst() -> list[int]:
+        async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
+            responses = await asyncio.gather(*(client.get("/api/me") for _ in range(5)))
+        return [r.status_code for r in responses]
+
+    assert asyncio.run(burst()) == [200] * 5
+    oauth_server.revoke_access_tokens()
+    assert asyncio.run(burst()) == [200] * 5
+    assert oauth_server.token_requests == {"client_credentials": 2}

@@ -71,6 +71,7 @@ class _OAuth2Auth(httpx.Auth):
         self._token: OAuthToken | None = None
         self._loaded = False
         self._lock = asyncio.Lock()
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return (
@@ -112,7 +113,7 @@ class _OAuth2Auth(httpx.Auth):
         if self._loaded and self._usable(token, rejected):
             assert token is not None
             return token
-        async with self._lock:
+        async with self._refresh_lock():
             # Re-check: whoever held the lock may have refreshed already.
             if self._loaded and self._usable(self._token, rejected):
                 assert self._token is not None
@@ -125,9 +126,17 @@ class _OAuth2Auth(httpx.Auth):
                 self._token = stored
                 return stored
             token = await self._obtain(stored or self._token)
+            self._token = token  # first: a rotated refresh token must not be lost
             await self._store.save(token)
-            self._token = token
             return token
+
+    def _refresh_lock(self) -> asyncio.Lock:
+        # An asyncio.Lock belongs to one event loop; a provider may outlive its loop
+        # (one asyncio.run per CLI command), so each loop gets its own.
+        loop = asyncio.get_running_loop()
+        if self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        return self._lock
 
     def _usable(self, token: OAuthToken | None, rejected: str | None) -> bool:
         return (
@@ -348,10 +357,10 @@ class OAuth2AuthorizationCodeAuth(_OAuth2Auth):
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri}
         if code_verifier:
             data["code_verifier"] = code_verifier
-        async with self._lock:
+        async with self._refresh_lock():
             token = await self._request_token(data)
-            await self._store.save(token)
             self._token, self._loaded = token, True
+            await self._store.save(token)
         return token
 
     @override
