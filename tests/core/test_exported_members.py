@@ -6,7 +6,14 @@ import importlib
 
 import pytest
 
-MODULES = ["leadbridge", "leadbridge.contacts", "leadbridge.db", "leadbridge.testing"]
+MODULES = [
+    "leadbridge",
+    "leadbridge.auth",
+    "leadbridge.contacts",
+    "leadbridge.db",
+    "leadbridge.http",
+    "leadbridge.testing",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

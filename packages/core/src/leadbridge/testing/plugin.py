@@ -9,11 +9,17 @@ database (PostgreSQL: a uniquely named one on ``LEADBRIDGE_TEST_PG_URL``, defaul
 ``postgresql://postgres@127.0.0.1:5432/postgres``), migrates it once, empties every table after
 each test, and drops it at the end. An unreachable PostgreSQL skips the tests with the reason,
 or fails them when ``CI=true``.
+
+``oauth_server`` is a real OAuth2 authorization server and API on loopback
+(:class:`~leadbridge.testing.OAuthTestServer`), started once per session and reset per test.
+``no_secrets_logged`` captures every log record at DEBUG and fails the test if one shows a
+secret added to the set it yields.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,6 +39,7 @@ from ._database import (
     drop_database,
     truncate_all,
 )
+from ._oauth_server import OAuthTestServer
 
 
 def _plugin_locations() -> list[Path]:
@@ -113,3 +120,44 @@ async def container(settings: Settings) -> AsyncIterator[CoreContainer]:
     finally:
         await truncate_all(c.engine())
         await shutdown(c)
+
+
+@pytest.fixture(scope="session")
+def oauth_server_session() -> Iterator[OAuthTestServer]:
+    """One :class:`OAuthTestServer` on loopback for the whole session."""
+    with OAuthTestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def oauth_server(oauth_server_session: OAuthTestServer) -> OAuthTestServer:
+    """The session's OAuth2 + API test server, with tokens, scripts and counts reset."""
+    oauth_server_session.reset()
+    return oauth_server_session
+
+
+@pytest.fixture
+def no_secrets_logged(
+    caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
+) -> Iterator[set[str]]:
+    """Fail the test if any log record (DEBUG included) shows a secret added to this set.
+
+    When the test also uses ``oauth_server``, every credential and token that server issued is
+    watched too.
+    """
+    caplog.set_level(logging.DEBUG)
+    server = (
+        request.getfixturevalue("oauth_server") if "oauth_server" in request.fixturenames else None
+    )
+    watched: set[str] = set()
+    yield watched
+    if server is not None:
+        watched |= server.all_secrets()
+    formatter = logging.Formatter()
+    for when in ("setup", "call"):
+        for record in caplog.get_records(when):
+            text = record.getMessage()
+            if record.exc_info:
+                text += formatter.formatException(record.exc_info)
+            leaked = [s for s in watched if s and s in text]
+            assert not leaked, f"a {record.name} log record shows a secret: {record.getMessage()}"

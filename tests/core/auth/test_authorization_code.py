@@ -1,0 +1,252 @@
+"""OAuth2 authorization code with PKCE, refresh and rotation, against the loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from leadbridge.auth import (
+    ClientIdSecret,
+    MemoryTokenStore,
+    OAuth2AuthorizationCodeAuth,
+    OAuthToken,
+    TokenStore,
+)
+from leadbridge.http import AuthenticationError, create_client, raise_for_status
+from leadbridge.testing import OAuthTestServer, ScriptedResponse
+
+REDIRECT_URI = "https://app.example.com/integrations/demo/callback"
+
+
+def provider(
+    server: OAuthTestServer, store: TokenStore | None = None, **options: Any
+) -> OAuth2AuthorizationCodeAuth:
+    return OAuth2AuthorizationCodeAuth(
+        ClientIdSecret(server.client_id, server.client_secret),
+        authorize_url=server.authorize_url,
+        token_url=server.token_url,
+        redirect_uri=REDIRECT_URI,
+        store=store,
+        **options,
+    )
+
+
+def stored(server: OAuthTestServer, *, expires_in: float) -> MemoryTokenStore:
+    return MemoryTokenStore(OAuthToken.from_response(server.issue_token(expires_in=expires_in)))
+
+
+def query(url: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def test_authorization_url_carries_state_and_an_s256_pkce_challenge(
+    oauth_server: OAuthTestServer,
+) -> None:
+    auth = provider(oauth_server, scope=["contacts.read", "offline"])
+    request = auth.authorization_url()
+    params = query(request.url)
+    assert request.url.startswith(oauth_server.authorize_url + "?")
+    assert params["response_type"] == "code"
+    assert params["client_id"] == oauth_server.client_id
+    assert params["redirect_uri"] == REDIRECT_URI
+    assert params["scope"] == "contacts.read offline"
+    assert params["state"] == request.state
+    assert params["code_challenge_method"] == "S256"
+    assert re.fullmatch(r"[A-Za-z0-9._~-]{43,128}", request.code_verifier)
+    digest = hashlib.sha256(request.code_verifier.encode()).digest()
+    assert params["code_challenge"] == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    assert request.code_verifier not in request.url  # only the challenge travels
+    again = auth.authorization_url()
+    assert (again.state, again.code_verifier) != (request.state, request.code_verifier)
+    assert request.state not in repr(request) and request.code_verifier not in repr(request)
+
+
+async def test_full_flow_through_the_browser_redirect(
+    oauth_server: OAuthTestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = MemoryTokenStore()
+    auth = provider(oauth_server, store)
+    request = auth.authorization_url()
+    # The user's browser approving: its (httpcore) logs would show the code, ours must not.
+    with caplog.at_level(logging.WARNING, logger="httpcore"):
+        async with httpx.AsyncClient() as browser:
+            approval = await browser.get(request.url)
+    assert approval.status_code == 302
+    callback = query(approval.headers["location"])
+    request.verify_state(callback["state"])
+    token = await auth.exchange_code(callback["code"], code_verifier=request.code_verifier)
+    assert store.token == token and token.refresh_token is not None
+    async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
+        assert (await client.get("/api/me")).json()["via"] == "oauth"
+    assert oauth_server.token_requests == {"authorization_code": 1}
+
+
+def test_a_forged_state_is_refused(oauth_server: OAuthTestServer) -> None:
+    request = provider(oauth_server).authorization_url()
+    for returned in ("forged", None, ""):
+        with pytest.raises(AuthenticationError, match="state"):
+            request.verify_state(returned)
+
+
+async def test_a_wrong_code_verifier_is_an_authentication_error(
+    oauth_server: OAuthTestServer, no_secrets_logged: set[str]
+) -> None:
+    auth = provider(oauth_server)
+    request = auth.authorization_url()
+    code = query(oauth_server.approve(request.url))["code"]
+    other_verifier = auth.authorization_url().code_verifier
+    no_secrets_logged.update({request.code_verifier, other_verifier})
+    with pytest.raises(AuthenticationError) as info:
+        await auth.exchange_code(code, code_verifier=other_verifier)
+    assert (info.value.status, info.value.server_code) == (400, "invalid_grant")
+    assert other_verifier not in str(info.value)  # quoted by the server, scrubbed by us
+
+
+async def test_a_code_works_once(oauth_server: OAuthTestServer) -> None:
+    auth = provider(oauth_server)
+    request = auth.authorization_url()
+    code = query(oauth_server.approve(request.url))["code"]
+    await auth.exchange_code(code, code_verifier=request.code_verifier)
+    with pytest.raises(AuthenticationError):
+        await auth.exchange_code(code, code_verifier=request.code_verifier)
+
+
+async def test_expired_token_is_refreshed_transparently(oauth_server: OAuthTestServer) -> None:
+    store = stored(oauth_server, expires_in=-60)
+    old = store.token
+    async with create_client(
+        base_url=oauth_server.base_url, auth=provider(oauth_server, store)
+    ) as client:
+        assert (await client.get("/api/me")).json()["via"] == "oauth"
+    assert oauth_server.token_requests == {"refresh_token": 1}
+    assert store.token is not None and old is not None
+    assert store.token.access_token != old.access_token
+
+
+async def test_expiry_given_as_expires_at(oauth_server: OAuthTestServer) -> None:
+    oauth_server.expiry_field = "expires_at"
+    store = stored(oauth_server, expires_in=-60)
+    async with create_client(
+        base_url=oauth_server.base_url, auth=provider(oauth_server, store)
+    ) as client:
+        assert (await client.get("/api/me")).status_code == 200
+        assert (await client.get("/api/me")).status_code == 200
+    assert oauth_server.token_requests == {"refresh_token": 1}  # the new expiry was understood
+    assert store.token is not None and store.token.expires_at is not None
+    assert store.token.expires_at > datetime.now(UTC) + timedelta(minutes=50)
+
+
+async def test_rotation_replaces_the_refresh_token(oauth_server: OAuthTestServer) -> None:
+    store = stored(oauth_server, expires_in=-60)
+    assert store.token is not None
+    old_refresh = store.token.refresh_token
+    async with create_client(
+        base_url=oauth_server.base_url, auth=provider(oauth_server, store)
+    ) as client:
+        await client.get("/api/me")
+    assert store.token.refresh_token not in (None, old_refresh)
+    # The server revoked the old one: a provider that still had it must re-authorize.
+    stale = MemoryTokenStore(OAuthToken(access_token=None, refresh_token=old_refresh))
+    async with create_client(
+        base_url=oauth_server.base_url, auth=provider(oauth_server, stale)
+    ) as client:
+        with pytest.raises(AuthenticationError) as info:
+            await client.get("/api/me")
+    assert info.value.server_code == "invalid_grant"
+    assert old_refresh is not None and old_refresh not in str(info.value)
+
+
+async def test_without_rotation_the_old_refresh_token_is_kept(
+    oauth_server: OAuthTestServer,
+) -> None:
+    oauth_server.rotate_refresh_tokens = False
+    store = stored(oauth_server, expires_in=-60)
+    assert store.token is not None
+    old_refresh = store.token.refresh_token
+    async with create_client(
+        base_url=oauth_server.base_url, auth=provider(oauth_server, store)
+    ) as client:
+        assert (await client.get("/api/me")).status_code == 200
+        assert store.token.refresh_token == old_refresh
+        oauth_server.revoke_access_tokens()
+        assert (await client.get("/api/me")).status_code == 200  # refreshed with the kept one
+    assert oauth_server.token_requests == {"refresh_token": 2}
+
+
+async def test_fifty_concurrent_requests_with_an_expired_token_refresh_once(
+    oauth_server: OAuthTestServer,
+) -> None:
+    oauth_server.token_delay = 0.2  # keep the refresh in flight while the others arrive
+    auth = provider(oauth_server, stored(oauth_server, expires_in=-60))
+    async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
+        responses = await asyncio.gather(*(client.get("/api/me") for _ in range(50)))
+    assert [r.status_code for r in responses] == [200] * 50
+    assert oauth_server.token_requests == {"refresh_token": 1}
+
+
+async def test_fifty_concurrent_401s_refresh_once(oauth_server: OAuthTestServer) -> None:
+    oauth_server.token_delay = 0.2
+    auth = provider(oauth_server, stored(oauth_server, expires_in=3600))
+    oauth_server.revoke_access_tokens()  # stale on the server, fresh for the client
+    async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
+        responses = await asyncio.gather(*(client.get("/api/me") for _ in range(50)))
+    assert [r.status_code for r in responses] == [200] * 50
+    assert oauth_server.token_requests == {"refresh_token": 1}
+
+
+async def test_a_401_refreshes_once_and_does_not_loop(oauth_server: OAuthTestServer) -> None:
+    unauthorized = ScriptedResponse(401, {"errors": [{"detail": "token revoked"}]})
+    oauth_server.enqueue("/api/me", unauthorized, unauthorized, unauthorized)
+    auth = provider(oauth_server, stored(oauth_server, expires_in=3600))
+    async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
+        response = await client.get("/api/me")
+    assert response.status_code == 401
+    assert oauth_server.hits["/api/me"] == 2  # the request, and one retry after the refresh
+    assert oauth_server.token_requests == {"refresh_token": 1}
+    with pytest.raises(AuthenticationError, match="token revoked"):
+        raise_for_status(response)
+
+
+async def test_nothing_stored_asks_for_authorization_without_crashing(
+    oauth_server: OAuthTestServer,
+) -> None:
+    async with create_client(
+        base_url=oauth_server.base_url, auth=provider(oauth_server, MemoryTokenStore())
+    ) as client:
+        with pytest.raises(AuthenticationError, match="authorize it again"):
+            await client.get("/api/me")
+    assert oauth_server.hits["/api/me"] == 0
+    assert oauth_server.token_requests.total() == 0
+
+
+async def test_a_lost_access_token_forces_a_refresh(oauth_server: OAuthTestServer) -> None:
+    issued = oauth_server.issue_token(expires_in=3600)
+    store = MemoryTokenStore(OAuthToken(access_token=None, refresh_token=issued["refresh_token"]))
+    async with create_client(
+        base_url=oauth_server.base_url, auth=provider(oauth_server, store)
+    ) as client:
+        assert (await client.get("/api/me")).status_code == 200
+    assert oauth_server.token_requests == {"refresh_token": 1}
+
+
+async def test_token_is_refreshed_within_the_leeway(oauth_server: OAuthTestServer) -> None:
+    auth = provider(oauth_server, stored(oauth_server, expires_in=20), leeway=60)
+    async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
+        assert (await client.get("/api/me")).status_code == 200
+    assert oauth_server.token_requests == {"refresh_token": 1}
+
+
+async def test_get_token_gives_a_valid_token(oauth_server: OAuthTestServer) -> None:
+    auth = provider(oauth_server, stored(oauth_server, expires_in=-60))
+    token = await auth.get_token()
+    assert token.access_token is not None and not token.needs_refresh()
+    assert await auth.get_token() is token
