@@ -6,7 +6,13 @@ import importlib
 
 import pytest
 
-MODULES = ["leadbridge", "leadbridge.contacts", "leadbridge.db", "leadbridge.testing"]
+MODULES = [
+    "leadbridge",
+    "leadbridge.contacts",
+    "leadbridge.db",
+    "leadbridge.integrations",
+    "leadbridge.testing",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

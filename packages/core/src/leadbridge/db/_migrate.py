@@ -64,9 +64,13 @@ async def current(
         return set(MigrationContext.configure(connection).get_current_heads())
 
     async with engine.connect() as conn:
-        applied = await conn.run_sync(read)
+        stored = await conn.run_sync(read)
+    # alembic_version keeps heads only; a revision another branch depends on is applied too.
+    applied = {r.revision for r in script.iterate_revisions(tuple(stored), "base") if r}
     result: dict[str, dict[str, Any]] = {}
-    for head in script.get_revisions("heads"):
+    # get_heads(), not get_revisions("heads"): the latter drops a head that another branch
+    # names in depends_on (core_0001 under every concern's branch).
+    for head in map(script.get_revision, script.get_heads()):
         assert head is not None
         # Walk down this branch only (down_revision, not depends_on) to its labelled base: the
         # label names the branch, the first revision found applied is where it stands.
