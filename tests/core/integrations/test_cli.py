@@ -110,7 +110,11 @@ def test_configure_and_show_never_print_secrets(cli: Cli) -> None:
     assert SECRET not in configured.stdout + configured.stderr
     doc = json.loads(configured.stdout)
     assert doc["enabled"] and doc["credentials_set"] and doc["configured"]
-    assert doc["settings"] == {"requests_per_second": 2.5, "sync_deleted": False, "tags": ["a", "b"]}
+    assert doc["settings"] == {
+        "requests_per_second": 2.5,
+        "sync_deleted": False,
+        "tags": ["a", "b"],
+    }
     assert doc["conflict_winner"] == "integration"
     assert doc["first_sync_from"].startswith("2024-01-01T00:00:00")
     assert doc["credential_fields"] == ["api_key", "account"]
@@ -151,12 +155,10 @@ def test_configure_errors_are_one_line(cli: Cli) -> None:
 
 def test_mapping_commands(cli: Cli) -> None:
     cli("fields", "add", "plan", "--type", "select", "--options", "free,pro")
-    default = json.loads(
-        cli("integrations", "mapping", "example", "--default", "--object", "people", "--json").stdout
-    )
-    assert {"internal_field": "plan", "integration_field": "plan", "direction": "bidirectional"} in (
-        default["people"]
-    )
+    args = ("integrations", "mapping", "example", "--default", "--object", "people", "--json")
+    default = json.loads(cli(*args).stdout)
+    plan = {"internal_field": "plan", "integration_field": "plan", "direction": "bidirectional"}
+    assert plan in default["people"]
 
     changed = json.loads(
         cli(

@@ -55,7 +55,7 @@ def test_broken_plugin_is_reported_by_name_and_core_carries_on(
     assert any("'broken'" in r.getMessage() for r in caplog.records)
     assert "broken" not in registry.names()
     assert registry.get("example").name == "example"
-    with pytest.raises(ConfigurationError, match="broken.*failed to load.*missing_dependency"):
+    with pytest.raises(ConfigurationError, match=r"broken.*failed to load.*missing_dependency"):
         registry.get("broken")
 
 
@@ -126,7 +126,7 @@ def test_icon_is_read_from_the_package(registry: IntegrationRegistry) -> None:
 
 
 def test_inconsistent_integrations_are_refused_at_mount() -> None:
-    with pytest.raises(ConfigurationError, match="entry point 'other' provides.*'example'"):
+    with pytest.raises(ConfigurationError, match=r"entry point 'other' provides.*'example'"):
         check_integration(ExampleIntegration(), "other")
     with pytest.raises(ConfigurationError, match="not a BaseIntegration"):
         check_integration(object(), "example")

@@ -19,8 +19,10 @@ SECRET = "sk-SECRET-8f3a91"
 async def _raw_row(container: CoreContainer) -> dict[str, object]:
     async with container.engine().connect() as conn:
         row = (
-            await conn.execute(text("SELECT * FROM integrations WHERE name = 'example'"))
-        ).mappings().one()
+            (await conn.execute(text("SELECT * FROM integrations WHERE name = 'example'")))
+            .mappings()
+            .one()
+        )
     return dict(row)
 
 
@@ -59,7 +61,11 @@ async def test_settings_round_trip_with_encrypted_credentials(
     stored = await service.get("example")
     assert stored == saved
     assert stored.configured and stored.enabled and stored.credentials_set
-    assert stored.settings == {"requests_per_second": 2.0, "sync_deleted": False, "tags": ["webinar"]}
+    assert stored.settings == {
+        "requests_per_second": 2.0,
+        "sync_deleted": False,
+        "tags": ["webinar"],
+    }
     assert stored.conflict_winner == "integration" and stored.first_sync_from == since
     assert stored.updated_at is not None
     assert await service.credentials("example") == {"api_key": SECRET, "account": "main"}
@@ -107,7 +113,11 @@ async def test_configure_merges_and_keeps_the_rest(service: IntegrationSettingsS
         ({"credentials": {"account": "eu"}}, "credentials.api_key", "credentials.api_key: Field"),
         ({"enabled": True}, "credentials.api_key", "credentials.api_key: Field required"),
         ({"conflict_winner": "nobody"}, "conflict_winner", "conflict_winner must be"),
-        ({"first_sync_from": datetime(2024, 1, 1)}, "first_sync_from", "first_sync_from must be a timezone-aware"),
+        (
+            {"first_sync_from": datetime(2024, 1, 1)},
+            "first_sync_from",
+            "first_sync_from must be a timezone-aware",
+        ),
     ],
 )
 async def test_bad_configuration_is_refused_and_writes_nothing(

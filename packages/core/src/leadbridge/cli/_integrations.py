@@ -226,8 +226,9 @@ def configure_cmd(
     ] = None,
     conflict_winner: Annotated[
         str | None,
-        typer.Option(help="Who wins a field changed on both sides at the same time: "
-                     "internal or integration."),
+        typer.Option(
+            help="Who wins a field changed on both sides at the same time: internal or integration."
+        ),
     ] = None,
     first_sync_from: Annotated[
         str | None, typer.Option(help="Sync nothing older than this ISO date (UTC).")

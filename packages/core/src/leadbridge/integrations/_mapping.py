@@ -11,6 +11,7 @@ from ._base import Direction, FieldMapping, IntegrationField, ObjectSpec
 
 _TEXT_LIKE = frozenset({FieldType.TEXT, FieldType.EMAIL, FieldType.URL, FieldType.PHONE})
 
+
 def _build_table() -> dict[FieldType, frozenset[FieldType]]:
     pairs: set[tuple[FieldType, FieldType]] = set()
     for a in _TEXT_LIKE:

@@ -232,7 +232,8 @@ class IntegrationSettingsService:
         stored: dict[str, Any] = dict(self._box.decrypt_json(row.credentials))
         schema = integration.credentials_schema
         try:
-            model = schema.model_validate({k: v for k, v in stored.items() if k in schema.model_fields})
+            declared = {k: v for k, v in stored.items() if k in schema.model_fields}
+            model = schema.model_validate(declared)
         except pydantic.ValidationError:
             return stored  # incomplete: what is stored, without the schema's defaults
         return {**stored, **pydantic_core.to_jsonable_python(_reveal(model.model_dump()))}
