@@ -34,14 +34,15 @@ async def test_mapping_is_stored_in_the_documented_shape(
     mappings = [
         EMAIL,
         FieldMapping("first_name", "firstName", OUT),
+        FieldMapping("company", "website", OUT),  # text-like types are interchangeable
         FieldMapping("score", "score", IN),
+        FieldMapping("newsletter", "vip", BOTH),
+        FieldMapping("birthday", "last_seen_at", IN),  # date <- datetime
         FieldMapping("plan", "plan", BOTH),
         FieldMapping("interests", "interests", BOTH),
-        FieldMapping("birthday", "last_seen_at", IN),  # date <- datetime
-        FieldMapping("newsletter", "vip", BOTH),
-        FieldMapping("company", "website", OUT),  # text-like types are interchangeable
     ]
-    saved = await service.set_mapping("example", "people", mappings)
+    # Read back in the order the integration declares its fields, whatever the order given.
+    saved = await service.set_mapping("example", "people", mappings[::-1])
     assert saved.mappings["people"] == mappings
     assert (await service.get("example")).mappings["people"] == mappings
     async with container.engine().connect() as conn:

@@ -137,6 +137,29 @@ def _settings_view(schema: type[pydantic.BaseModel], stored: Mapping[str, Any]) 
         return {**pydantic_core.to_jsonable_python(defaults), **stored}
 
 
+def _in_field_order(
+    integration: BaseIntegration, mappings: dict[str, list[FieldMapping]]
+) -> dict[str, list[FieldMapping]]:
+    """Mappings in the order the integration declares its objects and fields.
+
+    (PostgreSQL's JSONB keeps no key order, so the stored order means nothing.)
+    """
+    order = {
+        obj.name: {f.name: i for i, f in enumerate(obj.fields)} for obj in integration.objects()
+    }
+    objects = sorted(
+        mappings, key=lambda o: (list(order).index(o) if o in order else len(order), o)
+    )
+    out = {}
+    for obj in objects:
+        fields = order.get(obj, {})
+        out[obj] = sorted(
+            mappings[obj],
+            key=lambda m: (fields.get(m.integration_field, len(fields)), m.integration_field),
+        )
+    return out
+
+
 class IntegrationSettingsService:
     """Read and change what is stored for each integration.
 
@@ -202,7 +225,7 @@ class IntegrationSettingsService:
             enabled=row.enabled,
             settings=_settings_view(integration.settings_schema, row.settings),
             credentials_set=row.credentials is not None,
-            mappings=mappings_from_doc(row.mappings),
+            mappings=_in_field_order(integration, mappings_from_doc(row.mappings)),
             conflict_winner=winner,
             first_sync_from=row.first_sync_from,
             updated_at=row.updated_at,
