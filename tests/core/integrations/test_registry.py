@@ -144,3 +144,14 @@ def test_inconsistent_integrations_are_refused_at_mount() -> None:
 
     with pytest.raises(ConfigurationError, match="'name'"):
         check_integration(Nameless(), "example")
+
+
+def test_a_failing_contribution_is_reported_and_skipped(registry: IntegrationRegistry) -> None:
+    def boom() -> list[str]:
+        raise RuntimeError("filters exploded")
+
+    registry.get("example").container.segment_filters.override(providers.Callable(boom))
+    assert "example.has_widget" not in registry.segment_filters()
+    errors = {e.name: e.error for e in registry.errors}
+    assert errors["example"] == "segment_filters: RuntimeError: filters exploded"
+    assert "example.widget_added" in registry.point_action_types()  # the rest still works
