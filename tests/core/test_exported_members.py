@@ -12,6 +12,7 @@ MODULES = [
     "leadbridge.contacts",
     "leadbridge.db",
     "leadbridge.http",
+    "leadbridge.integrations",
     "leadbridge.testing",
 ]
 

@@ -20,10 +20,13 @@ from ._crypto import SecretBox
 from .contacts import ChangeLogService, ContactService, CustomFieldService
 from .db import create_engine, create_session_factory
 from .events import EventBus
+from .integrations import IntegrationRegistry, IntegrationSettingsService
 from .settings import Settings
 
 
 class CoreContainer(containers.DeclarativeContainer):
+    __self__ = providers.Self()
+
     settings = providers.Singleton(Settings.from_env)
 
     engine = providers.Singleton(create_engine, database_url=settings.provided.database_url)
@@ -36,6 +39,18 @@ class CoreContainer(containers.DeclarativeContainer):
         ContactService, session_factory=session_factory, event_bus=event_bus
     )
     change_log_service = providers.Singleton(ChangeLogService, session_factory=session_factory)
+
+    # Plugins are mounted with this very container as their ``core`` dependency.
+    integration_registry = providers.Singleton(
+        IntegrationRegistry, core=__self__, plugins=settings.provided.plugins
+    )
+    integration_settings_service = providers.Singleton(
+        IntegrationSettingsService,
+        session_factory=session_factory,
+        secret_box=secret_box,
+        registry=integration_registry,
+        custom_field_service=custom_field_service,
+    )
 
 
 async def shutdown(container: CoreContainer) -> None:

@@ -5,6 +5,7 @@
 ``LEADBRIDGE_DATA_DIR``      where LeadBridge keeps local files (default ``./.leadbridge``).
 ``LEADBRIDGE_SECRET_KEY``    Fernet key that encrypts stored credentials; default: generated once
                              into ``<data dir>/secret.key`` with mode 0600.
+``LEADBRIDGE_PLUGINS``       comma-separated integration plugins to load; empty: all installed.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class Settings:
     data_dir: Path
     secret_key: str = field(repr=False)
     timezone: str = "UTC"
+    #: Integration plugins to load by name; ``None`` loads every installed one.
+    plugins: tuple[str, ...] | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +61,7 @@ class Settings:
             data_dir.mkdir(parents=True, exist_ok=True)
             url = f"sqlite+aiosqlite:///{data_dir / 'leadbridge.db'}"
         secret = env.get("LEADBRIDGE_SECRET_KEY") or _load_or_create_secret(data_dir)
+        plugins = env.get("LEADBRIDGE_PLUGINS") or ""
         try:
             Fernet(secret.encode())
         except ValueError as exc:
@@ -69,6 +73,7 @@ class Settings:
             data_dir=data_dir,
             secret_key=_Secret(secret),
             timezone=env.get("LEADBRIDGE_TIMEZONE") or "UTC",
+            plugins=tuple(p.strip() for p in plugins.split(",") if p.strip()) or None,
         )
 
 

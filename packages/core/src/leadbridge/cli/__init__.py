@@ -4,6 +4,7 @@ point group: each entry point names a callable ``register(app: typer.Typer) -> N
 from __future__ import annotations
 
 import logging
+import os
 from importlib.metadata import entry_points
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from ._common import err_console, state
 from ._contacts import app as contacts_app
 from ._db import app as db_app
 from ._fields import app as fields_app
+from ._integrations import app as integrations_app
 
 __all__ = ["app", "main"]
 
@@ -26,6 +28,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(fields_app, name="fields")
+app.add_typer(integrations_app, name="integrations")
 
 
 def _versions() -> list[tuple[str, str]]:
@@ -59,7 +62,26 @@ def root(
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
 
 
+_plugins_loaded = False
+
+
 def _load_plugins() -> None:
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    from ..integrations import installed_cli_registrars, parse_plugins
+
+    # Integration plugins' ``cli`` providers; a broken one is reported by `integrations list`.
+    for name, register_cli in installed_cli_registrars(
+        parse_plugins(os.environ.get("LEADBRIDGE_PLUGINS"))
+    ):
+        try:
+            register_cli(app)
+        except Exception as exc:
+            err_console.print(
+                f"[yellow]warning:[/yellow] integration {name!r} failed to add its commands: {exc}"
+            )
     for ep in entry_points(group="leadbridge.cli"):
         try:
             register = ep.load()

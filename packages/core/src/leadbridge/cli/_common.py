@@ -36,11 +36,10 @@ def container() -> CoreContainer:
 
 
 def migration_locations() -> list[Path]:
-    """Version locations of installed plugins (filled by the integration registry)."""
-    hook: Callable[[CoreContainer], list[Path]] | None = getattr(
-        sys.modules.get("leadbridge.integrations"), "plugin_migration_locations", None
-    )
-    return hook(container()) if hook is not None else []
+    """Version locations of installed plugins."""
+    from ..integrations import installed_migration_locations
+
+    return installed_migration_locations()
 
 
 def run(make: Callable[[CoreContainer], Coroutine[Any, Any, T]]) -> T:

@@ -1,0 +1,57 @@
+"""The integration framework: what an integration declares, plugin discovery, stored settings.
+
+Plugin authors subclass :class:`BaseIntegration` and register a plugin container in the entry
+point group ``leadbridge.integrations`` (see "Writing an integration" in the core README).
+"""
+
+from ._base import (
+    ALL_DIRECTIONS,
+    BaseIntegration,
+    Direction,
+    Feature,
+    FieldMapping,
+    IntegrationField,
+    NoCredentials,
+    NoSettings,
+    ObjectSpec,
+)
+from ._mapping import TYPE_COMPATIBILITY, types_compatible, validate_mappings
+from ._models import IntegrationRow
+from ._registry import (
+    ENTRY_POINT_GROUP,
+    IntegrationRegistry,
+    LoadedIntegration,
+    PluginLoadError,
+    UnknownIntegrationError,
+    installed_cli_registrars,
+    installed_migration_locations,
+    parse_plugins,
+)
+from ._service import ConflictWinner, IntegrationSettings, IntegrationSettingsService
+
+__all__ = [
+    "ALL_DIRECTIONS",
+    "ENTRY_POINT_GROUP",
+    "TYPE_COMPATIBILITY",
+    "BaseIntegration",
+    "ConflictWinner",
+    "Direction",
+    "Feature",
+    "FieldMapping",
+    "IntegrationField",
+    "IntegrationRegistry",
+    "IntegrationRow",
+    "IntegrationSettings",
+    "IntegrationSettingsService",
+    "LoadedIntegration",
+    "NoCredentials",
+    "NoSettings",
+    "ObjectSpec",
+    "PluginLoadError",
+    "UnknownIntegrationError",
+    "installed_cli_registrars",
+    "installed_migration_locations",
+    "parse_plugins",
+    "types_compatible",
+    "validate_mappings",
+]

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from dependency_injector import containers, providers
+
+from leadbridge.events import ContactCreated
+
+from ._cli import register
+from ._integration import ExampleIntegration
+from ._widgets import WidgetRepository, remember_contact
+
+
+class ExampleContainer(containers.DeclarativeContainer):
+    core = providers.DependenciesContainer()
+
+    integration = providers.Singleton(ExampleIntegration)
+    widgets = providers.Singleton(WidgetRepository, session_factory=core.session_factory)
+
+    migrations = providers.Object(Path(__file__).parent / "migrations" / "versions")
+    cli = providers.Object(register)
+    segment_filters = providers.List(providers.Object("example.has_widget"))
+    point_action_types = providers.List(providers.Object("example.widget_added"))
+    event_subscribers = providers.List(providers.Object((ContactCreated, remember_contact)))
