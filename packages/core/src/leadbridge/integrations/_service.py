@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._crypto import SecretBox
 from .._errors import ConflictError, ValidationError
+from ..auth import SecretBoxTokenStore
 from ..contacts import CustomFieldService, FieldSpec
 from ..db import utcnow
 from ._base import BaseIntegration, FieldMapping
@@ -388,6 +389,20 @@ class IntegrationSettingsService:
             row.credentials = self._box.encrypt_json(merged) if merged else None
 
         await self._write(integration, change)
+
+    def token_store(self, name: str, key: str = "oauth_token") -> SecretBoxTokenStore:
+        """A :class:`~leadbridge.auth.TokenStore` keeping ``name``'s OAuth token in its stored
+        credentials under ``key`` (encrypted; rotated refresh tokens persist there)."""
+        self._integration(name)  # fail now, by name, for an unknown integration
+
+        async def load_raw() -> str | None:
+            value = (await self.credentials(name)).get(key)
+            return value if isinstance(value, str) else None
+
+        async def save_raw(raw: str) -> None:
+            await self.update_credentials(name, {key: raw})
+
+        return SecretBoxTokenStore(self._box, load_raw, save_raw)
 
     async def set_mapping(
         self, name: str, object_name: str, mappings: Sequence[FieldMapping]
