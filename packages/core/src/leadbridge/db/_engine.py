@@ -18,6 +18,10 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # asyncpg prepares every statement; after five runs PostgreSQL may switch to a generic
+        # plan made while a table was small (a seq scan), and keep it while a bulk load grows
+        # the table in the same transaction: lookups turn quadratic. Custom plans see the size.
+        kwargs["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
     engine = create_async_engine(database_url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
