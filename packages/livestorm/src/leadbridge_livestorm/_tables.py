@@ -55,6 +55,9 @@ class SessionRow(LivestormBase):
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set when the session needs an incremental pull (``session.ended`` webhook, a session
+    #: only known from a webhook); the sync pulls it and clears the flag.
+    pull_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RegistrationRow(LivestormBase):

@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime),
         sa.Column("updated_at", UTCDateTime),
         sa.Column("synced_at", UTCDateTime, nullable=False),
+        sa.Column("pull_requested_at", UTCDateTime),
         sa.PrimaryKeyConstraint("id", name="pk_livestorm_sessions"),
         sa.ForeignKeyConstraint(
             ["event_id"], ["livestorm_events.id"], ondelete="CASCADE",

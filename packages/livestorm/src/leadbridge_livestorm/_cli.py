@@ -1,0 +1,201 @@
+"""``leadbridge livestorm …``: check credentials, manage webhook subscriptions.
+
+Registered with core's CLI through the ``leadbridge.cli`` entry point group (:func:`register`).
+The token and base URL come from ``--token``/``--base-url`` or ``LIVESTORM_API_TOKEN`` /
+``LIVESTORM_BASE_URL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.table import Table
+
+from leadbridge._errors import LeadBridgeError
+from leadbridge.cli._common import console, fail, print_json
+
+from ._client import DEFAULT_BASE_URL, LivestormClient
+from ._errors import LivestormPermissionError
+from ._models import Organization, Webhook
+from ._webhooks import HANDLED_EVENTS
+
+T = TypeVar("T")
+
+TOKEN_ENV = "LIVESTORM_API_TOKEN"
+BASE_URL_ENV = "LIVESTORM_BASE_URL"
+
+app = typer.Typer(
+    name="livestorm",
+    help="Livestorm: check the API token, manage webhook subscriptions.",
+    no_args_is_help=True,
+)
+webhooks_app = typer.Typer(help="Livestorm webhook subscriptions.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar=TOKEN_ENV,
+        help="The workspace's private API token (sent raw).",
+        show_default=False,
+    ),
+]
+BaseUrlOption = Annotated[
+    str, typer.Option("--base-url", envvar=BASE_URL_ENV, help="The Livestorm API base URL.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``leadbridge livestorm`` to the ``leadbridge`` command."""
+    root.add_typer(app, name="livestorm")
+
+
+def _run(token: str | None, base_url: str, body: Callable[[LivestormClient], Awaitable[T]]) -> T:
+    if not token or not token.strip():
+        fail(f"no Livestorm API token: pass --token or set {TOKEN_ENV}")
+
+    async def main() -> T:
+        # CLI commands are what the quota reserve is kept for: they may use it.
+        async with LivestormClient(api_token=token, base_url=base_url, quota_reserve=0) as client:
+            return await body(client)
+
+    try:
+        return asyncio.run(main())
+    except LeadBridgeError as exc:
+        fail(str(exc), exc)
+    except OSError as exc:
+        fail(f"{type(exc).__name__}: {exc}", exc)
+
+
+def _webhook_dict(hook: Webhook, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": hook.id,
+        "event": hook.event,
+        "target_url": hook.target_url,
+        "created_at": hook.created_at.isoformat() if hook.created_at else None,
+        **extra,
+    }
+
+
+@app.command("ping")
+def ping(
+    token: TokenOption = None,
+    base_url: BaseUrlOption = DEFAULT_BASE_URL,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the API token: GET /ping, then the workspace's name when the token may read it."""
+
+    async def body(client: LivestormClient) -> dict[str, Any]:
+        await client.ping()
+        organization: Organization | None = None
+        # Without the Identity scope the name is not readable; the ping alone proves the token.
+        with contextlib.suppress(LivestormPermissionError):
+            organization = await client.organization()
+        return {
+            "ok": True,
+            "base_url": client.base_url,
+            "organization": (
+                {"id": organization.id, "name": organization.name, "slug": organization.slug}
+                if organization
+                else None
+            ),
+            "quota": client.quota.to_dict(),
+        }
+
+    report = _run(token, base_url, body)
+    if as_json:
+        print_json(report)
+        return
+    org = report["organization"]
+    where = f"workspace {org['name']} ({org['slug']})" if org else "workspace name not readable"
+    console.print(f"[green]ok[/green] Livestorm token accepted at {report['base_url']}: {where}")
+    quota = report["quota"]
+    if quota["monthly_remaining"] is not None:
+        console.print(
+            f"{quota['monthly_remaining']:,} of {quota['monthly_limit']:,} monthly API calls left"
+        )
+
+
+@webhooks_app.command("subscribe")
+def subscribe(
+    url: Annotated[str, typer.Argument(help="The receiver's public URL.")],
+    event: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--event",
+            help="A webhook event to subscribe (repeat it); default: every event LeadBridge "
+            "applies.",
+            show_default=False,
+        ),
+    ] = None,
+    token: TokenOption = None,
+    base_url: BaseUrlOption = DEFAULT_BASE_URL,
+    as_json: JsonOption = False,
+) -> None:
+    """Subscribe URL to webhook events; subscriptions that already exist are kept."""
+    events = list(dict.fromkeys(event or HANDLED_EVENTS))
+
+    async def body(client: LivestormClient) -> list[dict[str, Any]]:
+        existing = {(hook.event, hook.target_url): hook async for hook in client.webhooks()}
+        rows = []
+        for name in events:
+            hook = existing.get((name, url))
+            if hook is not None:
+                rows.append(_webhook_dict(hook, status="existing"))
+            else:
+                rows.append(_webhook_dict(await client.create_webhook(name, url), status="created"))
+        return rows
+
+    rows = _run(token, base_url, body)
+    if as_json:
+        print_json({"webhooks": rows})
+        return
+    table = Table("event", "id", "status")
+    for row in rows:
+        table.add_row(row["event"], row["id"], row["status"])
+    console.print(table)
+
+
+@webhooks_app.command("list")
+def list_webhooks(
+    token: TokenOption = None,
+    base_url: BaseUrlOption = DEFAULT_BASE_URL,
+    as_json: JsonOption = False,
+) -> None:
+    """List the workspace's webhook subscriptions."""
+
+    async def body(client: LivestormClient) -> list[dict[str, Any]]:
+        return [_webhook_dict(hook) async for hook in client.webhooks()]
+
+    rows = _run(token, base_url, body)
+    if as_json:
+        print_json({"webhooks": rows})
+        return
+    if not rows:
+        console.print("no webhook subscriptions")
+        return
+    table = Table("id", "event", "target_url")
+    for row in rows:
+        table.add_row(row["id"], row["event"], row["target_url"])
+    console.print(table)
+
+
+@webhooks_app.command("delete")
+def delete_webhook(
+    webhook_id: Annotated[str, typer.Argument(metavar="ID", help="The subscription's id.")],
+    token: TokenOption = None,
+    base_url: BaseUrlOption = DEFAULT_BASE_URL,
+) -> None:
+    """Delete a webhook subscription."""
+
+    async def body(client: LivestormClient) -> None:
+        await client.delete_webhook(webhook_id)
+
+    _run(token, base_url, body)
+    console.print(f"deleted webhook {webhook_id}")
