@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from leadbridge.db import utcnow
 
@@ -32,7 +32,8 @@ class QuotaState:
     """What the last response said about the quota (``None``: not seen yet).
 
     ``monthly_*`` is the workspace's 30-day allowance (10,000 calls), ``interval_*`` the burst
-    limit (5 per second). ``reset_at`` comes with a 429 (``RateLimit-Reset``).
+    limit (5 per second). ``reset_at`` comes with a 429 (``RateLimit-Reset``). What is older
+    than ``max_age``, or from before ``reset_at``, no longer counts: the next call refreshes it.
     """
 
     monthly_limit: int | None = None
@@ -41,6 +42,7 @@ class QuotaState:
     interval_remaining: int | None = None
     reset_at: datetime | None = None
     updated_at: datetime | None = None
+    max_age: timedelta = field(default=timedelta(hours=1), repr=False)
     #: Calls sent whose answer has not come back yet: they count against the reserve.
     in_flight: int = field(default=0, repr=False)
 
@@ -66,9 +68,10 @@ class QuotaState:
     def check(self, reserve: int) -> None:
         """Raise :class:`QuotaReserveReachedError` if one more call would dip into ``reserve``.
 
-        Unknown (no response seen yet) means allowed: the first answer tells.
+        Unknown (no response seen yet, or what was seen is out of date) means allowed: the
+        answer tells.
         """
-        if self.monthly_remaining is None:
+        if self.monthly_remaining is None or not self.current():
             return
         left = self.monthly_remaining - self.in_flight
         if left - 1 < reserve:
@@ -84,6 +87,19 @@ class QuotaState:
                 reset_at=self.reset_at,
                 retry_after=retry_after,
             )
+
+    def current(self) -> bool:
+        """Whether what the last response said still holds."""
+        now = utcnow()
+        if self.updated_at is None or now - self.updated_at > self.max_age:
+            return False
+        return self.reset_at is None or now < self.reset_at or self.updated_at >= self.reset_at
+
+    def forget(self) -> None:
+        """Drop what is known (the quota was reset): the next call reads it afresh."""
+        self.monthly_limit = self.monthly_remaining = None
+        self.interval_limit = self.interval_remaining = None
+        self.reset_at = self.updated_at = None
 
     def to_dict(self) -> dict[str, object]:
         return {
