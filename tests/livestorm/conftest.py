@@ -8,10 +8,10 @@ import pytest
 import pytest_asyncio
 
 from leadbridge import db
+from leadbridge.http import RetryPolicy
 from leadbridge.testing._database import DatabaseUnavailableError, create_database, drop_database
 from leadbridge_livestorm import MIGRATIONS, LivestormClient
 from leadbridge_livestorm.testing import FakeLivestorm, Workspace, generate_workspace
-from leadbridge.http import RetryPolicy
 
 
 @pytest.fixture(scope="session")
