@@ -642,6 +642,9 @@ class LivestormClient:
                 f"got {len(people)}",
                 field="people",
             )
+        # The job costs at least three calls (create, one poll, the tasks): never start one
+        # the reserve would cut short, leaving its outcome unknown.
+        self.quota.check(self.quota_reserve, cost=3)
         body = {
             "data": {
                 "type": "jobs",

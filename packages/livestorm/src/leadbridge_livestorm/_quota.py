@@ -65,8 +65,9 @@ class QuotaState:
         if seen:
             self.updated_at = utcnow()
 
-    def check(self, reserve: int) -> None:
-        """Raise :class:`QuotaReserveReachedError` if one more call would dip into ``reserve``.
+    def check(self, reserve: int, cost: int = 1) -> None:
+        """Raise :class:`QuotaReserveReachedError` if ``cost`` more calls would dip into
+        ``reserve``.
 
         Unknown (no response seen yet, or what was seen is out of date) means allowed: the
         answer tells.
@@ -74,13 +75,14 @@ class QuotaState:
         if self.monthly_remaining is None or not self.current():
             return
         left = self.monthly_remaining - self.in_flight
-        if left - 1 < reserve:
+        if left - cost < reserve:
             retry_after = None
             if self.reset_at is not None:
                 retry_after = max(0.0, (self.reset_at - utcnow()).total_seconds())
+            needs = "the next call" if cost == 1 else f"the next step ({cost} calls)"
             raise QuotaReserveReachedError(
                 f"Livestorm quota: {left} of the workspace's monthly API calls are left and "
-                f"{reserve} are kept in reserve; stopping before the next call"
+                f"{reserve} are kept in reserve; stopping before {needs}"
                 + (f" (the quota resets at {self.reset_at.isoformat()})" if self.reset_at else ""),
                 remaining=left,
                 reserve=reserve,
