@@ -114,7 +114,10 @@ def ping(
         return
     org = report["organization"]
     where = f"workspace {org['name']} ({org['slug']})" if org else "workspace name not readable"
-    console.print(f"[green]ok[/green] Livestorm token accepted at {report['base_url']}: {where}")
+    console.print(
+        f"[green]ok[/green] Livestorm token accepted at {report['base_url']}: {where}",
+        soft_wrap=True,
+    )
     quota = report["quota"]
     if quota["monthly_remaining"] is not None:
         console.print(
@@ -198,4 +201,4 @@ def delete_webhook(
         await client.delete_webhook(webhook_id)
 
     _run(token, base_url, body)
-    console.print(f"deleted webhook {webhook_id}")
+    console.print(f"deleted webhook {webhook_id}", soft_wrap=True)
