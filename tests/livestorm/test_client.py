@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -29,6 +29,7 @@ from leadbridge_livestorm import (
     LivestormUnavailableError,
     LivestormValidationError,
     QuotaReserveReachedError,
+    QuotaState,
     Registrant,
 )
 from leadbridge_livestorm.testing import FakeLivestorm, Workspace, generate_workspace
@@ -439,3 +440,31 @@ async def test_unregister_and_webhooks_round_trip(
 def test_generate_workspace_fixture_is_what_the_tests_assume() -> None:
     workspace = generate_workspace(seed=3, events=2, sessions_per_event=2, people=240)
     assert all(51 <= len(s.registrations) <= 100 for s in workspace.sessions.values())
+
+
+async def test_no_log_line_shows_the_token(
+    fake: FakeLivestorm, no_secrets_logged: set[str]
+) -> None:
+    fake.add_token("sk-logged-nowhere-123")
+    no_secrets_logged.add("sk-logged-nowhere-123")
+    async with make_client(fake, api_token="sk-logged-nowhere-123") as client:
+        await client.ping()
+        fake.fail_next(1, 503)
+        await client.events().all()
+        fake.revoke_token("sk-logged-nowhere-123")
+        with pytest.raises(LivestormAuthenticationError):
+            await client.ping()
+
+
+def test_a_quota_state_out_of_date_no_longer_blocks() -> None:
+    quota = QuotaState()
+    quota.update({"RateLimit-Monthly-Limit": "10000", "RateLimit-Monthly-Remaining": "10"})
+
+    with pytest.raises(QuotaReserveReachedError):
+        quota.check(500)
+    quota.updated_at = datetime.now(UTC) - timedelta(hours=2)  # older than max_age
+    quota.check(500)
+    quota.update({"RateLimit-Monthly-Remaining": "10"})
+    quota.forget()
+    quota.check(500)
+    assert quota.monthly_remaining is None

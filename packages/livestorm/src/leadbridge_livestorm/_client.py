@@ -228,6 +228,21 @@ def _filters(**values: Any) -> dict[str, str]:
     return params
 
 
+def _token_credentials(token: str | APIKeyCredentials | None) -> APIKeyCredentials:
+    if not isinstance(token, str):
+        if token is None:  # pragma: no cover - the constructor checks first
+            raise ConfigurationError("no Livestorm API token")
+        return token
+    if not token.strip():
+        raise ConfigurationError("the Livestorm API token is empty")
+    if token.strip().lower().startswith("bearer "):
+        raise ConfigurationError(
+            "the Livestorm private API token is sent raw, without 'Bearer ': remove the prefix "
+            "(an OAuth access token goes through auth=BearerTokenAuth(...))"
+        )
+    return APIKey(token.strip())
+
+
 _PHRASES: dict[int, str] = {
     400: "Livestorm refused the request",
     401: "the Livestorm API token is invalid or lacks a scope",
@@ -293,15 +308,12 @@ class LivestormClient:
                 "LivestormClient needs exactly one of api_token (the private API token) "
                 "or auth (an OAuth2 bearer provider)"
             )
-        if isinstance(api_token, str):
-            if not api_token.strip():
-                raise ConfigurationError("the Livestorm API token is empty")
-            if api_token.strip().lower().startswith("bearer "):
-                raise ConfigurationError(
-                    "the Livestorm private API token is sent raw, without 'Bearer ': remove "
-                    "the prefix (an OAuth access token goes through auth=BearerTokenAuth(...))"
-                )
-            api_token = APIKey(api_token.strip())
+        provider: httpx.Auth
+        if auth is not None:
+            provider = auth
+        else:
+            credentials = _token_credentials(api_token)
+            provider = APIKeyHeaderAuth(credentials, header="Authorization")
         if quota_reserve < 0:
             raise ValidationError(
                 f"quota_reserve must be >= 0, got {quota_reserve}", field="quota_reserve"
@@ -316,7 +328,6 @@ class LivestormClient:
         self.job_poll_interval = job_poll_interval
         self.job_poll_max_interval = job_poll_max_interval
         self.job_timeout = job_timeout
-        provider = auth if auth is not None else APIKeyHeaderAuth(api_token, header="Authorization")  # type: ignore[arg-type]
         self._http = create_client(
             base_url=self.base_url,
             auth=provider,
