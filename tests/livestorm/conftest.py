@@ -1,44 +1,13 @@
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-from leadbridge import db
 from leadbridge.http import RetryPolicy
-from leadbridge.testing._database import DatabaseUnavailableError, create_database, drop_database
-from leadbridge_livestorm import MIGRATIONS, LivestormClient
+from leadbridge_livestorm import LivestormClient
 from leadbridge_livestorm.testing import FakeLivestorm, Workspace, generate_workspace
-
-
-@pytest.fixture(scope="session")
-def database_url(db_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Core's session database, with the Livestorm branch migrated too.
-
-    (Once core's integration registry finds installed plugins' migrations by itself, this is
-    what core's own fixture does; until then the plugin's tests add their branch here.)
-    """
-    directory: Path = tmp_path_factory.mktemp("livestorm-db")
-    try:
-        url = asyncio.run(create_database(db_backend, directory))
-    except DatabaseUnavailableError as exc:
-        pytest.skip(str(exc))
-
-    async def migrate() -> None:
-        engine = db.create_engine(url)
-        try:
-            await db.upgrade(engine, [MIGRATIONS])
-        finally:
-            await engine.dispose()
-
-    try:
-        asyncio.run(migrate())
-        yield url
-    finally:
-        asyncio.run(drop_database(url))
 
 
 @pytest.fixture
