@@ -27,6 +27,12 @@ from ._errors import (
     PersonSkippedError,
     QuotaReserveReachedError,
 )
+from ._integration import (
+    LivestormCredentials,
+    LivestormIntegration,
+    LivestormSettings,
+    RegistrationPush,
+)
 from ._jsonapi import (
     JSONAPI_MEDIA_TYPE,
     ApiError,
@@ -123,10 +129,13 @@ __all__ = [
     "LivestormClient",
     "LivestormConflictError",
     "LivestormContainer",
+    "LivestormCredentials",
+    "LivestormIntegration",
     "LivestormNotFoundError",
     "LivestormPermissionError",
     "LivestormRateLimitedError",
     "LivestormRequestError",
+    "LivestormSettings",
     "LivestormStore",
     "LivestormUnavailableError",
     "LivestormValidationError",
@@ -144,6 +153,7 @@ __all__ = [
     "RegistrationFailure",
     "RegistrationFormField",
     "RegistrationLink",
+    "RegistrationPush",
     "RegistrationPushResult",
     "RegistrationPusher",
     "RegistrationResult",

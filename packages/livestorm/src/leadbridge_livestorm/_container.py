@@ -4,6 +4,9 @@ from pathlib import Path
 
 from dependency_injector import containers, providers
 
+from ._cli import register
+from ._integration import LivestormIntegration
+
 #: The plugin's Alembic version directory (branch label ``livestorm``).
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 
@@ -13,4 +16,6 @@ class LivestormContainer(containers.DeclarativeContainer):
 
     core = providers.DependenciesContainer()
 
+    integration = providers.Singleton(LivestormIntegration)
     migrations = providers.Object(MIGRATIONS)
+    cli = providers.Object(register)

@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from .._errors import LeadBridgeError
 from ..container import CoreContainer, shutdown
@@ -58,6 +59,15 @@ def run(make: Callable[[CoreContainer], Coroutine[Any, Any, T]]) -> T:
         fail(str(exc), exc)
     except OSError as exc:
         fail(f"{type(exc).__name__}: {exc}", exc)
+    except SQLAlchemyError as exc:
+        fail(_database_message(exc), exc)
+
+
+def _database_message(exc: SQLAlchemyError) -> str:
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    if "no such table" in detail or ("relation" in detail and "does not exist" in detail):
+        return f"the database is not migrated ({detail}): run `leadbridge db upgrade`"
+    return f"database error: {detail}"
 
 
 def fail(message: str, exc: BaseException | None = None) -> NoReturn:
