@@ -18,7 +18,8 @@ async def test_livestorm_is_discovered_and_proposes_the_default_mapping(
     assert integration.icon_bytes().startswith(b"<svg")
 
     settings = await container.integration_settings_service().get("livestorm")
-    mapped = {(m.internal_field, m.integration_field, m.direction) for m in settings.mappings["people"]}
+    people = settings.mappings["people"]
+    mapped = {(m.internal_field, m.integration_field, m.direction) for m in people}
     assert {
         ("email", "email", Direction.BIDIRECTIONAL),
         ("first_name", "first_name", Direction.BIDIRECTIONAL),
