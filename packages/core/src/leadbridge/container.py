@@ -21,6 +21,7 @@ from .contacts import ChangeLogService, ContactService, CustomFieldService
 from .db import create_engine, create_session_factory
 from .events import EventBus
 from .integrations import IntegrationRegistry, IntegrationSettingsService
+from .segments import SegmentService
 from .settings import Settings
 
 
@@ -50,6 +51,16 @@ class CoreContainer(containers.DeclarativeContainer):
         secret_box=secret_box,
         registry=integration_registry,
         custom_field_service=custom_field_service,
+    )
+
+    #: Plugin segment filters (``BaseSegmentFilter`` instances); integrations extend the list.
+    segment_filters = providers.List()
+    segment_service = providers.Singleton(
+        SegmentService,
+        session_factory=session_factory,
+        event_bus=event_bus,
+        timezone=settings.provided.timezone,
+        plugin_filters=segment_filters,
     )
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event
@@ -39,6 +41,26 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # What PostgreSQL has built in: `~*` (case-insensitive regular expressions) and a lower()
+    # that folds every letter, not only ASCII (segment filters compare text through it).
+    dbapi_connection.create_function("regexp", 2, _sqlite_regexp, deterministic=True)
+    dbapi_connection.create_function("unicode_lower", 1, _sqlite_lower, deterministic=True)
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def _sqlite_regexp(pattern: Any, value: Any) -> bool | None:
+    """``value REGEXP pattern``: case-insensitive search; NULL when either side is NULL."""
+    if pattern is None or value is None:
+        return None
+    return _compiled(str(pattern)).search(str(value)) is not None
+
+
+def _sqlite_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _sqlite_on_begin(conn: Any) -> None:

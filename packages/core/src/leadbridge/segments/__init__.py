@@ -1,0 +1,33 @@
+"""Segments: filter dictionary, every operator, relative dates, set-based rebuilds."""
+
+from ._filters import (
+    ALL_OPERATORS,
+    OPERATORS,
+    BaseSegmentFilter,
+    FilterContext,
+    FilterDictionary,
+    FilterField,
+    FilterType,
+    column_clause,
+    normalize_filter_value,
+)
+from ._models import SegmentMemberRow, SegmentRow
+from ._service import RebuildResult, Segment, SegmentRebuilt, SegmentService
+
+__all__ = [
+    "ALL_OPERATORS",
+    "OPERATORS",
+    "BaseSegmentFilter",
+    "FilterContext",
+    "FilterDictionary",
+    "FilterField",
+    "FilterType",
+    "RebuildResult",
+    "Segment",
+    "SegmentMemberRow",
+    "SegmentRebuilt",
+    "SegmentRow",
+    "SegmentService",
+    "column_clause",
+    "normalize_filter_value",
+]
