@@ -21,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     Interval,
+    Select,
     String,
     TypeDecorator,
     and_,
@@ -29,13 +30,14 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
     true,
     type_coerce,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from .._errors import ConfigurationError, ValidationError
@@ -563,7 +565,9 @@ def column_clause(
         raise ValueError(f"column_clause does not handle {type} filters")
     if operator.startswith("!"):
         return or_(missing, not_(positive)) if missing is not None else not_(positive)
-    if stringy and present is not None:
+    # Only these can match an empty string (a like '%', a regexp '^$', lt a date); the others
+    # need a non-empty value, and NULL never matches. Fewer JSON extractions per row.
+    if stringy and present is not None and operator in ("like", "regexp", "lt", "lte"):
         return and_(present, positive)
     return positive
 
@@ -709,11 +713,25 @@ def _multiselect(
     return hit if operator == "in" else ~hit
 
 
+def _contact_in(
+    ids: Select[Any], link: InstrumentedAttribute[int], context: FilterContext
+) -> ColumnElement[bool]:
+    """Whether ``contacts.id`` is among the ``ids`` selected (whose contact column is ``link``).
+
+    SQLite runs ``id IN (subquery)`` by building the id list once, the fastest form there;
+    PostgreSQL plans a correlated EXISTS as a semi-join and its negation as an anti-join,
+    where ``NOT IN (subquery)`` could rescan the subquery for every contact.
+    """
+    if context.dialect == "postgresql":
+        return exists(ids.with_only_columns(literal_column("1")).where(link == ContactRow.id))
+    return ContactRow.id.in_(ids)
+
+
 def _tags_clause(operator: str, value: Any, context: FilterContext) -> ColumnElement[bool]:
-    has = select(1).where(ContactTagRow.contact_id == ContactRow.id)
+    ids = select(ContactTagRow.contact_id)
     if operator in ("in", "!in"):
-        has = has.where(ContactTagRow.tag_id.in_(select(TagRow.id).where(TagRow.name.in_(value))))
-    tagged = exists(has)
+        ids = ids.where(ContactTagRow.tag_id.in_(select(TagRow.id).where(TagRow.name.in_(value))))
+    tagged = _contact_in(ids, ContactTagRow.contact_id, context)
     return tagged if operator in ("in", "!empty") else ~tagged
 
 
@@ -721,13 +739,11 @@ def _segment_clause(operator: str, value: Any, context: FilterContext) -> Column
     # An alias of its own: inside a rebuild's DELETE FROM segment_members, the bare table
     # would correlate to the row being deleted.
     sm = aliased(SegmentMemberRow)
-    member = exists(
-        select(1).where(
-            sm.contact_id == ContactRow.id,
-            sm.segment_id.in_(select(SegmentRow.id).where(SegmentRow.alias.in_(value))),
-            sm.manually_removed == false(),
-        )
+    ids = select(sm.contact_id).where(
+        sm.segment_id.in_(select(SegmentRow.id).where(SegmentRow.alias.in_(value))),
+        sm.manually_removed == false(),
     )
+    member = _contact_in(ids, sm.contact_id, context)
     return member if operator == "in" else ~member
 
 
