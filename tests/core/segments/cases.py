@@ -81,7 +81,11 @@ def values_for(field: str, operator: str) -> list[Any]:
         return [["last month", "today"], ["2024-01-01", "2024-03-14"], ["-3 days", "+2 days"]]
     if operator in ("=", "!="):
         return [*dates, "birthday", "anniversary"]
-    return dates
+    return [d for d in dates if d in _ORDERED] + (DATETIME_EXTRA[:1] if kind == "datetime" else [])
+
+
+#: enough relative values for gt/gte/lt/lte (= and != try them all)
+_ORDERED = {"today", "this week", "last month", "next year", "-3 days", "+1 month", "2024-02-29"}
 
 
 def all_operators(field: str) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""Every field type × every operator × several values, compared with the oracle."""
+"""Every field type, every operator, several values each: compared with the oracle."""
 
 from __future__ import annotations
 
