@@ -492,7 +492,7 @@ async def test_plugin_filters_join_the_dictionary_and_segments(
         assert await service.preview_count([{"field": "webinar.minutes", "operator": "empty"}]) == 1
         assert c.id not in await member_ids(service, keen.alias)
 
-        with pytest.raises(ValidationError, match="webinar.minutes.*'between'"):
+        with pytest.raises(ValidationError, match=r"webinar\.minutes.*'between'"):
             await service.preview_count(
                 [{"field": "webinar.minutes", "operator": "between", "value": [1, 2]}]
             )
@@ -503,7 +503,7 @@ async def test_plugin_filters_join_the_dictionary_and_segments(
         # a segment saved with a plugin filter refuses to rebuild once the plugin is gone
         bare = SegmentService(container.session_factory())
         with pytest.raises(
-            ValidationError, match="segment 'keen'.*unknown field 'webinar.minutes'"
+            ValidationError, match=r"segment 'keen'.*unknown field 'webinar\.minutes'"
         ):
             await bare.rebuild(keen.alias)
     finally:
