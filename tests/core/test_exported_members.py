@@ -13,6 +13,7 @@ MODULES = [
     "leadbridge.db",
     "leadbridge.http",
     "leadbridge.integrations",
+    "leadbridge.segments",
     "leadbridge.testing",
 ]
 

@@ -21,9 +21,17 @@ from .contacts import (
 )
 from .container import CoreContainer, shutdown
 from .events import Event, EventBus
+from .segments import (
+    BaseSegmentFilter,
+    FilterDictionary,
+    RebuildResult,
+    Segment,
+    SegmentService,
+)
 from .settings import Settings
 
 __all__ = [
+    "BaseSegmentFilter",
     "BulkUpsertResult",
     "ChangeLogService",
     "ConfigurationError",
@@ -37,9 +45,13 @@ __all__ = [
     "EventBus",
     "FieldSpec",
     "FieldType",
+    "FilterDictionary",
     "LeadBridgeError",
     "NotFoundError",
+    "RebuildResult",
     "SecretBox",
+    "Segment",
+    "SegmentService",
     "Settings",
     "ValidationError",
     "__version__",
