@@ -506,7 +506,8 @@ class SegmentService:
             )
             removed = int(deleted.rowcount or 0)  # type: ignore[attr-defined]
             await _drop_matching_ids(session)
-        total = await self._member_count(session, sid)
+        # From empty, the count is what was inserted: no need to count it again.
+        total = added if has_rows is None else await self._member_count(session, sid)
         row.last_built_at = now
         row.member_count = total
         row.build_seconds = round(time.perf_counter() - started, 6)
