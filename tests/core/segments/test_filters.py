@@ -516,7 +516,10 @@ def test_plugin_filter_registration_is_checked() -> None:
         key = "email"
 
     class Unnamespaced(MinutesFilter):
-        key = "Minutes Watched"
+        key = "minutes"
+
+    class Spaced(MinutesFilter):
+        key = "webinar.Minutes Watched"
 
     class WrongOperator(MinutesFilter):
         key = "webinar.other"
@@ -526,8 +529,9 @@ def test_plugin_filter_registration_is_checked() -> None:
     dictionary.register(MinutesFilter())
     for bad, words in (
         (MinutesFilter(), "is taken"),
-        (Clash(), "is taken"),
-        (Unnamespaced(), "lowercase words"),
+        (Clash(), "namespaced"),  # core keys are never namespaced
+        (Unnamespaced(), "namespaced"),
+        (Spaced(), "namespaced"),
         (WrongOperator(), "not contains"),
     ):
         with pytest.raises(ConfigurationError, match=words):

@@ -130,7 +130,8 @@ _TEXTUAL = (FilterType.TEXT, FilterType.SELECT)
 _DATED = (FilterType.DATE, FilterType.DATETIME)
 _MAX_LIST = 1000
 _MAX_TEXT = 1000
-_KEY_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+#: plugin keys carry a namespace (a dot), so no custom field alias can ever take them
+_KEY_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _FILTER_KEYS = frozenset({"glue", "field", "operator", "value"})
 
 
@@ -792,8 +793,8 @@ class FilterDictionary:
         name = type(segment_filter).__name__
         if not isinstance(key, str) or not _KEY_RE.match(key):
             raise ConfigurationError(
-                f"segment filter {name}: key {key!r} must be lowercase words joined by dots, "
-                "like 'livestorm.attended'"
+                f"segment filter {name}: key {key!r} must be namespaced lowercase words joined "
+                "by dots, like 'livestorm.attended'"
             )
         if key in self._entries:
             raise ConfigurationError(f"segment filter {name}: key {key!r} is taken")
