@@ -7,23 +7,15 @@ then again after 1% of the contacts changed (``details.incremental_seconds``). T
 hand-written ``INSERT … SELECT`` of the same predicate into ``segment_members``. Each figure is
 the best of a few runs. Contacts are seeded with set-based SQL, so nothing big lives in Python.
 
-Standalone: ``python -m benchmarks.segment_rebuild --db sqlite --scale smoke``.
+Run: ``hatch run bench:run segment_rebuild --db sqlite --scale full``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import os
-import platform
-import resource
-import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -32,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from leadbridge import db as lbdb
 from leadbridge.contacts import CustomFieldService
 from leadbridge.segments import SegmentService
-from leadbridge.testing import create_database, drop_database, truncate_all
+from leadbridge.testing import truncate_all
+
+from ._common import result as record
 
 NAME = "segment_rebuild"
 SCALES = {"smoke": 10_000, "full": 1_000_000}
@@ -113,22 +107,6 @@ WHERE c.email_key LIKE '%.com' AND (c.fields ->> 'score')::float > 20
 """
 
 
-def _peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def _machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores {model}, {platform.system()} {platform.release()}"
-
-
 async def _timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     started = time.perf_counter()
     out = await fn()
@@ -150,8 +128,7 @@ async def _bench(db: str, n: int, database_url: str) -> dict[str, Any]:
     postgres = db == "postgres"
     engine = lbdb.create_engine(database_url)
     try:
-        await lbdb.upgrade(engine)
-        await truncate_all(engine)
+        await truncate_all(engine)  # the runner gives a migrated database
         session_factory = lbdb.create_session_factory(engine)
         fields = CustomFieldService(session_factory)
         await fields.define("score", "number")
@@ -176,8 +153,12 @@ async def _bench(db: str, n: int, database_url: str) -> dict[str, Any]:
             async with engine.begin() as conn:
                 started = time.perf_counter()
                 if postgres:  # the settings the service's rebuild runs with (see _service.py)
-                    await conn.execute(text("SET LOCAL enable_nestloop = off"))
-                    await conn.execute(text("SET LOCAL work_mem = '64MB'"))
+                    await conn.execute(
+                        text(
+                            "SELECT set_config('enable_nestloop', 'off', true),"
+                            " set_config('work_mem', '64MB', true)"
+                        )
+                    )
                 floor_rows = (await conn.execute(floor_sql, {"since": _SINCE})).rowcount
             floors.append(time.perf_counter() - started)  # commit included, as for ours
             async with engine.begin() as conn:
@@ -207,19 +188,13 @@ async def _bench(db: str, n: int, database_url: str) -> dict[str, Any]:
     finally:
         await engine.dispose()
 
-    seconds = min(fulls)
-    floor = min(floors)
-    return {
-        "name": NAME,
-        "db": db,
-        "n": n,
-        "seconds": round(seconds, 3),
-        "rate_per_s": round(n / seconds),
-        "floor_seconds": round(floor, 3),
-        "ratio_to_floor": round(seconds / floor, 2),
-        "peak_rss_mb": _peak_rss_mb(),
-        "machine": _machine(),
-        "details": {
+    return record(
+        NAME,
+        db,
+        n,
+        min(fulls),
+        min(floors),
+        details={
             "members": result.total,
             "full_runs": [round(s, 3) for s in fulls],
             "floor_runs": [round(s, 3) for s in floors],
@@ -229,7 +204,7 @@ async def _bench(db: str, n: int, database_url: str) -> dict[str, Any]:
             "unchanged_seconds": round(unchanged, 3),
             "seed_seconds": round(seed_seconds, 1),
         },
-    }
+    )
 
 
 def run(db: str, scale: str, database_url: str) -> dict[str, Any]:
@@ -239,24 +214,3 @@ def run(db: str, scale: str, database_url: str) -> dict[str, Any]:
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
     return asyncio.run(_bench(db, SCALES[scale], database_url))
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--scale", choices=list(SCALES), default="smoke")
-    parser.add_argument("--database-url", help="default: a throwaway database")
-    args = parser.parse_args(argv)
-    if args.database_url:
-        print(json.dumps(run(args.db, args.scale, args.database_url)))
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        url = asyncio.run(create_database(args.db, Path(tmp)))
-        try:
-            print(json.dumps(run(args.db, args.scale, url)))
-        finally:
-            asyncio.run(drop_database(url))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -701,8 +701,12 @@ async def _tune_for_scans(session: AsyncSession) -> None:
     end with the transaction.
     """
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SET LOCAL enable_nestloop = off"))
-        await session.execute(text("SET LOCAL work_mem = '64MB'"))
+        await session.execute(
+            text(
+                "SELECT set_config('enable_nestloop', 'off', true),"
+                " set_config('work_mem', '64MB', true)"
+            )
+        )
 
 
 async def _matching_ids(session: AsyncSession, where: ColumnElement[bool]) -> Any:
