@@ -270,6 +270,25 @@ async def test_negative_operators_include_missing_and_empty_values(
     assert got == {set_.id, missing.id, blank.id}
 
 
+async def test_numbers_compare_exactly_with_an_integer_column(
+    container: CoreContainer, segments: SegmentService
+) -> None:
+    zero, one = await seed(
+        container, [{"email": "zero@x.io", "points": 0}, {"email": "one@x.io", "points": 1}]
+    )
+
+    async def ids(operator: str, value: Any) -> set[int]:
+        return await _ids(segments, [{"field": "points", "operator": operator, "value": value}])
+
+    # PostgreSQL binds values for an INTEGER column as integers unless told: 1.5 became 1
+    assert await ids("in", [0, 1.5]) == {zero.id}
+    assert await ids("in", [1.5]) == set()
+    assert await ids("=", 1.5) == set()
+    assert await ids("!in", [1.5]) == {zero.id, one.id}
+    assert await ids("in", [1.0]) == {one.id}
+    assert await ids("between", [0.5, 1.5]) == {one.id}
+
+
 async def test_text_is_case_insensitive_and_like_matches_anywhere(
     container: CoreContainer, segments: SegmentService
 ) -> None:

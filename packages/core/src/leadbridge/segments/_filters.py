@@ -576,7 +576,8 @@ def column_clause(
 def _number_positive(column: ColumnElement[Any], operator: str, value: Any) -> ColumnElement[bool]:
     number: ColumnElement[float] = type_coerce(column, Float())
     if operator == "in":
-        return number.in_(value)
+        # typed binds: an integer column would bind them as integers (1.5 would become 1)
+        return number.in_([literal(v, Float()) for v in value])
     if operator == "between":
         low: float = value[0]
         high: float = value[1]
