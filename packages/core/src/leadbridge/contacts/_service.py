@@ -86,6 +86,19 @@ class RowError:
     message: str
 
 
+@dataclass(frozen=True)
+class ContactUpdate:
+    """Real changes to one stored contact, for :meth:`ContactService.write_batch`."""
+
+    contact_id: int
+    #: field name → new normalized value; only fields whose value really changes
+    changes: Mapping[str, Any]
+    #: the custom fields as stored (custom fields are written back as one document)
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    #: field name → previous value, for ``ContactFieldChanged`` subscribers
+    old: Mapping[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class BulkUpsertResult:
     created: int = 0
@@ -474,10 +487,8 @@ class ContactService:
                 )
             ).all()
         }
-        now = utcnow()
-        inserts: builtins.list[dict[str, Any]] = []
-        updates: builtins.list[dict[str, Any]] = []
-        changes: builtins.list[dict[str, Any]] = []
+        creates: builtins.list[dict[str, Any]] = []
+        updates: builtins.list[ContactUpdate] = []
         for key, values in wanted.items():
             current = existing.get(key)
             if current is None:
@@ -491,78 +502,121 @@ class ContactService:
                         RowError(-1, values["email"], missing[0], f"{missing[0]} is required")
                     )
                     continue
-                inserts.append(_insert_params(values, key, now))
+                creates.append(values)
                 continue
             diff: dict[str, Any] = {}
-            fields = dict(current.fields or {})
+            old: dict[str, Any] = {}
+            fields = current.fields or {}
             for name, new in values.items():
                 if name == "email":
                     continue  # matched by email: only its case could differ, which is no change
-                if name in CORE_FIELDS:
-                    if getattr(current, name) != new:
-                        diff[name] = new
-                elif fields.get(name) != new:
+                was = getattr(current, name) if name in CORE_FIELDS else fields.get(name)
+                if was != new:
                     diff[name] = new
-                    if new is None:
-                        fields.pop(name, None)
-                    else:
-                        fields[name] = new
+                    old[name] = was
             result.ids[key] = current.id
             if not diff:
                 result.unchanged += 1
                 continue
-            params = {c: getattr(current, c) for c in _CORE_COLUMNS}
-            params.update({k: v for k, v in diff.items() if k in CORE_FIELDS})
-            params.update(id=current.id, fields=fields, updated_at=now)
-            params["email_key"] = key
-            updates.append(params)
-            changes.extend(
-                {
-                    "contact_id": current.id,
-                    "field": k,
-                    "value": v,
-                    "source": source,
-                    "changed_at": now,
-                }
-                for k, v in diff.items()
-            )
-        if inserts:
-            table = cast(Table, ContactRow.__table__)
-            created = await session.execute(
-                insert(table).returning(table.c.id, table.c.email_key), inserts
-            )
-            new_ids = []
-            for cid, key in created.all():
-                result.ids[key] = cid
-                new_ids.append(cid)
-            # One set-based statement logs the creations: no per-row Python work.
-            await session.execute(
-                insert(cast(Table, ContactChangeRow.__table__)).from_select(
-                    ["contact_id", "field", "value", "changed_at", "source"],
-                    select(
-                        ContactRow.id,
-                        literal(CONTACT_CREATED),
-                        null(),
-                        literal(now, UTCDateTime()),
-                        literal(source),
-                    ).where(ContactRow.id.in_(new_ids)),
-                )
-            )
-            result.created += len(inserts)
-        if updates:
-            # ORM bulk UPDATE by primary key: one executemany for the batch.
-            await session.execute(update(ContactRow), updates)
-            result.updated += len(updates)
-        await record_changes(session, changes)
+            updates.append(ContactUpdate(current.id, diff, fields, old))
+        created = await self.write_batch(session, creates=creates, updates=updates, source=source)
+        for values, cid in zip(creates, created, strict=True):
+            result.ids[email_key(values["email"])] = cid
+        result.created += len(created)
+        result.updated += len(updates)
         if tagging:
             await _bulk_tag(
                 session, {result.ids[k]: t for k, t in tagging.items() if k in result.ids}
             )
+
+    async def write_batch(
+        self,
+        session: AsyncSession,
+        *,
+        creates: Sequence[Mapping[str, Any]] = (),
+        updates: Sequence[ContactUpdate] = (),
+        source: str,
+        now: datetime | None = None,
+    ) -> builtins.list[int]:
+        """Write already validated creates and already diffed updates in ``session``.
+
+        The set-based writer under :meth:`bulk_upsert`, for callers that match contacts
+        themselves (the sync engine matches by object mapping first). ``creates`` hold
+        normalized values with an ``email`` not stored yet and unique in the batch;
+        ``updates`` hold only real changes. Writes one executemany per statement kind, the
+        change-log rows (one ``@created`` row per creation, one row per changed field) and
+        publishes ``ContactCreated`` / ``ContactFieldChanged`` to subscribers in ``session``.
+        Returns the new ids in the order of ``creates``. An email taken meanwhile by a
+        concurrent writer raises ``IntegrityError``: the caller rolls back and retries.
+        """
+        now = now or utcnow()
+        changes: builtins.list[dict[str, Any]] = []
+        ids: builtins.list[int] = []
+        if creates:
+            params = [_insert_params(v, email_key(v["email"]), now) for v in creates]
+            rows = await session.execute(
+                insert(ContactRow).returning(ContactRow.id, sort_by_parameter_order=True), params
+            )
+            ids = [int(i) for i in rows.scalars().all()]
+            changes.extend(
+                {
+                    "contact_id": cid,
+                    "field": CONTACT_CREATED,
+                    "value": dict(values),
+                    "source": source,
+                    "changed_at": now,
+                }
+                for cid, values in zip(ids, creates, strict=True)
+            )
+        if updates:
+            rows_params: builtins.list[dict[str, Any]] = []
+            for u in updates:
+                row: dict[str, Any] = {"id": u.contact_id, "updated_at": now}
+                fields: dict[str, Any] | None = None
+                for name, new in u.changes.items():
+                    changes.append(
+                        {
+                            "contact_id": u.contact_id,
+                            "field": name,
+                            "value": new,
+                            "source": source,
+                            "changed_at": now,
+                        }
+                    )
+                    if name in CORE_FIELDS:
+                        row[name] = new
+                        if name == "email":
+                            row["email_key"] = email_key(new)
+                        continue
+                    if fields is None:
+                        fields = dict(u.fields)
+                    if new is None:
+                        fields.pop(name, None)
+                    else:
+                        fields[name] = new
+                if fields is not None:
+                    row["fields"] = fields
+                rows_params.append(row)
+            # ORM bulk UPDATE by primary key: one executemany per set of changed columns.
+            await session.execute(update(ContactRow), rows_params)
+        await record_changes(session, changes)
         if self._bus.has_subscribers(ContactCreated):
-            for key in (p["email_key"] for p in inserts):
-                await self._bus.publish(
-                    ContactCreated(contact_id=result.ids[key], source=source, session=session)
-                )
+            for cid in ids:
+                await self._bus.publish(ContactCreated(contact_id=cid, source=source, session=session))
+        if updates and self._bus.has_subscribers(ContactFieldChanged):
+            for u in updates:
+                for name, new in u.changes.items():
+                    await self._bus.publish(
+                        ContactFieldChanged(
+                            contact_id=u.contact_id,
+                            field=name,
+                            old=u.old.get(name),
+                            new=new,
+                            source=source,
+                            session=session,
+                        )
+                    )
+        return ids
 
 
 def _tag_list(value: Any) -> list[str]:
