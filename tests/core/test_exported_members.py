@@ -14,6 +14,7 @@ MODULES = [
     "leadbridge.http",
     "leadbridge.integrations",
     "leadbridge.segments",
+    "leadbridge.sync",
     "leadbridge.testing",
 ]
 

@@ -23,6 +23,7 @@ from .events import EventBus
 from .integrations import IntegrationRegistry, IntegrationSettingsService
 from .segments import SegmentService
 from .settings import Settings
+from .sync import SyncEngine, SyncRunService, SyncService
 
 
 class CoreContainer(containers.DeclarativeContainer):
@@ -62,6 +63,16 @@ class CoreContainer(containers.DeclarativeContainer):
         timezone=settings.provided.timezone,
         plugin_filters=segment_filters,
     )
+
+    sync_engine = providers.Singleton(
+        SyncEngine,
+        session_factory=session_factory,
+        contact_service=contact_service,
+        change_log=change_log_service,
+        event_bus=event_bus,
+    )
+    sync_service = providers.Singleton(SyncService, engine=sync_engine)
+    sync_run_service = providers.Singleton(SyncRunService, session_factory=session_factory)
 
 
 async def shutdown(container: CoreContainer) -> None:

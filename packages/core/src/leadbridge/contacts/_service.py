@@ -602,7 +602,9 @@ class ContactService:
         await record_changes(session, changes)
         if self._bus.has_subscribers(ContactCreated):
             for cid in ids:
-                await self._bus.publish(ContactCreated(contact_id=cid, source=source, session=session))
+                await self._bus.publish(
+                    ContactCreated(contact_id=cid, source=source, session=session)
+                )
         if updates and self._bus.has_subscribers(ContactFieldChanged):
             for u in updates:
                 for name, new in u.changes.items():

@@ -1,0 +1,115 @@
+"""The sync engine: mapping manual, report (pull) and order (push), value normalizer, judge,
+object mappings, cursors, runs, per-object errors and the run lease.
+
+Plugin authors implement :class:`BaseDataExchange`; embedders run syncs with
+:class:`SyncEngine` (explicit exchange and manual) or :class:`SyncService` (by name).
+"""
+
+from ._engine import ProgressCallback, SyncEngine
+from ._errors import SyncError, SyncLockedError, SyncObjectError, SyncRunError
+from ._events import BatchSynced
+from ._exchange import (
+    BaseDataExchange,
+    ObjectResult,
+    Order,
+    OrderItem,
+    OrderResult,
+    ReportObject,
+    ReportPage,
+    ReportRequest,
+)
+from ._judge import SyncJudge, Verdict
+from ._manual import (
+    BIDIRECTIONAL,
+    DIRECTIONS,
+    TO_INTEGRATION,
+    TO_INTERNAL,
+    FieldMappingLike,
+    MappedField,
+    MappingManual,
+    ObjectManual,
+)
+from ._models import (
+    SyncCursorRow,
+    SyncErrorRow,
+    SyncLeaseRow,
+    SyncObjectMappingRow,
+    SyncRunRow,
+)
+from ._normalizer import ValueNormalizer
+from ._options import (
+    ContactFilter,
+    SyncCounters,
+    SyncFailure,
+    SyncOptions,
+    SyncProgress,
+    SyncResult,
+    SyncRun,
+    SyncStatus,
+    SyncTrigger,
+)
+from ._push import consumer_name
+from ._runs import IntegrationSyncStatus, ObjectMapping, SyncRunService
+from ._service import (
+    SyncService,
+    SyncTarget,
+    SyncTargetFactory,
+    TargetResolver,
+    register_sync_target,
+    resolve_registered_target,
+    unregister_sync_target,
+)
+
+__all__ = [
+    "BIDIRECTIONAL",
+    "DIRECTIONS",
+    "TO_INTEGRATION",
+    "TO_INTERNAL",
+    "BaseDataExchange",
+    "BatchSynced",
+    "ContactFilter",
+    "FieldMappingLike",
+    "IntegrationSyncStatus",
+    "MappedField",
+    "MappingManual",
+    "ObjectManual",
+    "ObjectMapping",
+    "ObjectResult",
+    "Order",
+    "OrderItem",
+    "OrderResult",
+    "ProgressCallback",
+    "ReportObject",
+    "ReportPage",
+    "ReportRequest",
+    "SyncCounters",
+    "SyncCursorRow",
+    "SyncEngine",
+    "SyncError",
+    "SyncErrorRow",
+    "SyncFailure",
+    "SyncJudge",
+    "SyncLeaseRow",
+    "SyncLockedError",
+    "SyncObjectError",
+    "SyncObjectMappingRow",
+    "SyncOptions",
+    "SyncProgress",
+    "SyncResult",
+    "SyncRun",
+    "SyncRunError",
+    "SyncRunRow",
+    "SyncRunService",
+    "SyncService",
+    "SyncStatus",
+    "SyncTarget",
+    "SyncTargetFactory",
+    "SyncTrigger",
+    "TargetResolver",
+    "ValueNormalizer",
+    "Verdict",
+    "consumer_name",
+    "register_sync_target",
+    "resolve_registered_target",
+    "unregister_sync_target",
+]

@@ -1,0 +1,590 @@
+"""The sync engine: runs, the lease, pull then push, page by page."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from .._errors import ValidationError
+from ..contacts import ChangeLogService, ContactService, CustomFieldService
+from ..db import utcnow
+from ..events import EventBus
+from ._errors import SyncError, SyncLockedError, SyncRunError
+from ._exchange import BaseDataExchange, ObjectResult, OrderResult, ReportPage, ReportRequest
+from ._judge import SyncJudge
+from ._manual import MappingManual, ObjectManual
+from ._models import SyncCursorRow, SyncErrorRow, SyncLeaseRow, SyncRunRow
+from ._normalizer import ValueNormalizer
+from ._options import (
+    SyncCounters,
+    SyncFailure,
+    SyncOptions,
+    SyncProgress,
+    SyncResult,
+    SyncStatus,
+    SyncTrigger,
+)
+from ._pull import ObjectPuller, PageOutcome
+from ._push import BATCH, PlannedOrder, Pusher, consumer_name
+
+log = logging.getLogger("leadbridge.sync")
+
+ProgressCallback = Callable[[SyncProgress], None]
+
+#: Failures kept in memory for the result (every one is in ``sync_errors``).
+_KEEP_FAILURES = 100
+_URL_QUERY = re.compile(r"(https?://[^\s?#]+)\?[^\s#]*")
+
+
+class _Cancelled(Exception):
+    pass
+
+
+@dataclass
+class _Run:
+    integration: str
+    options: SyncOptions
+    run_id: int | None
+    progress: ProgressCallback | None
+    counters: SyncCounters = field(default_factory=SyncCounters)
+    failures: list[SyncFailure] = field(default_factory=list)
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def commit(self, outcome: PageOutcome) -> None:
+        self.counters.add(outcome.counters)
+        room = _KEEP_FAILURES - len(self.failures)
+        if room > 0:
+            self.failures.extend(outcome.failures[:room])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
+    # Query strings may carry API keys (auth in a query parameter): never store them.
+    return _URL_QUERY.sub(r"\1?…", text).strip() or type(exc).__name__
+
+
+class SyncEngine:
+    """Runs one integration's sync: pull, then push, with a run row and a lease.
+
+    Every pulled page is applied with its cursor, mappings, change-log rows, run counters and
+    :class:`BatchSynced` handlers in one transaction; every pushed batch stores its results
+    with the push cursor in one transaction. A crash loses nothing and the next run resumes
+    from the last committed page. Only one run per integration holds the lease at a time,
+    across processes; a lease whose heartbeat is older than ``lease_timeout`` seconds (or whose
+    holder process on this machine is gone) is taken over.
+    """
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        contact_service: ContactService,
+        change_log: ChangeLogService,
+        event_bus: EventBus,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        heartbeat_interval: float = 10.0,
+        lease_timeout: float = 60.0,
+        page_attempts: int = 3,
+        push_batch_size: int = BATCH,
+    ) -> None:
+        self._sf = session_factory
+        self._contacts = contact_service
+        self._fields = CustomFieldService(session_factory)
+        self._change_log = change_log
+        self._bus = event_bus
+        self._clock = clock
+        self._heartbeat_interval = heartbeat_interval
+        self._lease_timeout = timedelta(seconds=lease_timeout)
+        self._attempts = max(1, page_attempts)
+        self._push_batch = push_batch_size
+        self._host = socket.gethostname()
+        self._holder = f"{self._host}:{os.getpid()}"
+
+    # -- public ----------------------------------------------------------------------------
+
+    async def run(
+        self,
+        exchange: BaseDataExchange,
+        manual: MappingManual,
+        options: SyncOptions | None = None,
+        *,
+        trigger: SyncTrigger | str = SyncTrigger.API,
+        progress: ProgressCallback | None = None,
+    ) -> SyncResult:
+        """Run a sync of ``manual.integration`` through ``exchange``; returns when it ended.
+
+        Raises :class:`SyncLockedError` when another run holds the lease (nothing started),
+        :class:`~leadbridge.ConfigurationError` for a manual that cannot work. Otherwise the
+        outcome is in the result's ``status``: ``succeeded``, ``partial`` (some objects
+        failed; see ``failures``), ``failed`` (``error`` says why; cursors stay at the last
+        applied page) or ``cancelled``.
+        """
+        options = options or SyncOptions()
+        if trigger not in set(SyncTrigger):
+            raise ValidationError(
+                f"trigger {trigger!r} is unknown; use one of "
+                + ", ".join(t.value for t in SyncTrigger),
+                field="trigger",
+                value=trigger,
+            )
+        trigger = SyncTrigger(trigger)
+        specs = await self._fields.all_fields()
+        manual.check(specs)
+        integration = manual.integration
+        started = self._clock()
+        run_id = None if options.dry_run else await self._start(integration, trigger, options)
+        run = _Run(integration, options, run_id, progress)
+        status = SyncStatus.SUCCEEDED
+        error: str | None = None
+        heartbeat = asyncio.create_task(self._heartbeat(run)) if run_id is not None else None
+        try:
+            if not options.push_only:
+                normalizer = ValueNormalizer(specs, null_values=exchange.null_values)
+                judge = SyncJudge(manual.conflict_winner)
+                for obj in manual.objects:
+                    await self._pull_object(run, exchange, manual, obj, specs, normalizer, judge)
+            if not options.pull_only:
+                await self._push(run, exchange, manual)
+            status = SyncStatus.PARTIAL if run.counters.failed else SyncStatus.SUCCEEDED
+        except _Cancelled:
+            status = SyncStatus.CANCELLED
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            status, error = SyncStatus.CANCELLED, "interrupted"
+            raise
+        except Exception as exc:
+            status, error = SyncStatus.FAILED, _describe(exc)
+            log.warning("sync %s (run %s) failed: %s", integration, run_id, error)
+            log.debug("sync failure", exc_info=True)
+        finally:
+            if heartbeat is not None:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
+            finished = self._clock()
+            if run_id is not None:
+                await self._finish(run, status, error, finished)
+        return SyncResult(
+            integration=integration,
+            status=status,
+            counters=run.counters,
+            run_id=run_id,
+            dry_run=options.dry_run,
+            error=error,
+            failures=run.failures,
+            started_at=started,
+            finished_at=finished,
+        )
+
+    async def cancel(self, run_id: int) -> None:
+        """Ask a running run (in any process) to stop after its current page."""
+        async with self._sf.begin() as session:
+            await session.execute(
+                update(SyncRunRow)
+                .where(SyncRunRow.id == run_id, SyncRunRow.status == SyncStatus.RUNNING.value)
+                .values(cancel_requested=True)
+            )
+
+    # -- lease and run rows ----------------------------------------------------------------
+
+    async def _start(self, integration: str, trigger: SyncTrigger, options: SyncOptions) -> int:
+        for attempt in range(2):
+            try:
+                async with self._sf.begin() as session:
+                    return await self._acquire(session, integration, trigger, options)
+            except IntegrityError as exc:
+                # Two processes inserted the first lease row at once; the loser looks again.
+                if attempt:
+                    raise SyncLockedError(
+                        f"a sync of {integration} is starting in another process",
+                        integration=integration,
+                        run_id=None,
+                    ) from exc
+        raise AssertionError("unreachable")
+
+    async def _acquire(
+        self, session: AsyncSession, integration: str, trigger: SyncTrigger, options: SyncOptions
+    ) -> int:
+        now = self._clock()
+        lease = (
+            await session.execute(
+                select(SyncLeaseRow)
+                .where(SyncLeaseRow.integration == integration)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        abandoned: int | None = None
+        if lease is not None and lease.run_id is not None:
+            if self._alive(lease, now):
+                ago = (now - lease.heartbeat_at).total_seconds() if lease.heartbeat_at else 0.0
+                raise SyncLockedError(
+                    f"a sync of {integration} is already running: run {lease.run_id} "
+                    f"({lease.holder}, last heartbeat {max(ago, 0):.0f}s ago)",
+                    integration=integration,
+                    run_id=lease.run_id,
+                )
+            abandoned = lease.run_id
+        run = SyncRunRow(
+            integration=integration,
+            trigger=trigger.value,
+            options=options.to_dict(),
+            status=SyncStatus.RUNNING.value,
+            started_at=now,
+            heartbeat_at=now,
+            holder=self._holder,
+            cancel_requested=False,
+        )
+        session.add(run)
+        await session.flush()
+        if abandoned is not None:
+            log.warning("sync %s: taking over the lease of run %s", integration, abandoned)
+            await session.execute(
+                update(SyncRunRow)
+                .where(SyncRunRow.id == abandoned, SyncRunRow.status == SyncStatus.RUNNING.value)
+                .values(
+                    status=SyncStatus.FAILED.value,
+                    finished_at=now,
+                    error=f"abandoned: its process stopped; run {run.id} took over",
+                )
+            )
+        if lease is None:
+            await session.execute(
+                insert(SyncLeaseRow).values(
+                    integration=integration,
+                    run_id=run.id,
+                    holder=self._holder,
+                    acquired_at=now,
+                    heartbeat_at=now,
+                )
+            )
+        else:
+            lease.run_id, lease.holder = run.id, self._holder
+            lease.acquired_at = lease.heartbeat_at = now
+        await session.flush()
+        return run.id
+
+    def _alive(self, lease: SyncLeaseRow, now: datetime) -> bool:
+        if lease.heartbeat_at is None or now - lease.heartbeat_at > self._lease_timeout:
+            return False
+        host, _, pid = (lease.holder or "").rpartition(":")
+        return not (host == self._host and pid.isdigit() and not _pid_alive(int(pid)))
+
+    async def _heartbeat(self, run: _Run) -> None:
+        while True:
+            await asyncio.sleep(self._heartbeat_interval)
+            try:
+                async with self._sf.begin() as session:
+                    await self._beat(session, run, self._clock())
+                    flag = await session.scalar(
+                        select(SyncRunRow.cancel_requested).where(SyncRunRow.id == run.run_id)
+                    )
+                if flag:
+                    run.cancel.set()
+            except Exception:  # a missed heartbeat is not fatal; the next one may work
+                log.warning("sync %s: heartbeat failed", run.integration, exc_info=True)
+
+    async def _beat(self, session: AsyncSession, run: _Run, now: datetime) -> None:
+        result = await session.execute(
+            update(SyncLeaseRow)
+            .where(SyncLeaseRow.integration == run.integration, SyncLeaseRow.run_id == run.run_id)
+            .values(heartbeat_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise SyncRunError(
+                f"run {run.run_id} lost the lease of {run.integration} (another run took over)"
+            )
+        await session.execute(
+            update(SyncRunRow)
+            .where(SyncRunRow.id == run.run_id)
+            .values(heartbeat_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def _save_run(
+        self, session: AsyncSession, run: _Run, delta: SyncCounters, now: datetime
+    ) -> None:
+        """Counters as they will be once this transaction commits, and a heartbeat."""
+        totals = run.counters.copy()
+        totals.add(delta)
+        await self._beat(session, run, now)
+        await session.execute(
+            update(SyncRunRow)
+            .where(SyncRunRow.id == run.run_id)
+            .values(**totals.to_dict())
+            .execution_options(synchronize_session=False)
+        )
+        flag = await session.scalar(
+            select(SyncRunRow.cancel_requested).where(SyncRunRow.id == run.run_id)
+        )
+        if flag:
+            run.cancel.set()
+
+    async def _finish(
+        self, run: _Run, status: SyncStatus, error: str | None, now: datetime
+    ) -> None:
+        async with self._sf.begin() as session:
+            await session.execute(
+                update(SyncRunRow)
+                .where(SyncRunRow.id == run.run_id)
+                .values(
+                    status=status.value,
+                    error=error,
+                    finished_at=now,
+                    heartbeat_at=now,
+                    **run.counters.to_dict(),
+                )
+            )
+            await session.execute(
+                update(SyncLeaseRow)
+                .where(
+                    SyncLeaseRow.integration == run.integration,
+                    SyncLeaseRow.run_id == run.run_id,
+                )
+                .values(run_id=None, holder=None)
+            )
+
+    def _check_cancel(self, run: _Run) -> None:
+        if run.cancel.is_set():
+            raise _Cancelled
+
+    def _report_progress(
+        self, run: _Run, phase: str, obj: str, done: int, total: int | None
+    ) -> None:
+        if run.progress is None:
+            return
+        try:
+            run.progress(
+                SyncProgress(
+                    run.run_id, run.integration, phase, obj, done, total, run.counters.copy()
+                )
+            )
+        except Exception:  # a broken progress display must not break the sync
+            log.warning("sync progress callback failed", exc_info=True)
+
+    # -- pull ------------------------------------------------------------------------------
+
+    async def _pull_object(
+        self,
+        run: _Run,
+        exchange: BaseDataExchange,
+        manual: MappingManual,
+        obj: ObjectManual,
+        specs: Any,
+        normalizer: ValueNormalizer,
+        judge: SyncJudge,
+    ) -> None:
+        options = run.options
+        async with self._sf() as session:
+            stored = await session.get(SyncCursorRow, (manual.integration, obj.object))
+            unresolved = await session.scalar(
+                select(SyncErrorRow.id)
+                .where(
+                    SyncErrorRow.integration == manual.integration,
+                    SyncErrorRow.object == obj.object,
+                    SyncErrorRow.direction == "pull",
+                    SyncErrorRow.resolved_at.is_(None),
+                )
+                .limit(1)
+            )
+        cursor = None if options.full or options.since or stored is None else stored.value
+        since = options.since
+        if since is None and not options.full and stored is None:
+            since = manual.first_sync_from
+        request = ReportRequest(
+            object=obj.object,
+            cursor=cursor,
+            since=since,
+            fields=tuple(f.integration_field for f in obj.fields),
+            ids=options.ids,
+        )
+        puller = ObjectPuller(
+            integration=manual.integration,
+            manual=obj,
+            specs=specs,
+            normalizer=normalizer,
+            judge=judge,
+            contacts=self._contacts,
+            event_bus=self._bus,
+            run_id=run.run_id,
+            ids=options.ids,
+            dry_run=options.dry_run,
+            unresolved=unresolved is not None,
+        )
+        # A targeted run (ids) must not move the cursor past objects it skipped.
+        cursor_state = {"exists": stored is not None, "store": options.ids is None}
+        done = 0
+        self._check_cancel(run)
+        async with (
+            contextlib.asynccontextmanager(exchange.around_pull)(request),
+            _closing(exchange.report(request)) as pages,
+        ):
+            async for page in pages:
+                if not isinstance(page, ReportPage):
+                    raise SyncRunError(
+                        f"{type(exchange).__name__}.report yielded {type(page).__name__}, "
+                        "not a ReportPage"
+                    )
+                self._check_cancel(run)
+                outcome = await self._apply_page(run, puller, obj.object, page, cursor_state)
+                run.commit(outcome)
+                done += len(page.objects)
+                self._report_progress(run, "pull", obj.object, done, page.total)
+
+    async def _apply_page(
+        self,
+        run: _Run,
+        puller: ObjectPuller,
+        obj: str,
+        page: ReportPage,
+        cursor_state: dict[str, bool],
+    ) -> PageOutcome:
+        for attempt in range(1, self._attempts + 1):
+            now = self._clock()
+            try:
+                if run.run_id is None:  # dry run: read, compute, write nothing
+                    async with self._sf() as session:
+                        outcome = await puller.apply(session, page, now)
+                        await session.rollback()
+                    outcome.counters.api_calls += page.api_calls
+                    return outcome
+                async with self._sf.begin() as session:
+                    outcome = await puller.apply(session, page, now)
+                    outcome.counters.api_calls += page.api_calls
+                    if cursor_state["store"]:
+                        await self._save_cursor(session, run, obj, page.cursor, now, cursor_state)
+                    await self._save_run(session, run, outcome.counters, now)
+                cursor_state["exists"] = cursor_state["exists"] or cursor_state["store"]
+                return outcome
+            except IntegrityError:
+                # A concurrent writer took an email this page creates: read again and retry.
+                if attempt == self._attempts:
+                    raise
+                log.info(
+                    "sync %s: page conflicted with a concurrent write; retrying", run.integration
+                )
+        raise AssertionError("unreachable")
+
+    async def _save_cursor(
+        self,
+        session: AsyncSession,
+        run: _Run,
+        obj: str,
+        value: str | None,
+        now: datetime,
+        state: dict[str, bool],
+    ) -> None:
+        values = {"value": value, "run_id": run.run_id, "updated_at": now}
+        if state["exists"]:
+            await session.execute(
+                update(SyncCursorRow)
+                .where(SyncCursorRow.integration == run.integration, SyncCursorRow.object == obj)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+        else:
+            await session.execute(
+                insert(SyncCursorRow).values(integration=run.integration, object=obj, **values)
+            )
+
+    # -- push ------------------------------------------------------------------------------
+
+    async def _push(self, run: _Run, exchange: BaseDataExchange, manual: MappingManual) -> None:
+        options = run.options
+        pusher = Pusher(
+            integration=manual.integration,
+            objects=manual.objects,
+            exchange=exchange,
+            session_factory=self._sf,
+            run_id=run.run_id,
+            full=options.full,
+            ids=options.ids,
+            create_filter=options.create_filter,
+            dry_run=options.dry_run,
+            batch_size=self._push_batch,
+        )
+        if not pusher.active:
+            return
+        consumer = consumer_name(manual.integration)
+        position = await self._change_log.position(consumer)
+        end = await self._change_log.last_id()
+        done = 0
+        async for batch in pusher.batches(position, end):
+            self._check_cancel(run)
+            async with self._sf() as session:
+                planned = await pusher.plan(session, batch)
+            results = [await self._execute(exchange, p, options.dry_run) for p in planned]
+            now = self._clock()
+            delta = PageOutcome()
+            if run.run_id is None:
+                async with self._sf() as session:
+                    for p, r in zip(planned, results, strict=True):
+                        o = await pusher.store(session, p, r, now)
+                        delta.counters.add(o.counters)
+                        delta.failures.extend(o.failures)
+            else:
+                async with self._sf.begin() as session:
+                    for p, r in zip(planned, results, strict=True):
+                        o = await pusher.store(session, p, r, now)
+                        delta.counters.add(o.counters)
+                        delta.failures.extend(o.failures)
+                    if batch.position is not None and options.ids is None:
+                        await self._change_log.advance(consumer, batch.position, session=session)
+                    await self._save_run(session, run, delta.counters, now)
+            run.commit(delta)
+            done += sum(len(p.order) for p in planned)
+            self._report_progress(run, "push", "contacts", done, None)
+
+    async def _execute(
+        self, exchange: BaseDataExchange, planned: PlannedOrder, dry_run: bool
+    ) -> OrderResult:
+        order = planned.order
+        if not len(order):
+            return OrderResult()
+        if dry_run:
+            return OrderResult(
+                results=[
+                    ObjectResult(i.contact_id, i.integration_id or f"dry-run:{i.contact_id}")
+                    for i in (*order.creates, *order.updates, *order.deletes)
+                ]
+            )
+        async with contextlib.asynccontextmanager(exchange.around_push)(order):
+            result = await exchange.execute(order)
+        if not isinstance(result, OrderResult):
+            raise SyncRunError(
+                f"{type(exchange).__name__}.execute returned {type(result).__name__}, "
+                "not an OrderResult"
+            )
+        return result
+
+
+@contextlib.asynccontextmanager
+async def _closing(pages: Any) -> AsyncIterator[Any]:
+    """Close the exchange's report generator when the pull stops early (cancel, error)."""
+    try:
+        yield pages
+    finally:
+        close = getattr(pages, "aclose", None)
+        if close is not None:
+            await close()
