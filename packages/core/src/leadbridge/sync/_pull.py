@@ -336,7 +336,7 @@ class ObjectPuller:
                     m.integration_id.in_(chunk),
                 )
             )
-            for iid, mid, cid, synced, seen, gone in rows.tuples().all():
+            for iid, mid, cid, synced, seen, gone in rows.all():
                 found[iid] = _Mapping(mid, cid, synced, seen, gone)
         if self._dry_maps:
             for iid in iids:

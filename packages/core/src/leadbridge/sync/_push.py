@@ -155,7 +155,7 @@ class Pusher:
                         )
                         .group_by(cc.contact_id, cc.field)
                     )
-                    for cid, name, last in echoes.tuples().all():
+                    for cid, name, last in echoes.all():
                         if latest.get((cid, name), last) < last:
                             del latest[(cid, name)]
             for cid, name in latest:
@@ -358,9 +358,7 @@ class Pusher:
                                 m.integration_id.in_(chunk),
                             )
                         )
-                    )
-                    .tuples()
-                    .all()
+                    ).all()
                 )
             fresh = [v for k, v in new_maps.items() if k not in existing]
             if fresh:
@@ -460,8 +458,6 @@ class Pusher:
                             m.integration_id.in_(chunk),
                         )
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
         return found

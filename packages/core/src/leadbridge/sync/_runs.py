@@ -225,17 +225,12 @@ class SyncRunService:
                     .order_by(SyncRunRow.id.desc())
                     .limit(1)
                 )
-                cursors = dict(
-                    (
-                        await session.execute(
-                            select(SyncCursorRow.object, SyncCursorRow.value).where(
-                                SyncCursorRow.integration == name
-                            )
-                        )
+                rows = await session.execute(
+                    select(SyncCursorRow.object, SyncCursorRow.value).where(
+                        SyncCursorRow.integration == name
                     )
-                    .tuples()
-                    .all()
                 )
+                cursors: dict[str, str | None] = {obj: value for obj, value in rows.all()}
                 mapped = await session.scalar(
                     select(func.count())
                     .select_from(SyncObjectMappingRow)

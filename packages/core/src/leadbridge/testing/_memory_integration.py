@@ -301,9 +301,8 @@ class MemoryExchange(BaseDataExchange):
             last = record.seq
             if request.ids is not None and record.id not in request.ids:
                 continue
-            if request.since is not None and request.cursor is None:
-                if record.modified_at < request.since:
-                    continue
+            if request.since is not None and record.modified_at < request.since:
+                continue
             if record.id in remote.unreadable:
                 errors.append(SyncObjectError("unreadable record", integration_id=record.id))
             else:
