@@ -1,0 +1,257 @@
+"""Runs: crash safety (injected failure, kill -9), the lease, dry runs, cancel, failures."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from leadbridge import ConflictError, CoreContainer
+from leadbridge.db import utcnow
+from leadbridge.sync import (
+    SyncCursorRow,
+    SyncEngine,
+    SyncLeaseRow,
+    SyncLockedError,
+    SyncOptions,
+    SyncRunRow,
+    SyncStatus,
+)
+from leadbridge.testing import MemoryIntegration, define_memory_fields, truncate_all
+
+from . import slow_sync
+from .conftest import count, make_engine, row_counts, seeded, snapshot
+
+
+async def _uninterrupted(store: CoreContainer, remote: MemoryIntegration) -> dict[str, object]:
+    """The state an uninterrupted run of ``remote`` leaves in an empty store."""
+    await truncate_all(store.engine())
+    await define_memory_fields(store.custom_field_service())
+    result = await make_engine(store).run(remote.exchange(), remote.manual())
+    assert result.status is SyncStatus.SUCCEEDED
+    return await snapshot(store)
+
+
+async def test_failure_after_page_k_then_rerun(store: CoreContainer, engine: SyncEngine) -> None:
+    remote = seeded(95, page_size=10)
+    remote.fail_after_pages = 4
+    failed = await engine.run(remote.exchange(), remote.manual())
+    assert failed.status is SyncStatus.FAILED
+    assert failed.error == "injected failure: the remote service went away"
+    assert (failed.counters.pulled, failed.counters.created) == (40, 40)
+    assert await store.contact_service().count() == 40
+    assert await store.sync_run_service().cursor("memory", "people") == "40"
+    run = await store.sync_run_service().get(failed.run_id or 0)
+    assert (run.status, run.counters.created, run.error) == (
+        SyncStatus.FAILED,
+        40,
+        failed.error,
+    )
+
+    remote.fail_after_pages = None
+    rerun = await engine.run(remote.exchange(), remote.manual())
+    assert rerun.status is SyncStatus.SUCCEEDED
+    assert (rerun.counters.pulled, rerun.counters.created) == (55, 55)
+    resumed = await snapshot(store)
+
+    assert resumed == await _uninterrupted(store, seeded(95, page_size=10))
+
+
+async def test_bad_credentials_fail_the_run_and_move_no_cursor(
+    store: CoreContainer, engine: SyncEngine
+) -> None:
+    remote = seeded(5)
+    remote.bad_credentials = True
+    result = await engine.run(remote.exchange(), remote.manual())
+    assert result.status is SyncStatus.FAILED
+    assert "401 Unauthorized" in (result.error or "")
+    assert await count(store, SyncCursorRow) == 0
+    assert await store.contact_service().count() == 0
+    # The lease was released: the next run starts.
+    remote.bad_credentials = False
+    assert (await engine.run(remote.exchange(), remote.manual())).status is SyncStatus.SUCCEEDED
+
+
+async def test_kill_minus_9_mid_run_then_rerun(store: CoreContainer, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "LEADBRIDGE_DATABASE_URL": store.settings().database_url,
+        "LEADBRIDGE_DATA_DIR": str(tmp_path),
+    }
+    script = Path(slow_sync.__file__)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        "0.25",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            async with store.session_factory()() as session:
+                pulled = await session.scalar(select(SyncRunRow.pulled))
+            if pulled is not None and pulled >= 2 * slow_sync.PAGE:
+                break
+            if proc.returncode is not None:
+                assert proc.stderr is not None
+                pytest.fail((await proc.stderr.read()).decode())
+            assert time.monotonic() < deadline, "the CLI sync never got going"
+            await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        await asyncio.wait_for(proc.wait(), 30)  # reaped: its pid is gone, its lease dead
+    assert proc.returncode == -signal.SIGKILL
+
+    killed = (await store.sync_run_service().runs("memory"))[0]
+    assert killed.status is SyncStatus.RUNNING  # nobody finished it
+    done = await store.contact_service().count()
+    assert 0 < done < slow_sync.TOTAL
+    assert done % slow_sync.PAGE == 0  # whole pages only
+    cursor = await store.sync_run_service().cursor("memory", "people")
+    assert cursor == str(done)
+
+    rerun = await make_engine(store).run(slow_sync.build().exchange(), slow_sync.build().manual())
+    assert rerun.status is SyncStatus.SUCCEEDED
+    assert rerun.counters.created == slow_sync.TOTAL - done
+    abandoned = await store.sync_run_service().get(killed.id)
+    assert abandoned.status is SyncStatus.FAILED and "abandoned" in (abandoned.error or "")
+    resumed = await snapshot(store)
+
+    assert resumed == await _uninterrupted(store, slow_sync.build())
+
+
+async def test_a_second_concurrent_run_is_refused(store: CoreContainer, engine: SyncEngine) -> None:
+    remote = seeded(40, page_size=10)
+    remote.page_delay = 0.2
+    first = asyncio.create_task(engine.run(remote.exchange(), remote.manual()))
+    try:
+        while True:
+            async with store.session_factory()() as session:
+                holder = await session.scalar(select(SyncLeaseRow.run_id))
+            if holder is not None:
+                break
+            await asyncio.sleep(0.02)
+        other = seeded(1)
+        with pytest.raises(SyncLockedError, match=rf"already running: run {holder}\b") as info:
+            await make_engine(store).run(other.exchange(), other.manual())
+        assert info.value.run_id == holder
+    finally:
+        result = await first
+    assert result.status is SyncStatus.SUCCEEDED and result.run_id == holder
+    assert await count(store, SyncRunRow) == 1  # the refused start left no run behind
+
+
+async def test_a_live_lease_elsewhere_is_respected_and_a_dead_one_taken_over(
+    store: CoreContainer, engine: SyncEngine
+) -> None:
+    now = utcnow()
+    async with store.session_factory().begin() as session:
+        old = SyncRunRow(
+            integration="memory",
+            trigger="schedule",
+            options={},
+            status="running",
+            started_at=now - timedelta(minutes=10),
+            heartbeat_at=now,
+            holder="another-host:4242",
+            cancel_requested=False,
+        )
+        session.add(old)
+        await session.flush()
+        session.add(
+            SyncLeaseRow(
+                integration="memory",
+                run_id=old.id,
+                holder="another-host:4242",
+                acquired_at=old.started_at,
+                heartbeat_at=now,
+            )
+        )
+    remote = seeded(3)
+    with pytest.raises(SyncLockedError, match=rf"run {old.id} \(another-host:4242"):
+        await engine.run(remote.exchange(), remote.manual())
+
+    # Its heartbeat stops: after the lease timeout the lease is free.
+    async with store.session_factory().begin() as session:
+        lease = await session.get(SyncLeaseRow, "memory")
+        assert lease is not None
+        lease.heartbeat_at = now - timedelta(minutes=5)
+    result = await engine.run(remote.exchange(), remote.manual())
+    assert result.status is SyncStatus.SUCCEEDED
+    abandoned = await store.sync_run_service().get(old.id)
+    assert abandoned.status is SyncStatus.FAILED and "abandoned" in (abandoned.error or "")
+
+
+async def test_dry_run_writes_nothing(store: CoreContainer, engine: SyncEngine) -> None:
+    remote = seeded(30, page_size=7)
+    await engine.run(remote.exchange(), remote.manual(), SyncOptions(pull_only=True))
+    contacts = store.contact_service()
+    await contacts.create("local@example.com", first_name="Lo")
+    first = await contacts.get_by_email("user0@example.com")
+    await contacts.update(first.id, {"first_name": "Changed here"})
+    remote.update("p5", {"lastName": "Changed there"})
+    remote.add({"emailAddress": "fresh@example.com"})
+    remote.add({"emailAddress": "FRESH@example.com", "firstName": "Twin"})
+    remote.add({"emailAddress": "broken"})
+
+    before, state = await row_counts(store), await snapshot(store)
+    orders = len(remote.orders)
+    dry = await engine.run(remote.exchange(), remote.manual(), SyncOptions(dry_run=True))
+    assert dry.dry_run and dry.run_id is None and dry.status is SyncStatus.PARTIAL
+    assert await row_counts(store) == before
+    assert await snapshot(store) == state
+    assert len(remote.orders) == orders  # nothing sent either
+
+    real = await engine.run(remote.exchange(), remote.manual())
+    # Every counter agrees; the dry run only did not call the remote to push.
+    assert replace(dry.counters, api_calls=0) == replace(real.counters, api_calls=0)
+    assert (real.counters.created, real.counters.updated, real.counters.pushed) == (1, 2, 2)
+
+
+async def test_cancel_stops_after_the_current_page(
+    store: CoreContainer, engine: SyncEngine
+) -> None:
+    remote = seeded(100, page_size=10)
+    remote.page_delay = 0.05
+    task = asyncio.create_task(engine.run(remote.exchange(), remote.manual()))
+    runs = store.sync_run_service()
+    while True:
+        async with store.session_factory()() as session:
+            row = await session.scalar(select(SyncRunRow))
+        if row is not None and row.pulled >= 20:
+            break
+        await asyncio.sleep(0.01)
+    await runs.cancel(row.id)
+    result = await task
+    assert result.status is SyncStatus.CANCELLED
+    done = await store.contact_service().count()
+    assert 20 <= done < 100 and done % 10 == 0
+    assert await runs.cursor("memory", "people") == str(done)
+    assert (await runs.get(row.id)).status is SyncStatus.CANCELLED
+    with pytest.raises(ConflictError, match="not running"):
+        await runs.cancel(row.id)
+
+
+async def test_runs_and_status(store: CoreContainer, engine: SyncEngine) -> None:
+    remote = seeded(4)
+    remote.add({"emailAddress": "bad"})
+    await engine.run(remote.exchange(), remote.manual(), trigger="schedule")
+    runs = store.sync_run_service()
+    (status,) = await runs.status()
+    assert status.integration == "memory" and status.running_run_id is None
+    assert status.last_run is not None and status.last_run.status is SyncStatus.PARTIAL
+    assert status.last_run.trigger == "schedule"
+    assert (status.cursors, status.mapped, status.unresolved_errors) == ({"people": "5"}, 4, 1)
+    assert [r.id for r in await runs.runs("memory", status="partial")] == [status.last_run.id]
+    doc = status.to_dict()
+    assert doc["last_run"]["created"] == 4 and doc["last_run"]["failed"] == 1
