@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..db import utcnow
 from ._models import ChangeLogCursorRow, ContactChangeRow
+
+_CHANGES = cast(Table, ContactChangeRow.__table__)
 
 #: ``field`` of the row written when a contact is created (``value`` is null: a consumer reads
 #: the contact itself, which is cheaper to log than a snapshot of every field).
@@ -35,7 +37,8 @@ async def record_changes(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     now = utcnow()
-    await session.execute(insert(ContactChangeRow), [{"changed_at": now, **row} for row in rows])
+    # Core insert (not the ORM's bulk path): one executemany, no per-row ORM bookkeeping.
+    await session.execute(insert(_CHANGES), [{"changed_at": now, **row} for row in rows])
 
 
 class ChangeLogService:

@@ -26,6 +26,7 @@ from ._fields import (
 from ._models import ContactChangeRow, ContactRow, ContactTagRow, CustomFieldRow, TagRow
 
 _CORE_COLUMNS = tuple(CORE_FIELDS)
+_CONTACTS = cast(Table, ContactRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -554,10 +555,13 @@ class ContactService:
         ids: builtins.list[int] = []
         if creates:
             params = [_insert_params(v, email_key(v["email"]), now) for v in creates]
+            # Map ids back by email key (unique in the batch): asking for rows in parameter order
+            # would make SQLite insert one row per statement.
             rows = await session.execute(
-                insert(ContactRow).returning(ContactRow.id, sort_by_parameter_order=True), params
+                insert(_CONTACTS).returning(ContactRow.id, ContactRow.email_key), params
             )
-            ids = [int(i) for i in rows.scalars().all()]
+            by_key = {key: int(cid) for cid, key in rows.all()}
+            ids = [by_key[p["email_key"]] for p in params]
             changes.extend(
                 {
                     "contact_id": cid,

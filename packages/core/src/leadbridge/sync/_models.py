@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, BigIntPK, JSONDoc, UTCDateTime, utcnow
@@ -112,6 +112,11 @@ class SyncLeaseRow(Base):
     holder: Mapped[str | None] = mapped_column(String(255))
     acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+#: Core tables of the hot paths (executemany without the ORM's per-row bookkeeping).
+MAPPINGS = cast(Table, SyncObjectMappingRow.__table__)
+ERRORS = cast(Table, SyncErrorRow.__table__)
 
 
 __all__ = [

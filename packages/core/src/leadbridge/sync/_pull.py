@@ -26,7 +26,7 @@ from ._events import BatchSynced
 from ._exchange import ReportObject, ReportPage
 from ._judge import SyncJudge
 from ._manual import ObjectManual
-from ._models import SyncErrorRow, SyncObjectMappingRow
+from ._models import ERRORS, MAPPINGS, SyncErrorRow, SyncObjectMappingRow
 from ._normalizer import ValueNormalizer
 from ._options import SyncCounters, SyncFailure
 
@@ -319,7 +319,7 @@ class ObjectPuller:
         return _Item(obj, values, email, key, _aware(obj.modified_at))
 
     async def _mappings(self, session: AsyncSession, iids: Sequence[str]) -> dict[str, _Mapping]:
-        m = SyncObjectMappingRow
+        m = MAPPINGS.c
         found: dict[str, _Mapping] = {}
         for chunk in chunks(iids):
             rows = await session.execute(
@@ -353,12 +353,8 @@ class ObjectPuller:
         by_key: dict[str, _Contact] = {}
         by_id: dict[int, _Contact] = {}
         keys = list({i.key for i in items if i.key is not None})
-        columns = (
-            ContactRow.id,
-            ContactRow.email_key,
-            ContactRow.fields,
-            *(getattr(ContactRow, c) for c in _CORE),
-        )
+        ct = ContactRow.__table__.c  # Core columns: plain rows, no ORM loading
+        columns = (ct.id, ct.email_key, ct.fields, *(ct[c] for c in _CORE))
 
         def keep(row: Any) -> None:
             fields = dict(row.fields or {})
@@ -370,7 +366,7 @@ class ObjectPuller:
 
         for chunk in chunks(keys):
             for row in (
-                await session.execute(select(*columns).where(ContactRow.email_key.in_(chunk)))
+                await session.execute(select(*columns).where(ct.email_key.in_(chunk)))
             ).all():
                 keep(row)
         wanted = list(
@@ -381,9 +377,7 @@ class ObjectPuller:
             }
         )
         for chunk in chunks(wanted):
-            for row in (
-                await session.execute(select(*columns).where(ContactRow.id.in_(chunk)))
-            ).all():
+            for row in (await session.execute(select(*columns).where(ct.id.in_(chunk)))).all():
                 keep(row)
         for key in keys:
             if key not in by_key and key in self._dry_keys:
@@ -555,7 +549,7 @@ class ObjectPuller:
                     }
                 )
         if inserts:
-            await session.execute(insert(SyncObjectMappingRow), inserts)
+            await session.execute(insert(MAPPINGS), inserts)
         if updates:
             await session.execute(update(SyncObjectMappingRow), updates)
 
@@ -583,7 +577,7 @@ class ObjectPuller:
         if not failures or self._run_id is None:
             return
         await session.execute(
-            insert(SyncErrorRow),
+            insert(ERRORS),
             [
                 {
                     "run_id": self._run_id,

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..contacts import CONTACT_CREATED, CONTACT_DELETED, CORE_FIELDS, ContactChangeRow, ContactRow
 from ._exchange import BaseDataExchange, ObjectResult, Order, OrderItem, OrderResult
 from ._manual import ObjectManual
-from ._models import SyncErrorRow, SyncObjectMappingRow
+from ._models import ERRORS, MAPPINGS, SyncErrorRow, SyncObjectMappingRow
 from ._options import ContactFilter, SyncFailure
 from ._pull import PageOutcome, chunks
 
@@ -172,13 +172,12 @@ class Pusher:
         if not cids:
             return []
         contacts: dict[int, dict[str, Any]] = {}
-        columns = (ContactRow.id, ContactRow.fields, *(getattr(ContactRow, c) for c in CORE_FIELDS))
-        m = SyncObjectMappingRow
+        ct = ContactRow.__table__
+        columns = (ct.c.id, ct.c.fields, *(ct.c[c] for c in CORE_FIELDS))
+        m = MAPPINGS.c
         maps: dict[tuple[str, int], list[tuple[int, str, datetime | None]]] = {}
         for chunk in chunks(cids):
-            for row in (
-                await session.execute(select(*columns).where(ContactRow.id.in_(chunk)))
-            ).all():
+            for row in (await session.execute(select(*columns).where(ct.c.id.in_(chunk)))).all():
                 values = {c: getattr(row, c) for c in CORE_FIELDS}
                 values.update(row.fields or {})
                 contacts[row.id] = values
@@ -362,7 +361,7 @@ class Pusher:
                 )
             fresh = [v for k, v in new_maps.items() if k not in existing]
             if fresh:
-                await session.execute(insert(m), fresh)
+                await session.execute(insert(MAPPINGS), fresh)
             for iid, mid in existing.items():
                 v = new_maps[iid]
                 touched.append(
@@ -376,28 +375,24 @@ class Pusher:
             if touched:
                 await session.execute(update(m), touched)
         if stamp_ids:
-            plain = [iid for iid, at in stamp_ids if at is None]
-            for chunk in chunks(plain):
-                await session.execute(
-                    update(m)
-                    .where(
-                        m.integration == self._integration,
-                        m.object == order.object,
-                        m.integration_id.in_(chunk),
-                    )
-                    .values(last_synced_at=now)
+            table = MAPPINGS
+            # One executemany by the unique (integration, object, integration_id) key.
+            await session.execute(
+                update(table)
+                .where(
+                    table.c.integration == self._integration,
+                    table.c.object == order.object,
+                    table.c.integration_id == bindparam("iid"),
                 )
-            dated = [(iid, at) for iid, at in stamp_ids if at is not None]
-            if dated:
-                ids = await self._mapping_ids(session, order.object, [iid for iid, _ in dated])
-                await session.execute(
-                    update(m),
-                    [
-                        {"id": ids[iid], "last_synced_at": now, "integration_modified_at": at}
-                        for iid, at in dated
-                        if iid in ids
-                    ],
-                )
+                .values(
+                    last_synced_at=now,
+                    integration_modified_at=func.coalesce(
+                        bindparam("seen", type_=table.c.integration_modified_at.type),
+                        table.c.integration_modified_at,
+                    ),
+                ),
+                [{"iid": iid, "seen": at} for iid, at in stamp_ids],
+            )
         if gone_ids:
             for chunk in chunks(gone_ids):
                 await session.execute(
@@ -423,7 +418,7 @@ class Pusher:
             )
         if failures and self._run_id is not None:
             await session.execute(
-                insert(SyncErrorRow),
+                insert(ERRORS),
                 [
                     {
                         "run_id": self._run_id,
@@ -442,22 +437,3 @@ class Pusher:
             )
             self._unresolved.update(f.contact_id for f in failures if f.contact_id is not None)
         return out
-
-    async def _mapping_ids(
-        self, session: AsyncSession, obj: str, iids: Sequence[str]
-    ) -> dict[str, int]:
-        m = SyncObjectMappingRow
-        found: dict[str, int] = {}
-        for chunk in chunks(iids):
-            found.update(
-                (
-                    await session.execute(
-                        select(m.integration_id, m.id).where(
-                            m.integration == self._integration,
-                            m.object == obj,
-                            m.integration_id.in_(chunk),
-                        )
-                    )
-                ).all()
-            )
-        return found

@@ -362,21 +362,19 @@ class MemoryExchange(BaseDataExchange):
                 ObjectResult(item.contact_id, found, modified_at=remote.records[found].modified_at)
             )
         for item in order.updates:
-            assert item.integration_id is not None
-            record = remote.records.get(item.integration_id)
-            if record is None and not remote._in_base(item.integration_id):
-                results.append(
-                    ObjectResult.failed(item.contact_id, "no such object", item.integration_id)
-                )
+            iid = item.integration_id
+            assert iid is not None
+            if iid not in remote.records and not remote._in_base(iid):
+                results.append(ObjectResult.failed(item.contact_id, "no such object", iid))
                 continue
-            current = remote.get(item.integration_id)
-            email = str(item.fields.get("emailAddress", current.get("emailAddress")) or "")
-            reason = remote.reject_push.get(email.lower())
-            if reason:
-                results.append(ObjectResult.failed(item.contact_id, reason, item.integration_id))
-                continue
-            remote.update(item.integration_id, item.fields, at=now)
-            results.append(ObjectResult(item.contact_id, item.integration_id, modified_at=now))
+            if remote.reject_push:
+                email = item.fields.get("emailAddress", remote.get(iid).get("emailAddress"))
+                reason = remote.reject_push.get(str(email or "").lower())
+                if reason:
+                    results.append(ObjectResult.failed(item.contact_id, reason, iid))
+                    continue
+            remote.update(iid, item.fields, at=now)
+            results.append(ObjectResult(item.contact_id, iid, modified_at=now))
         for item in order.deletes:
             assert item.integration_id is not None
             if item.integration_id in remote.records or remote._in_base(item.integration_id):
