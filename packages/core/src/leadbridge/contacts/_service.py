@@ -7,7 +7,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, literal, null, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, literal, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -601,8 +601,19 @@ class ContactService:
                 if fields is not None:
                     row["fields"] = fields
                 rows_params.append(row)
-            # ORM bulk UPDATE by primary key: one executemany per set of changed columns.
-            await session.execute(update(ContactRow), rows_params)
+            # One Core executemany per set of changed columns (no ORM per-row bookkeeping).
+            groups: dict[tuple[str, ...], builtins.list[dict[str, Any]]] = {}
+            for row in rows_params:
+                groups.setdefault(tuple(sorted(k for k in row if k != "id")), []).append(
+                    {f"b_{k}": v for k, v in row.items()}
+                )
+            for columns, group in groups.items():
+                await session.execute(
+                    update(_CONTACTS)
+                    .where(_CONTACTS.c.id == bindparam("b_id"))
+                    .values({c: bindparam(f"b_{c}") for c in columns}),
+                    group,
+                )
         await record_changes(session, changes)
         if self._bus.has_subscribers(ContactCreated):
             for cid in ids:

@@ -6,9 +6,9 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .._errors import ValidationError
@@ -26,11 +26,13 @@ from ._events import BatchSynced
 from ._exchange import ReportObject, ReportPage
 from ._judge import SyncJudge
 from ._manual import ObjectManual
-from ._models import ERRORS, MAPPINGS, SyncErrorRow, SyncObjectMappingRow
+from ._models import ERRORS, MAPPINGS, SyncErrorRow
 from ._normalizer import ValueNormalizer
 from ._options import SyncCounters, SyncFailure
 
 log = logging.getLogger("leadbridge.sync")
+
+_CHANGES = cast(Table, ContactChangeRow.__table__)
 
 _CORE = tuple(CORE_FIELDS)
 #: Largest IN list per statement (far below SQLite's and asyncpg's parameter limits).
@@ -413,23 +415,27 @@ class ObjectPuller:
         times: dict[int, dict[str, datetime]] = {}
         if not candidates:
             return times
-        cc = ContactChangeRow
+        cc = _CHANGES.c
         ordered = sorted(candidates)
         for chunk in chunks(ordered):
+            # Last internal change per field; a creation counts for the fields it set, which
+            # only a second query (for the contacts created outside this integration) reads.
             rows = await session.execute(
                 select(cc.contact_id, cc.field, func.max(cc.changed_at))
-                .where(
-                    cc.contact_id.in_(chunk),
-                    cc.source != self._integration,
-                    cc.field != CONTACT_CREATED,
-                )
+                .where(cc.contact_id.in_(chunk), cc.source != self._integration)
                 .group_by(cc.contact_id, cc.field)
             )
+            created_here: list[int] = []
             for cid, name, at in rows.all():
-                times.setdefault(cid, {})[name] = at
+                if name == CONTACT_CREATED:
+                    created_here.append(cid)
+                else:
+                    times.setdefault(cid, {})[name] = at
+            if not created_here:
+                continue
             created = await session.execute(
                 select(cc.contact_id, cc.value, cc.changed_at).where(
-                    cc.contact_id.in_(chunk),
+                    cc.contact_id.in_(created_here),
                     cc.source != self._integration,
                     cc.field == CONTACT_CREATED,
                 )
@@ -551,7 +557,18 @@ class ObjectPuller:
         if inserts:
             await session.execute(insert(MAPPINGS), inserts)
         if updates:
-            await session.execute(update(SyncObjectMappingRow), updates)
+            m = MAPPINGS.c
+            await session.execute(
+                update(MAPPINGS)
+                .where(m.id == bindparam("b_id"))
+                .values(
+                    contact_id=bindparam("b_contact_id"),
+                    integration_modified_at=bindparam("b_integration_modified_at"),
+                    last_synced_at=bindparam("b_last_synced_at"),
+                    deleted_at=bindparam("b_deleted_at"),
+                ),
+                [{f"b_{k}": v for k, v in u.items()} for u in updates],
+            )
 
     async def _resolve_errors(
         self, session: AsyncSession, iids: Sequence[str], now: datetime

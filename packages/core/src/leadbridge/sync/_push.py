@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, delete, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..contacts import CONTACT_CREATED, CONTACT_DELETED, CORE_FIELDS, ContactChangeRow, ContactRow
@@ -16,6 +16,8 @@ from ._manual import ObjectManual
 from ._models import ERRORS, MAPPINGS, SyncErrorRow, SyncObjectMappingRow
 from ._options import ContactFilter, SyncFailure
 from ._pull import PageOutcome, chunks
+
+_CHANGES = cast(Table, ContactChangeRow.__table__)
 
 #: Change-log rows read per push batch (each batch is one order per object).
 BATCH = 2000
@@ -115,7 +117,7 @@ class Pusher:
                 yield PushBatch(changed=dict.fromkeys(ids))
             yield PushBatch(position=end)
             return
-        cc = ContactChangeRow
+        cc = _CHANGES.c  # Core columns: plain rows, no ORM loading
         while position < end:
             # Rows this integration wrote (its pulls) are skipped in SQL: after a large pull
             # the log is mostly those, and reading them would cost as much as the pull.
