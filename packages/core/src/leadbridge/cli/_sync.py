@@ -61,12 +61,21 @@ class _RateColumn(ProgressColumn):
 
 def _summary(result: SyncResult) -> Table:
     title = f"sync {result.integration}" + (" (dry run: nothing written)" if result.dry_run else "")
-    table = Table(*_COUNTERS, "api calls", "status", title=title)
-    c = result.counters
-    table.add_row(
-        *(str(getattr(c, name)) for name in _COUNTERS), str(c.api_calls), result.status.value
-    )
+    table = Table("", "", title=title, show_header=False)
+    table.add_row("status", result.status.value)
+    for name, value in result.counters.to_dict().items():
+        table.add_row(name.replace("_", " "), f"{value:,}")
+    if result.error:
+        table.add_row("error", result.error)
     return table
+
+
+def _when(value: str | None) -> str:
+    return value[:16].replace("T", " ") if value else ""
+
+
+def _changes(doc: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {doc[k]:,}" for k in _COUNTERS if doc.get(k))
 
 
 @app.command("run")
@@ -171,45 +180,40 @@ def status_cmd(
     if not doc["integrations"]:
         console.print("no sync has run yet")
         return
-    table = Table("integration", "running", "last run", "status", "finished", *_COUNTERS)
-    table.add_column("mapped")
-    table.add_column("open errors")
+    table = Table("integration", "running", "last run", "finished", "changes", "mapped", "errors")
     for s in doc["integrations"]:
         last = s["last_run"] or {}
         table.add_row(
             s["integration"],
-            str(s["running_run_id"] or ""),
-            str(last.get("id", "")),
-            last.get("status", ""),
-            last.get("finished_at") or "",
-            *(str(last.get(k, "")) for k in _COUNTERS),
-            str(s["mapped"]),
+            f"#{s['running_run_id']}" if s["running_run_id"] else "",
+            f"#{last['id']} {last['status']}" if last else "",
+            _when(last.get("finished_at")),
+            _changes(last),
+            f"{s['mapped']:,}",
             str(s["unresolved_errors"]),
         )
     console.print(table)
     if name is None:
         return
-    runs = Table("run", "trigger", "status", "started", *_COUNTERS, "api calls", "error")
+    runs = Table("run", "trigger", "status", "started", "changes", "error", title="runs")
     for r in doc["runs"]:
         runs.add_row(
-            str(r["id"]),
+            f"#{r['id']}",
             r["trigger"],
             r["status"],
-            r["started_at"],
-            *(str(r[k]) for k in _COUNTERS),
-            str(r["api_calls"]),
+            _when(r["started_at"]),
+            _changes(r) + (f", api calls {r['api_calls']:,}" if r["api_calls"] else ""),
             r["error"] or "",
         )
     console.print(runs)
     if doc["errors"]:
-        errors = Table("run", "direction", "object", "integration id", "contact", "message")
+        errors = Table("run", "dir", "object", "id", "message", title="errors")
         for e in doc["errors"]:
             errors.add_row(
-                str(e["run_id"]),
+                f"#{e['run_id']}",
                 e["direction"],
                 e["object"],
-                e["integration_id"] or "",
-                str(e["contact_id"] or ""),
+                e["integration_id"] or f"contact {e['contact_id']}",
                 e["message"],
             )
         console.print(errors)

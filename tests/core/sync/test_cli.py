@@ -1,0 +1,115 @@
+"""``leadbridge sync run|status|cancel`` against the in-memory integration."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from leadbridge import CoreContainer
+from leadbridge.cli import app
+from leadbridge.cli._common import state
+from leadbridge.sync import SyncTarget, register_sync_target, unregister_sync_target
+from leadbridge.testing import MemoryIntegration
+
+from .conftest import seeded
+
+
+@pytest.fixture
+def remote(
+    store: CoreContainer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[MemoryIntegration]:
+    monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", store.settings().database_url)
+    monkeypatch.setenv("LEADBRIDGE_DATA_DIR", str(tmp_path))
+    remote = seeded(12, page_size=5)
+    register_sync_target("memory", lambda: SyncTarget(remote.exchange(), remote.manual()))
+    try:
+        yield remote
+    finally:
+        unregister_sync_target("memory")
+
+
+def _count(store: CoreContainer) -> int:
+    async def count() -> int:
+        try:
+            return await store.contact_service().count()
+        finally:
+            await store.engine().dispose()
+
+    return asyncio.run(count())
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    state.container = None
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_run_json_then_status(remote: MemoryIntegration, store: CoreContainer) -> None:
+    code, out, _err = cli("sync", "run", "memory", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert (doc["status"], doc["created"], doc["pulled"], doc["api_calls"]) == (
+        "succeeded",
+        12,
+        12,
+        3,
+    )
+    assert _count(store) == 12
+
+    code, out, _err = cli("sync", "status", "--json")
+    (status,) = json.loads(out)["integrations"]
+    assert status["integration"] == "memory" and status["mapped"] == 12
+    assert status["last_run"]["id"] == doc["run_id"]
+    assert status["last_run"]["trigger"] == "cli"
+
+    remote.add({"emailAddress": "broken"})
+    code, out, _err = cli("sync", "run", "memory")
+    assert code == 0 and "partial" in out and "broken" in out
+    code, out, _err = cli("sync", "status", "memory", "--json")
+    doc = json.loads(out)
+    assert [r["status"] for r in doc["runs"]] == ["partial", "succeeded"]
+    assert doc["errors"][0]["integration_id"] == "p12"
+    code, out, _err = cli("sync", "status", "memory")
+    assert code == 0 and "p12" in out
+
+
+def test_dry_run_and_options(remote: MemoryIntegration, store: CoreContainer) -> None:
+    code, out, _err = cli("sync", "run", "memory", "--dry-run", "--json")
+    doc = json.loads(out)
+    assert (code, doc["dry_run"], doc["run_id"], doc["created"]) == (0, True, None, 12)
+    assert _count(store) == 0
+
+    code, out, _err = cli("sync", "run", "memory", "--since", "2999-01-01", "--json")
+    assert (code, json.loads(out)["pulled"]) == (0, 0)
+    # The dated run moved the cursor past everything; a full targeted run still finds ids.
+    code, out, _err = cli(
+        "sync", "run", "memory", "--full", "--pull-only", "--ids", "p1,p2", "--json"
+    )
+    assert (code, json.loads(out)["created"]) == (0, 2)
+
+
+def test_errors_are_one_line(remote: MemoryIntegration) -> None:
+    code, _out, err = cli("sync", "run", "nope")
+    assert code == 1 and err.strip().splitlines() == [
+        "error: integration 'nope' is not available for sync (known: memory)"
+    ]
+    code, _out, err = cli("sync", "run", "memory", "--pull-only", "--push-only")
+    assert code == 1 and "not both" in err
+    code, _out, err = cli("sync", "run", "memory", "--since", "yesterday-ish")
+    assert code == 1 and "--since 'yesterday-ish'" in err
+    code, _out, err = cli("sync", "cancel", "999")
+    assert code == 1 and "sync run 999 does not exist" in err
+
+    remote.bad_credentials = True
+    code, out, err = cli("sync", "run", "memory", "--json")
+    assert code == 1 and json.loads(out)["status"] == "failed"
+    assert err.strip().splitlines() == [
+        "error: sync memory failed: memory: 401 Unauthorized (check the API key)"
+    ]
