@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
-from leadbridge import CoreContainer
+from leadbridge import CoreContainer, db
 from leadbridge.cli import app
 from leadbridge.cli._common import state
 from leadbridge.sync import SyncTarget, register_sync_target, unregister_sync_target
@@ -34,11 +35,15 @@ def remote(
 
 
 def _count(store: CoreContainer) -> int:
+    """Contacts in the store, read on an engine of this test's own event loop."""
+
     async def count() -> int:
+        engine = db.create_engine(store.settings().database_url)
         try:
-            return await store.contact_service().count()
+            async with engine.connect() as conn:
+                return int((await conn.execute(text("SELECT count(*) FROM contacts"))).scalar())
         finally:
-            await store.engine().dispose()
+            await engine.dispose()
 
     return asyncio.run(count())
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._errors import ValidationError
@@ -77,6 +77,13 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _retriable(exc: DBAPIError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    code = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
+    return code in ("40P01", "40001")  # deadlock detected, serialization failure
 
 
 def _describe(exc: BaseException) -> str:
@@ -477,9 +484,10 @@ class SyncEngine:
                     await self._save_run(session, run, outcome.counters, now)
                 cursor_state["exists"] = cursor_state["exists"] or cursor_state["store"]
                 return outcome
-            except IntegrityError:
-                # A concurrent writer took an email this page creates: read again and retry.
-                if attempt == self._attempts:
+            except DBAPIError as exc:
+                # A concurrent writer took an email this page creates, or PostgreSQL chose
+                # this page's transaction as a deadlock victim: read again and retry.
+                if attempt == self._attempts or not _retriable(exc):
                     raise
                 log.info(
                     "sync %s: page conflicted with a concurrent write; retrying", run.integration

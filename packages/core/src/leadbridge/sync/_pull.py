@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .._errors import ValidationError
@@ -85,6 +85,10 @@ class PageOutcome:
     counters: SyncCounters = field(default_factory=SyncCounters)
     failures: list[SyncFailure] = field(default_factory=list)
     pairs: list[tuple[ReportObject, int]] = field(default_factory=list)
+
+
+def _locked(stmt: Select[Any], lock: bool) -> Select[Any]:
+    return stmt.with_for_update() if lock else stmt
 
 
 def _aware(value: datetime) -> datetime:
@@ -357,6 +361,9 @@ class ObjectPuller:
         keys = list({i.key for i in items if i.key is not None})
         ct = ContactRow.__table__.c  # Core columns: plain rows, no ORM loading
         columns = (ct.id, ct.email_key, ct.fields, *(ct[c] for c in _CORE))
+        # Lock the contacts the page may change: an internal edit committing meanwhile is
+        # then read (and judged) instead of overwritten. SQLite serializes writers anyway.
+        lock = not self._dry_run
 
         def keep(row: Any) -> None:
             fields = dict(row.fields or {})
@@ -368,7 +375,9 @@ class ObjectPuller:
 
         for chunk in chunks(keys):
             for row in (
-                await session.execute(select(*columns).where(ct.email_key.in_(chunk)))
+                await session.execute(
+                    _locked(select(*columns).where(ct.email_key.in_(chunk)), lock)
+                )
             ).all():
                 keep(row)
         wanted = list(
@@ -379,7 +388,9 @@ class ObjectPuller:
             }
         )
         for chunk in chunks(wanted):
-            for row in (await session.execute(select(*columns).where(ct.id.in_(chunk)))).all():
+            for row in (
+                await session.execute(_locked(select(*columns).where(ct.id.in_(chunk)), lock))
+            ).all():
                 keep(row)
         for key in keys:
             if key not in by_key and key in self._dry_keys:
