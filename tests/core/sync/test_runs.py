@@ -255,3 +255,27 @@ async def test_runs_and_status(store: CoreContainer, engine: SyncEngine) -> None
     assert [r.id for r in await runs.runs("memory", status="partial")] == [status.last_run.id]
     doc = status.to_dict()
     assert doc["last_run"]["created"] == 4 and doc["last_run"]["failed"] == 1
+
+
+async def test_heartbeat_and_a_lost_lease(store: CoreContainer) -> None:
+    engine = make_engine(store, heartbeat_interval=0.02)
+    remote = seeded(60, page_size=10)
+    remote.page_delay = 0.15
+    task = asyncio.create_task(engine.run(remote.exchange(), remote.manual()))
+    beats: set[object] = set()
+    while len(beats) < 3:
+        async with store.session_factory()() as session:
+            lease = await session.get(SyncLeaseRow, "memory")
+            if lease is not None and lease.run_id is not None:
+                beats.add(lease.heartbeat_at)
+        await asyncio.sleep(0.01)
+    # Another process decided this run was dead and took the lease over: the run stops
+    # rather than write beside the new holder.
+    async with store.session_factory().begin() as session:
+        lease = await session.get(SyncLeaseRow, "memory")
+        assert lease is not None
+        lease.run_id, lease.holder = 999_999, "elsewhere:1"
+    result = await task
+    assert result.status is SyncStatus.FAILED
+    assert "lost the lease" in (result.error or "")
+    assert await store.contact_service().count() < 60
