@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -61,6 +61,8 @@ class _Run:
     counters: SyncCounters = field(default_factory=SyncCounters)
     failures: list[SyncFailure] = field(default_factory=list)
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    created_since_analyze: int = 0
+    created_at_analyze: int = 0
 
     def commit(self, outcome: PageOutcome) -> None:
         self.counters.add(outcome.counters)
@@ -128,6 +130,7 @@ class SyncEngine:
         self._push_batch = push_batch_size
         self._host = socket.gethostname()
         self._holder = f"{self._host}:{os.getpid()}"
+        self._analyze = True
 
     # -- public ----------------------------------------------------------------------------
 
@@ -456,6 +459,7 @@ class SyncEngine:
                 self._check_cancel(run)
                 outcome = await self._apply_page(run, puller, obj.object, page, cursor_state)
                 run.commit(outcome)
+                await self._refresh_statistics(run, outcome)
                 done += len(page.objects)
                 self._report_progress(run, "pull", obj.object, done, page.total)
 
@@ -515,6 +519,33 @@ class SyncEngine:
             await session.execute(
                 insert(SyncCursorRow).values(integration=run.integration, object=obj, **values)
             )
+
+    async def _refresh_statistics(self, run: _Run, outcome: PageOutcome) -> None:
+        """Let PostgreSQL's planner see the tables a large pull is filling.
+
+        Freshly filled tables have no statistics until autovacuum comes by, and the planner
+        then reads a page's ``integration_id IN (…)`` with a scan of every mapping of the
+        integration: the pull slows down as it grows. ``ANALYZE`` each time this run has
+        doubled what it created keeps lookups on the index for log2(n) cheap statements.
+        """
+        if run.run_id is None or not outcome.counters.created or not self._analyze:
+            return
+        run.created_since_analyze += outcome.counters.created
+        if run.created_since_analyze < max(1000, run.created_at_analyze):
+            return
+        run.created_at_analyze += run.created_since_analyze
+        run.created_since_analyze = 0
+        try:
+            async with self._sf.begin() as session:
+                if (await session.connection()).dialect.name != "postgresql":
+                    self._analyze = False
+                    return
+                await session.execute(
+                    text("ANALYZE contacts, contact_changes, sync_object_mappings")
+                )
+        except DBAPIError:  # not the tables' owner: the planner will catch up on its own
+            log.debug("sync: ANALYZE failed; leaving statistics to autovacuum", exc_info=True)
+            self._analyze = False
 
     # -- push ------------------------------------------------------------------------------
 

@@ -152,14 +152,16 @@ class ObjectPuller:
         counters = out.counters
         for err in page.errors:
             self._fail(out, err.integration_id, err.field, str(err), contact_id=err.contact_id)
-        items: dict[str, _Item] = {}
-        deleted: list[ReportObject] = []
+        latest: dict[str, ReportObject] = {}
         for obj in page.objects:
             if self._ids is not None and obj.integration_id not in self._ids:
                 continue
             counters.pulled += 1
-            iid = obj.integration_id
-            items.pop(iid, None)  # a later copy of an object in the page replaces the earlier
+            latest.pop(obj.integration_id, None)  # a later copy of an object replaces the first
+            latest[obj.integration_id] = obj
+        items: dict[str, _Item] = {}
+        deleted: list[ReportObject] = []
+        for iid, obj in latest.items():
             if obj.deleted:
                 deleted.append(obj)
                 continue
