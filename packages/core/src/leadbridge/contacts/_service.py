@@ -27,6 +27,7 @@ from ._models import ContactChangeRow, ContactRow, ContactTagRow, CustomFieldRow
 
 _CORE_COLUMNS = tuple(CORE_FIELDS)
 _CONTACTS = cast(Table, ContactRow.__table__)
+_CHANGES = cast(Table, ContactChangeRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -545,8 +546,8 @@ class ContactService:
         themselves (the sync engine matches by object mapping first). ``creates`` hold
         normalized values with an ``email`` not stored yet and unique in the batch;
         ``updates`` hold only real changes. Writes one executemany per statement kind, the
-        change-log rows (one ``@created`` row per creation, one row per changed field) and
-        publishes ``ContactCreated`` / ``ContactFieldChanged`` to subscribers in ``session``.
+        change-log rows (one ``@created`` row per creation, value null; one row per changed
+        field) and publishes ``ContactCreated`` / ``ContactFieldChanged`` to subscribers.
         Returns the new ids in the order of ``creates``. An email taken meanwhile by a
         concurrent writer raises ``IntegrityError``: the caller rolls back and retries.
         """
@@ -562,15 +563,18 @@ class ContactService:
             )
             by_key = {key: int(cid) for cid, key in rows.all()}
             ids = [by_key[p["email_key"]] for p in params]
-            changes.extend(
-                {
-                    "contact_id": cid,
-                    "field": CONTACT_CREATED,
-                    "value": dict(values),
-                    "source": source,
-                    "changed_at": now,
-                }
-                for cid, values in zip(ids, creates, strict=True)
+            # One set-based statement logs the creations (``@created``, value null).
+            await session.execute(
+                insert(_CHANGES).from_select(
+                    ["contact_id", "field", "value", "changed_at", "source"],
+                    select(
+                        _CONTACTS.c.id,
+                        literal(CONTACT_CREATED),
+                        null(),
+                        literal(now, UTCDateTime()),
+                        literal(source),
+                    ).where(_CONTACTS.c.id.in_(ids)),
+                )
             )
         if updates:
             rows_params: builtins.list[dict[str, Any]] = []

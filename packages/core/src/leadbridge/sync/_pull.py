@@ -431,32 +431,23 @@ class ObjectPuller:
         cc = _CHANGES.c
         ordered = sorted(candidates)
         for chunk in chunks(ordered):
-            # Last internal change per field; a creation counts for the fields it set, which
-            # only a second query (for the contacts created outside this integration) reads.
             rows = await session.execute(
                 select(cc.contact_id, cc.field, func.max(cc.changed_at))
                 .where(cc.contact_id.in_(chunk), cc.source != self._integration)
                 .group_by(cc.contact_id, cc.field)
             )
-            created_here: list[int] = []
+            created: dict[int, datetime] = {}
             for cid, name, at in rows.all():
                 if name == CONTACT_CREATED:
-                    created_here.append(cid)
+                    created[cid] = at
                 else:
                     times.setdefault(cid, {})[name] = at
-            if not created_here:
-                continue
-            created = await session.execute(
-                select(cc.contact_id, cc.value, cc.changed_at).where(
-                    cc.contact_id.in_(created_here),
-                    cc.source != self._integration,
-                    cc.field == CONTACT_CREATED,
-                )
-            )
-            for cid, value, at in created.all():
+            # A creation (logged without a snapshot) set the fields the contact holds a value
+            # in; a later change of a field has its own, later row.
+            for cid, at in created.items():
                 per = times.setdefault(cid, {})
-                for name, v in (value or {}).items():
-                    if v is not None and (name not in per or per[name] < at):
+                for name, value in by_id[cid].values.items():
+                    if value is not None and (name not in per or per[name] < at):
                         per[name] = at
         return times
 

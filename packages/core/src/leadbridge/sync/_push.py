@@ -34,6 +34,8 @@ class PushBatch:
 
     changed: dict[int, set[str] | None] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)
+    #: for contacts with all fields changed: fields to leave out (echoes)
+    excluded: dict[int, set[str]] = field(default_factory=dict)
     #: change-log position to store once the batch is done (``None``: leave the cursor)
     position: int | None = None
 
@@ -124,7 +126,7 @@ class Pusher:
             async with self._sf() as session:
                 rows = (
                     await session.execute(
-                        select(cc.id, cc.contact_id, cc.field, cc.value)
+                        select(cc.id, cc.contact_id, cc.field)
                         .where(cc.id > position, cc.id <= end, cc.source != me)
                         .order_by(cc.id)
                         .limit(self._batch)
@@ -133,21 +135,20 @@ class Pusher:
                 window = rows[-1][0] if len(rows) == self._batch else end
                 batch = PushBatch(position=window)
                 latest: dict[tuple[int, str], int] = {}
-                for row_id, cid, name, value in rows:
+                created: dict[int, int] = {}
+                for row_id, cid, name in rows:
                     if name == CONTACT_CREATED:
-                        batch.changed.setdefault(cid, set())
-                        for n, v in (value or {}).items():
-                            if v is not None:
-                                latest[(cid, n)] = row_id
+                        created[cid] = row_id
                     elif name == CONTACT_DELETED:
                         batch.deleted.add(cid)
                     else:
                         latest[(cid, name)] = row_id
-                # A field this integration changed after us already has our value there (it
-                # came from the integration): pushing it back would be an echo.
-                cids = sorted({cid for cid, _n in latest})
+                # A field this integration changed after us already holds our value there
+                # (it came from the integration): pushing it back would be an echo.
+                echoes: dict[tuple[int, str], int] = {}
+                cids = sorted({cid for cid, _n in latest} | set(created))
                 for chunk in chunks(cids):
-                    echoes = await session.execute(
+                    found = await session.execute(
                         select(cc.contact_id, cc.field, func.max(cc.id))
                         .where(
                             cc.id > position,
@@ -157,13 +158,18 @@ class Pusher:
                         )
                         .group_by(cc.contact_id, cc.field)
                     )
-                    for cid, name, last in echoes.all():
-                        if latest.get((cid, name), last) < last:
-                            del latest[(cid, name)]
-            for cid, name in latest:
-                fields = batch.changed.setdefault(cid, set())
-                if fields is not None:
-                    fields.add(name)
+                    echoes.update(((cid, name), last) for cid, name, last in found.all())
+            for (cid, name), row_id in latest.items():
+                if echoes.get((cid, name), 0) < row_id:
+                    fields = batch.changed.setdefault(cid, set())
+                    if fields is not None:
+                        fields.add(name)
+            for cid in created:
+                batch.changed[cid] = None  # created here: every field, but later echoes
+            for (cid, name), last in echoes.items():
+                row_id = created.get(cid)
+                if row_id is not None and last > max(row_id, latest.get((cid, name), 0)):
+                    batch.excluded.setdefault(cid, set()).add(name)
             position = window
             yield batch
 
@@ -218,10 +224,12 @@ class Pusher:
             mapped = maps.get((manual.object, cid), [])
             live = [iid for _mid, iid, gone in mapped if gone is None]
             if live:
+                skip = batch.excluded.get(cid, ())
                 payload = {
                     f.integration_field: values.get(f.internal_field)
                     for f in fields
-                    if changed is None or f.internal_field in changed
+                    if (changed is None or f.internal_field in changed)
+                    and f.internal_field not in skip
                 }
                 if not payload:
                     continue
