@@ -102,9 +102,8 @@ def test_dry_run_and_options(remote: MemoryIntegration, store: CoreContainer) ->
 
 def test_errors_are_one_line(remote: MemoryIntegration) -> None:
     code, _out, err = cli("sync", "run", "nope")
-    assert code == 1 and err.strip().splitlines() == [
-        "error: integration 'nope' is not available for sync (known: memory)"
-    ]
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: integration 'nope' does not exist")
     code, _out, err = cli("sync", "run", "memory", "--pull-only", "--push-only")
     assert code == 1 and "not both" in err
     code, _out, err = cli("sync", "run", "memory", "--since", "yesterday-ish")

@@ -23,7 +23,7 @@ from .events import EventBus
 from .integrations import IntegrationRegistry, IntegrationSettingsService
 from .segments import SegmentService
 from .settings import Settings
-from .sync import SyncEngine, SyncRunService, SyncService
+from .sync import RegistryTargetResolver, SyncEngine, SyncRunService, SyncService
 
 
 class CoreContainer(containers.DeclarativeContainer):
@@ -71,7 +71,15 @@ class CoreContainer(containers.DeclarativeContainer):
         change_log=change_log_service,
         event_bus=event_bus,
     )
-    sync_service = providers.Singleton(SyncService, engine=sync_engine)
+    sync_service = providers.Singleton(
+        SyncService,
+        engine=sync_engine,
+        resolve=providers.Singleton(
+            RegistryTargetResolver,
+            registry=integration_registry,
+            settings=integration_settings_service,
+        ),
+    )
     sync_run_service = providers.Singleton(SyncRunService, session_factory=session_factory)
 
 

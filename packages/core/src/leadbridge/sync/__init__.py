@@ -51,6 +51,7 @@ from ._options import (
 from ._push import consumer_name
 from ._runs import IntegrationSyncStatus, ObjectMapping, SyncRunService
 from ._service import (
+    RegistryTargetResolver,
     SyncService,
     SyncTarget,
     SyncTargetFactory,
@@ -79,6 +80,7 @@ __all__ = [
     "OrderItem",
     "OrderResult",
     "ProgressCallback",
+    "RegistryTargetResolver",
     "ReportObject",
     "ReportPage",
     "ReportRequest",

@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .._errors import NotFoundError
+from .._errors import ConfigurationError, NotFoundError
+from ..integrations import IntegrationRegistry, IntegrationSettingsService
 from ._engine import ProgressCallback, SyncEngine
 from ._exchange import BaseDataExchange
 from ._manual import MappingManual
@@ -55,6 +56,50 @@ async def resolve_registered_target(name: str) -> SyncTarget:
     if not isinstance(made, SyncTarget):
         raise TypeError(f"the sync target factory of {name!r} returned {type(made).__name__}")
     return made
+
+
+class RegistryTargetResolver:
+    """Resolves an installed integration plugin: its ``exchange`` provider and its stored
+    settings (enabled, field mappings, conflict winner, first sync date).
+
+    Exchanges registered with :func:`register_sync_target` come first, so an embedding
+    application (or a test) can sync an exchange that is not a plugin.
+    """
+
+    def __init__(self, registry: IntegrationRegistry, settings: IntegrationSettingsService):
+        self._registry = registry
+        self._settings = settings
+
+    async def __call__(self, name: str) -> SyncTarget:
+        if name in _TARGETS:
+            return await resolve_registered_target(name)
+        loaded = self._registry.get(name)  # UnknownIntegrationError names what is installed
+        exchange = loaded.exchange()
+        if exchange is None:
+            raise ConfigurationError(f"integration {name!r} does not sync (it has no exchange)")
+        if not isinstance(exchange, BaseDataExchange):
+            raise ConfigurationError(
+                f"integration {name!r}: its exchange is a {type(exchange).__name__}, "
+                "not a leadbridge.sync.BaseDataExchange"
+            )
+        stored = await self._settings.get(name)
+        if not stored.enabled:
+            raise ConfigurationError(
+                f"integration {name!r} is disabled; enable it with "
+                f"`leadbridge integrations configure {name} --enable`"
+            )
+        manual = MappingManual.build(
+            name,
+            {obj: mappings for obj, mappings in stored.mappings.items() if mappings},
+            conflict_winner=stored.conflict_winner,
+            first_sync_from=stored.first_sync_from,
+        )
+        if not manual.objects:
+            raise ConfigurationError(
+                f"integration {name!r} maps no field; set a mapping with "
+                f"`leadbridge integrations mapping {name} …`"
+            )
+        return SyncTarget(exchange, manual)
 
 
 class SyncService:
