@@ -1,12 +1,8 @@
-"""Shared pieces of the sync benchmarks: a store on the runner's database, synthetic remotes,
-the Core ``insert()`` floor, and the result row of DESIGN.md "Benchmarks"."""
+"""Shared pieces of the sync benchmarks: a store on the runner's database, synthetic remotes
+and the Core ``insert()`` floor (records come from ``_common.result``)."""
 
 from __future__ import annotations
 
-import os
-import platform
-import resource
-import sys
 import tempfile
 import time
 from typing import Any
@@ -134,37 +130,3 @@ async def core_insert_floor(container: CoreContainer, n: int, *, first_id: int =
                 ],
             )
     return time.perf_counter() - started
-
-
-def peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
-
-
-def machine() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            model = next(
-                (line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")),
-                platform.processor() or platform.machine(),
-            )
-    except OSError:
-        model = platform.processor() or platform.machine()
-    return f"{os.cpu_count()} cores {model}, Python {platform.python_version()}"
-
-
-def result(
-    name: str, db: str, n: int, seconds: float, floor: float, **extra: Any
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "db": db,
-        "n": n,
-        "seconds": round(seconds, 3),
-        "rate_per_s": round(n / seconds) if seconds else None,
-        "floor_seconds": round(floor, 3),
-        "ratio_to_floor": round(seconds / floor, 2) if floor else None,
-        "peak_rss_mb": peak_rss_mb(),
-        "machine": machine(),
-        **extra,
-    }

@@ -17,6 +17,7 @@ from leadbridge.contacts import ContactChangeRow, ContactRow
 from leadbridge.db import utcnow
 from leadbridge.sync import SyncObjectMappingRow, SyncOptions, SyncStatus
 
+from ._common import result
 from ._sync_common import (
     FIELDS,
     INTEGRATION,
@@ -24,7 +25,6 @@ from ._sync_common import (
     close,
     engine_for,
     open_store,
-    result,
     synthetic,
 )
 

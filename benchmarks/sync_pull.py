@@ -13,6 +13,7 @@ from typing import Any
 
 from leadbridge.sync import SyncOptions, SyncStatus
 
+from ._common import peak_rss_mb, result
 from ._sync_common import (
     FIELDS,
     SCALES,
@@ -20,9 +21,7 @@ from ._sync_common import (
     core_insert_floor,
     engine_for,
     open_store,
-    peak_rss_mb,
     reset,
-    result,
     synthetic,
 )
 
@@ -61,9 +60,7 @@ async def _run(db: str, scale: str, database_url: str) -> dict[str, Any]:
         await reset(container)
     finally:
         await close(container)
-    row = result("sync_pull", db, n, seconds, floor, **extra)
-    row["peak_rss_mb"] = rss
-    return row
+    return result("sync_pull", db, n, seconds, floor, rss, **extra)
 
 
 def run(db: str, scale: str, database_url: str) -> dict[str, Any]:

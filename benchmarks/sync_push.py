@@ -24,6 +24,7 @@ from leadbridge.sync import (
     consumer_name,
 )
 
+from ._common import result
 from ._sync_common import (
     FIELDS,
     INTEGRATION,
@@ -31,7 +32,6 @@ from ._sync_common import (
     close,
     engine_for,
     open_store,
-    result,
     synthetic,
 )
 
