@@ -154,6 +154,7 @@ class Pusher:
                             cc.id > position,
                             cc.id <= window,
                             cc.source == me,
+                            cc.field != CONTACT_CREATED,
                             cc.contact_id.in_(chunk),
                         )
                         .group_by(cc.contact_id, cc.field)
@@ -176,27 +177,49 @@ class Pusher:
     # -- planning --------------------------------------------------------------------------
 
     async def plan(self, session: AsyncSession, batch: PushBatch) -> list[PlannedOrder]:
-        cids = sorted(set(batch.changed) | batch.deleted)
-        if not cids:
+        if not batch.changed and not batch.deleted:
             return []
         contacts: dict[int, dict[str, Any]] = {}
         ct = ContactRow.__table__
-        columns = (ct.c.id, ct.c.fields, *(ct.c[c] for c in CORE_FIELDS))
         m = MAPPINGS.c
         maps: dict[tuple[str, int], list[tuple[int, str, datetime | None]]] = {}
-        for chunk in chunks(cids):
-            for row in (await session.execute(select(*columns).where(ct.c.id.in_(chunk)))).all():
-                values = {c: getattr(row, c) for c in CORE_FIELDS}
-                values.update(row.fields or {})
-                contacts[row.id] = values
-            for mid, obj, cid, iid, gone in (
+        # One query per chunk: the contacts with their mappings of this integration.
+        joined = ct.outerjoin(
+            MAPPINGS, (m.contact_id == ct.c.id) & (m.integration == self._integration)
+        )
+        columns = (
+            ct.c.id,
+            ct.c.fields,
+            *(ct.c[c] for c in CORE_FIELDS),
+            m.id.label("mapping_id"),
+            m.object,
+            m.integration_id,
+            m.deleted_at,
+        )
+        for chunk in chunks(sorted(batch.changed)):
+            rows = await session.execute(
+                select(*columns).select_from(joined).where(ct.c.id.in_(chunk))
+            )
+            for row in rows.all():
+                if row.id not in contacts:
+                    values = {c: getattr(row, c) for c in CORE_FIELDS}
+                    values.update(row.fields or {})
+                    contacts[row.id] = values
+                if row.mapping_id is not None:
+                    maps.setdefault((row.object, row.id), []).append(
+                        (row.mapping_id, row.integration_id, row.deleted_at)
+                    )
+        # Deleted contacts are gone from the contacts table: their mappings alone.
+        gone = sorted(batch.deleted - contacts.keys())
+        for chunk in chunks(gone):
+            for mid, obj, cid, iid, at in (
                 await session.execute(
                     select(m.id, m.object, m.contact_id, m.integration_id, m.deleted_at).where(
                         m.integration == self._integration, m.contact_id.in_(chunk)
                     )
                 )
             ).all():
-                maps.setdefault((obj, cid), []).append((mid, iid, gone))
+                maps.setdefault((obj, cid), []).append((mid, iid, at))
         planned = []
         for manual in self._objects:
             planned.append(await self._plan_object(session, manual, batch, contacts, maps))
