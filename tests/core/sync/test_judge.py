@@ -133,3 +133,24 @@ def test_judge_rules() -> None:
     assert SyncJudge().decide(internal_changed_at=t, integration_changed_at=t, **both).winner == (
         "internal"
     )
+
+
+@pytest.mark.parametrize(
+    ("remote_at", "expected"),
+    [(datetime(2020, 1, 1, tzinfo=UTC), "Ann"), (datetime(2999, 1, 1, tzinfo=UTC), "Remote")],
+)
+async def test_first_match_by_email_judges_against_the_creation(
+    store: CoreContainer, engine: SyncEngine, remote_at: datetime, expected: str
+) -> None:
+    """A contact created here and never synced: the values it was created with changed at its
+    creation; an empty field is filled without a conflict."""
+    ann = await store.contact_service().create("ann@example.com", first_name="Ann")
+    remote = MemoryIntegration()
+    remote.add(
+        {"emailAddress": "ann@example.com", "firstName": "Remote", "lastName": "Smith"},
+        at=remote_at,
+    )
+    result = await engine.run(remote.exchange(), remote.manual(), PULL)
+    assert (result.counters.conflicts, result.counters.updated) == (1, 1)
+    contact = await store.contact_service().get(ann.id)
+    assert (contact.first_name, contact.last_name) == (expected, "Smith")

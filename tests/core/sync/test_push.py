@@ -18,6 +18,7 @@ from leadbridge.sync import (
     SyncOptions,
     SyncStatus,
 )
+from leadbridge.testing import MemoryIntegration
 
 from .conftest import count, seeded
 
@@ -162,3 +163,21 @@ async def test_pull_only_and_push_only(store: CoreContainer, engine: SyncEngine)
     pushed = await engine.run(remote.exchange(), remote.manual(), SyncOptions(push_only=True))
     assert (pushed.counters.pulled, pushed.counters.pushed) == (0, 1)
     assert await store.contact_service().count() == 3
+
+
+async def test_a_contact_created_here_pushes_all_but_what_the_integration_set(
+    store: CoreContainer, engine: SyncEngine
+) -> None:
+    contacts = store.contact_service()
+    ann = await contacts.create("ann@example.com", first_name="Ann", city="Oslo")
+    remote = MemoryIntegration()
+    remote.add({"emailAddress": "ann@example.com", "lastName": "Smith"})
+    result = await engine.run(remote.exchange(), remote.manual())
+    assert (result.counters.updated, result.counters.pushed) == (1, 1)
+    (order,) = remote.orders
+    (item,) = order.updates
+    assert item.integration_id == "p0" and item.contact_id == ann.id
+    # Matched by email, filled with the remote last name (an echo if pushed back), and the
+    # values created here go out.
+    assert item.fields == {"emailAddress": "ann@example.com", "firstName": "Ann", "city": "Oslo"}
+    assert remote.get("p0")["lastName"] == "Smith"

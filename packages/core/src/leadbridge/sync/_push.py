@@ -247,13 +247,22 @@ class Pusher:
             mapped = maps.get((manual.object, cid), [])
             live = [iid for _mid, iid, gone in mapped if gone is None]
             if live:
-                skip = batch.excluded.get(cid, ())
-                payload = {
-                    f.integration_field: values.get(f.internal_field)
-                    for f in fields
-                    if (changed is None or f.internal_field in changed)
-                    and f.internal_field not in skip
-                }
+                if changed is None:
+                    # Every field (a creation here, a retry, a full sync): the values held,
+                    # never blanks over what the integration has.
+                    skip = batch.excluded.get(cid, ())
+                    payload = {
+                        f.integration_field: values[f.internal_field]
+                        for f in fields
+                        if values.get(f.internal_field) is not None
+                        and f.internal_field not in skip
+                    }
+                else:  # explicit changes, clearing a field included
+                    payload = {
+                        f.integration_field: values.get(f.internal_field)
+                        for f in fields
+                        if f.internal_field in changed
+                    }
                 if not payload:
                     continue
                 updates.extend(
