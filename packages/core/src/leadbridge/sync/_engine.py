@@ -576,18 +576,14 @@ class SyncEngine:
             results = [await self._execute(exchange, p, options.dry_run) for p in planned]
             now = self._clock()
             delta = PageOutcome()
-            if run.run_id is None:
-                async with self._sf() as session:
-                    for p, r in zip(planned, results, strict=True):
-                        o = await pusher.store(session, p, r, now)
-                        delta.counters.add(o.counters)
-                        delta.failures.extend(o.failures)
-            else:
-                async with self._sf.begin() as session:
-                    for p, r in zip(planned, results, strict=True):
-                        o = await pusher.store(session, p, r, now)
-                        delta.counters.add(o.counters)
-                        delta.failures.extend(o.failures)
+            # A dry run counts the results without a transaction to write them in.
+            writing = run.run_id is not None
+            async with self._sf.begin() if writing else self._sf() as session:
+                for p, r in zip(planned, results, strict=True):
+                    o = await pusher.store(session, p, r, now)
+                    delta.counters.add(o.counters)
+                    delta.failures.extend(o.failures)
+                if writing:
                     if batch.position is not None and options.ids is None:
                         await self._change_log.advance(consumer, batch.position, session=session)
                     await self._save_run(session, run, delta.counters, now)

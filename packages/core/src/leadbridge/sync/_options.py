@@ -40,7 +40,8 @@ class SyncOptions:
     ``since``: pull objects changed from this date, ignoring the stored cursor (the first
     sync from a date). ``full``: ignore cursors — pull everything and push every contact.
     ``pull_only`` / ``push_only``: one direction. ``dry_run``: compute and report every change,
-    write nothing (no run row either). ``ids``: only these integration ids (a targeted repair:
+    write nothing (no run row either; push counts as if the pull had not run, since its
+    mappings were not written). ``ids``: only these integration ids (a targeted repair:
     cursors do not move, push makes no creates). ``create_filter``: push creates only contacts
     this filter lets through (a segment's members).
     """
