@@ -1,0 +1,176 @@
+"""points: actions, groups, group scores, change log, award keys, triggers
+
+Revision ID: points_0001
+Revises:
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from leadbridge.db import BigIntPK, JSONDoc, UTCDateTime
+
+revision: str = "points_0001"
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = ("points",)
+depends_on: str | Sequence[str] | None = "core_0001"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "point_groups",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(255), nullable=False),
+        sa.Column("description", sa.Text),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_point_groups"),
+        sa.UniqueConstraint("name", name="uq_point_groups_name"),
+    )
+    op.create_table(
+        "point_actions",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(255), nullable=False),
+        sa.Column("type", sa.String(64), nullable=False),
+        sa.Column("delta", sa.Integer, nullable=False),
+        sa.Column("settings", JSONDoc, nullable=False),
+        sa.Column("group_id", sa.Integer),
+        sa.Column("repeatable", sa.Boolean, nullable=False),
+        sa.Column("published", sa.Boolean, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["group_id"], ["point_groups.id"], ondelete="RESTRICT",
+            name="fk_point_actions_group_id_point_groups",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_point_actions"),
+    )
+    op.create_index("ix_point_actions_type", "point_actions", ["type"])
+    op.create_index("ix_point_actions_group_id", "point_actions", ["group_id"])
+    op.create_table(
+        "point_group_scores",
+        sa.Column("contact_id", BigIntPK, nullable=False),
+        sa.Column("group_id", sa.Integer, nullable=False),
+        sa.Column("points", sa.Integer, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contact_id"], ["contacts.id"], ondelete="CASCADE",
+            name="fk_point_group_scores_contact_id_contacts",
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"], ["point_groups.id"], ondelete="CASCADE",
+            name="fk_point_group_scores_group_id_point_groups",
+        ),
+        sa.PrimaryKeyConstraint("contact_id", "group_id", name="pk_point_group_scores"),
+    )
+    op.create_index(
+        "ix_point_group_scores_group_id_points", "point_group_scores", ["group_id", "points"]
+    )
+    op.create_table(
+        "point_changes",
+        sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+        sa.Column("contact_id", BigIntPK, nullable=False),
+        sa.Column("action_id", sa.Integer),
+        sa.Column("group_id", sa.Integer),
+        sa.Column("delta", sa.Integer, nullable=False),
+        sa.Column("reason", sa.String(255), nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contact_id"], ["contacts.id"], ondelete="CASCADE",
+            name="fk_point_changes_contact_id_contacts",
+        ),
+        sa.ForeignKeyConstraint(
+            ["action_id"], ["point_actions.id"], ondelete="SET NULL",
+            name="fk_point_changes_action_id_point_actions",
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"], ["point_groups.id"], ondelete="CASCADE",
+            name="fk_point_changes_group_id_point_groups",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_point_changes"),
+    )
+    op.create_index("ix_point_changes_contact_id_id", "point_changes", ["contact_id", "id"])
+    op.create_table(
+        "point_awards",
+        sa.Column("action_id", sa.Integer, nullable=False),
+        sa.Column("contact_id", BigIntPK, nullable=False),
+        sa.Column("awarded_at", UTCDateTime, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["action_id"], ["point_actions.id"], ondelete="CASCADE",
+            name="fk_point_awards_action_id_point_actions",
+        ),
+        sa.ForeignKeyConstraint(
+            ["contact_id"], ["contacts.id"], ondelete="CASCADE",
+            name="fk_point_awards_contact_id_contacts",
+        ),
+        sa.PrimaryKeyConstraint("action_id", "contact_id", name="pk_point_awards"),
+    )
+    op.create_index("ix_point_awards_contact_id", "point_awards", ["contact_id"])
+    op.create_table(
+        "point_triggers",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(255), nullable=False),
+        sa.Column("threshold", sa.Integer, nullable=False),
+        sa.Column("group_id", sa.Integer),
+        sa.Column("published", sa.Boolean, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["group_id"], ["point_groups.id"], ondelete="RESTRICT",
+            name="fk_point_triggers_group_id_point_groups",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_point_triggers"),
+    )
+    op.create_index("ix_point_triggers_group_id", "point_triggers", ["group_id"])
+    op.create_table(
+        "point_trigger_events",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("trigger_id", sa.Integer, nullable=False),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("type", sa.String(64), nullable=False),
+        sa.Column("settings", JSONDoc, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["trigger_id"], ["point_triggers.id"], ondelete="CASCADE",
+            name="fk_point_trigger_events_trigger_id_point_triggers",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_point_trigger_events"),
+    )
+    op.create_index(
+        "ix_point_trigger_events_trigger_id", "point_trigger_events", ["trigger_id"]
+    )
+    op.create_table(
+        "point_trigger_fires",
+        sa.Column("trigger_id", sa.Integer, nullable=False),
+        sa.Column("contact_id", BigIntPK, nullable=False),
+        sa.Column("fired_at", UTCDateTime, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["trigger_id"], ["point_triggers.id"], ondelete="CASCADE",
+            name="fk_point_trigger_fires_trigger_id_point_triggers",
+        ),
+        sa.ForeignKeyConstraint(
+            ["contact_id"], ["contacts.id"], ondelete="CASCADE",
+            name="fk_point_trigger_fires_contact_id_contacts",
+        ),
+        sa.PrimaryKeyConstraint("trigger_id", "contact_id", name="pk_point_trigger_fires"),
+    )
+    op.create_index("ix_point_trigger_fires_contact_id", "point_trigger_fires", ["contact_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_point_trigger_fires_contact_id", table_name="point_trigger_fires")
+    op.drop_table("point_trigger_fires")
+    op.drop_index("ix_point_trigger_events_trigger_id", table_name="point_trigger_events")
+    op.drop_table("point_trigger_events")
+    op.drop_index("ix_point_triggers_group_id", table_name="point_triggers")
+    op.drop_table("point_triggers")
+    op.drop_index("ix_point_awards_contact_id", table_name="point_awards")
+    op.drop_table("point_awards")
+    op.drop_index("ix_point_changes_contact_id_id", table_name="point_changes")
+    op.drop_table("point_changes")
+    op.drop_index("ix_point_group_scores_group_id_points", table_name="point_group_scores")
+    op.drop_table("point_group_scores")
+    op.drop_index("ix_point_actions_group_id", table_name="point_actions")
+    op.drop_index("ix_point_actions_type", table_name="point_actions")
+    op.drop_table("point_actions")
+    op.drop_table("point_groups")
