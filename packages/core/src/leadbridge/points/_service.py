@@ -841,7 +841,8 @@ async def _group_id(session: AsyncSession, group: str | int) -> int:
 
 
 async def _group_names(session: AsyncSession) -> dict[int, str]:
-    return dict((await session.execute(select(PointGroupRow.id, PointGroupRow.name))).tuples())
+    rows = await session.execute(select(PointGroupRow.id, PointGroupRow.name))
+    return {gid: name for gid, name in rows.all()}
 
 
 async def _score(session: AsyncSession, contact_id: int, group_id: int | None) -> int:

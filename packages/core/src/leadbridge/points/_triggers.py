@@ -79,9 +79,9 @@ class AddTagEvent(BaseTriggerEvent[TagSettings]):
             insert_for(session, ContactTagRow.__table__)
             .from_select(
                 ["contact_id", "tag_id"],
-                select(ContactRow.id, TagRow.id)
-                .where(ContactRow.id.in_(id_set(session, contact_ids)))
-                .where(TagRow.id == tag_id),
+                select(ContactRow.id, literal(tag_id, Integer)).where(
+                    ContactRow.id.in_(id_set(session, contact_ids))
+                ),
             )
             .on_conflict_do_nothing()
             .returning(ContactTagRow.contact_id)
