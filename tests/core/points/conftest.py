@@ -50,8 +50,9 @@ async def ledger(container: CoreContainer) -> dict[tuple[int, int | None], int]:
     """Sum of the change log per (contact, group)."""
     async with container.session_factory()() as session:
         rows = await session.execute(
-            select(PointChangeRow.contact_id, PointChangeRow.group_id, func.sum(PointChangeRow.delta))
-            .group_by(PointChangeRow.contact_id, PointChangeRow.group_id)
+            select(
+                PointChangeRow.contact_id, PointChangeRow.group_id, func.sum(PointChangeRow.delta)
+            ).group_by(PointChangeRow.contact_id, PointChangeRow.group_id)
         )
         return {(c, g): int(s) for c, g, s in rows.all()}
 
@@ -61,7 +62,11 @@ async def scores(container: CoreContainer) -> dict[tuple[int, int | None], int]:
     async with container.session_factory()() as session:
         totals = await session.execute(select(ContactRow.id, ContactRow.points))
         groups = await session.execute(
-            select(PointGroupScoreRow.contact_id, PointGroupScoreRow.group_id, PointGroupScoreRow.points)
+            select(
+                PointGroupScoreRow.contact_id,
+                PointGroupScoreRow.group_id,
+                PointGroupScoreRow.points,
+            )
         )
         out = {(c, None): p for c, p in totals.all() if p}
         out.update({(c, g): p for c, g, p in groups.all() if p})

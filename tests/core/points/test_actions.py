@@ -88,7 +88,7 @@ def test_registry_has_core_types_and_refuses_duplicate_keys() -> None:
         "contact.tag_added",
         "test.attended",
     ]
-    with pytest.raises(ConfigurationError, match="'test.attended' is registered twice"):
+    with pytest.raises(ConfigurationError, match=r"'test\.attended' is registered twice"):
         PointActionTypeRegistry([Attended(), Attended()])
     described = registry.get("test.attended").describe()
     assert described["label"] == "Attended a webinar"

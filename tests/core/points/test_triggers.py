@@ -16,8 +16,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    inspect,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -151,7 +151,9 @@ async def test_trigger_validation_names_the_event_and_setting(points: PointsServ
 async def test_list_and_get_triggers(points: PointsService) -> None:
     await points.create_group("webinars")
     made = await points.create_trigger(
-        "Fan", 50, [*_tags(["fan"]), {"type": "contact.remove_tag", "settings": {"tag": "cold"}}],
+        "Fan",
+        50,
+        [*_tags(["fan"]), {"type": "contact.remove_tag", "settings": {"tag": "cold"}}],
         group="webinars",
     )
     assert made.to_dict() | {"created_at": None} == {
@@ -291,9 +293,7 @@ class _Recorder:
     async def add_manually(self, session: AsyncSession, alias: str, ids: Sequence[int]) -> None:
         self.calls.append(("add", alias, list(ids)))
 
-    async def remove_manually(
-        self, session: AsyncSession, alias: str, ids: Sequence[int]
-    ) -> None:
+    async def remove_manually(self, session: AsyncSession, alias: str, ids: Sequence[int]) -> None:
         self.calls.append(("remove", alias, list(ids)))
 
 

@@ -65,9 +65,7 @@ class PointChangeRow(Base):
     __tablename__ = "point_changes"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    contact_id: Mapped[int] = mapped_column(
-        BigIntPK, ForeignKey("contacts.id", ondelete="CASCADE")
-    )
+    contact_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("contacts.id", ondelete="CASCADE"))
     action_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("point_actions.id", ondelete="SET NULL")
     )

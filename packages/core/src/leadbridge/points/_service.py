@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Integer, Select, String, literal, select, update
+from sqlalchemy import Integer, Select, String, Table, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from .._errors import ConflictError, NotFoundError, ValidationError
 from ..contacts import ContactRow
@@ -44,8 +44,8 @@ MAX_DELTA = 1_000_000
 _UNSET: Any = object()
 _CACHE_KEY = "leadbridge.points.published_actions"
 
-_contacts = ContactRow.__table__
-_scores = PointGroupScoreRow.__table__
+_contacts = cast(Table, ContactRow.__table__)
+_scores = cast(Table, PointGroupScoreRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -404,7 +404,8 @@ class PointsService:
         """
         async with self._transaction(session) as s:
             if isinstance(action, str):
-                actions = await self._matching(s, self.action_types.get(action), dict(details or {}))
+                action_type = self.action_types.get(action)
+                actions = await self._matching(s, action_type, dict(details or {}))
             else:
                 row = await s.get(PointActionRow, action)
                 if row is None:
@@ -663,7 +664,9 @@ class PointsService:
             for event in trigger.events:
                 if event.type not in self.trigger_event_types:
                     log.warning(
-                        "trigger %s: event type %r is not installed; skipped", trigger.id, event.type
+                        "trigger %s: event type %r is not installed; skipped",
+                        trigger.id,
+                        event.type,
                     )
                     continue
                 event_type = self.trigger_event_types.get(event.type)
@@ -812,7 +815,9 @@ def _text(value: Any, field: str, max_length: int = 255) -> str:
 
 def _delta(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"delta must be an integer, got {value!r}", field="delta", value=value)
+        raise ValidationError(
+            f"delta must be an integer, got {value!r}", field="delta", value=value
+        )
     if value == 0 or abs(value) > MAX_DELTA:
         raise ValidationError(
             f"delta must be non-zero and between -{MAX_DELTA} and {MAX_DELTA}",

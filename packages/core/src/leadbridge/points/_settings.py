@@ -94,12 +94,11 @@ class _Registry(Generic[T]):
     def get(self, key: str, field: str = "type") -> T:
         try:
             return self._items[key]
-        except KeyError:
+        except KeyError as exc:
+            known = ", ".join(sorted(self._items))
             raise ValidationError(
-                f"{field}: unknown {self.kind} {key!r}; use one of {', '.join(sorted(self._items))}",
-                field=field,
-                value=key,
-            ) from None
+                f"{field}: unknown {self.kind} {key!r}; use one of {known}", field=field, value=key
+            ) from exc
 
     def __contains__(self, key: object) -> bool:
         return key in self._items

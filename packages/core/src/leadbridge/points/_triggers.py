@@ -88,7 +88,9 @@ class AddTagEvent(BaseTriggerEvent[TagSettings]):
         )
         tagged = (await session.scalars(stmt)).all()
         for contact_id in tagged:
-            await self._bus.publish(TagAdded(contact_id=contact_id, tag=settings.tag, session=session))
+            await self._bus.publish(
+                TagAdded(contact_id=contact_id, tag=settings.tag, session=session)
+            )
 
 
 class RemoveTagEvent(BaseTriggerEvent[TagSettings]):
@@ -190,9 +192,7 @@ class TableSegmentMembership:
 
         def has_tables(sync: Session) -> bool:
             inspector = inspect(sync.connection())
-            return bool(
-                inspector.has_table("segments") and inspector.has_table("segment_members")
-            )
+            return bool(inspector.has_table("segments") and inspector.has_table("segment_members"))
 
         if not await session.run_sync(has_tables):
             raise ConfigurationError(

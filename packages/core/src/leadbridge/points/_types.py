@@ -187,4 +187,3 @@ class PointActionTypeRegistry(_Registry[BasePointActionType[Any]]):
 
     def __init__(self, action_types: Sequence[BasePointActionType[Any]] = ()) -> None:
         super().__init__([ContactCreatedType(), FieldChangedType(), TagAddedType(), *action_types])
-
