@@ -40,16 +40,20 @@ class PointActionRow(Base):
 
 
 class PointGroupScoreRow(Base):
-    """A contact's score in one group."""
+    """A contact's score in one group.
+
+    The high-volume tables (scores, change log, award keys) reference actions and groups
+    without foreign keys: a check per written row doubled the cost of a bulk award on
+    PostgreSQL, and actions and groups are never deleted (unpublish an action instead).
+    Contacts are referenced with ``ON DELETE CASCADE``: a contact's points go with it.
+    """
 
     __tablename__ = "point_group_scores"
 
     contact_id: Mapped[int] = mapped_column(
         BigIntPK, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
     )
-    group_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("point_groups.id", ondelete="CASCADE"), primary_key=True
-    )
+    group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     points: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (Index("ix_point_group_scores_group_id_points", "group_id", "points"),)
@@ -66,12 +70,8 @@ class PointChangeRow(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     contact_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("contacts.id", ondelete="CASCADE"))
-    action_id: Mapped[int | None] = mapped_column(
-        Integer, ForeignKey("point_actions.id", ondelete="SET NULL")
-    )
-    group_id: Mapped[int | None] = mapped_column(
-        Integer, ForeignKey("point_groups.id", ondelete="CASCADE")
-    )
+    action_id: Mapped[int | None] = mapped_column(Integer)
+    group_id: Mapped[int | None] = mapped_column(Integer)
     delta: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -89,9 +89,7 @@ class PointAwardRow(Base):
 
     __tablename__ = "point_awards"
 
-    action_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("point_actions.id", ondelete="CASCADE"), primary_key=True
-    )
+    action_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(
         BigIntPK, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True
     )

@@ -10,29 +10,25 @@ from datetime import datetime
 from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Integer, Select, String, Table, literal, select, update
+from sqlalchemy import Select, Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from .._errors import ConflictError, NotFoundError, ValidationError
 from ..contacts import ContactRow
-from ..db import UTCDateTime, utcnow
+from ..db import utcnow
 from ..events import Event, EventBus
+from ._award import Grant, fire_reached, record_past_awards, watching_triggers, write_grant
 from ._events import TriggerFired
 from ._models import (
     PointActionRow,
-    PointAwardRow,
     PointChangeRow,
     PointGroupRow,
     PointGroupScoreRow,
     PointTriggerEventRow,
-    PointTriggerFireRow,
     PointTriggerRow,
 )
 from ._settings import validate_settings
-from ._sql import id_set, insert_for
 from ._triggers import BaseTriggerEvent, SegmentMembership, TriggerEventTypeRegistry
 from ._types import BasePointActionType, PointActionTypeRegistry
 
@@ -42,7 +38,7 @@ log = logging.getLogger("leadbridge.points")
 MAX_DELTA = 1_000_000
 
 _UNSET: Any = object()
-_CACHE_KEY = "leadbridge.points.published_actions"
+_CACHE_KEY = "leadbridge.points.transaction_cache"
 
 _contacts = cast(Table, ContactRow.__table__)
 _scores = cast(Table, PointGroupScoreRow.__table__)
@@ -157,17 +153,6 @@ class PointTrigger:
             "events": [e.to_dict() for e in self.events],
             "created_at": self.created_at.isoformat(),
         }
-
-
-@dataclass(frozen=True)
-class _Grant:
-    """One change to apply to a set of contacts: an action's award or a manual adjustment."""
-
-    action_id: int | None
-    group_id: int | None
-    delta: int
-    reason: str
-    once: bool
 
 
 class PointsService:
@@ -331,7 +316,7 @@ class PointsService:
                 row.published = bool(published)
             if repeatable is not None:
                 if row.repeatable and not repeatable:
-                    await _record_past_awards(session, row.id)
+                    await record_past_awards(session, row.id)
                 row.repeatable = bool(repeatable)
             row.updated_at = utcnow()
             await session.flush()
@@ -425,7 +410,7 @@ class PointsService:
                 targets = list(dict.fromkeys(int(c) for c in contact_ids))
             if not isinstance(targets, Select) and not targets:
                 return {}
-            return {a.id: len(await self._apply(s, _grant(a), targets)) for a in actions}
+            return {a.id: await self._apply(s, _grant(a), targets) for a in actions}
 
     async def adjust(
         self,
@@ -442,7 +427,7 @@ class PointsService:
         async with self._transaction(session) as s:
             await _require_contact(s, contact_id)
             group_id = await _group_id(s, group) if group is not None else None
-            await self._apply(s, _Grant(None, group_id, delta, reason, once=False), [contact_id])
+            await self._apply(s, Grant(None, group_id, delta, reason, once=False), [contact_id])
             return await _score(s, contact_id, group_id)
 
     async def history(
@@ -503,14 +488,9 @@ class PointsService:
     ) -> builtins.list[tuple[PointAction, BaseModel]]:
         # Cached for the transaction: a bulk upsert publishes an event per created contact,
         # and reading the actions once per contact would cost a query each.
-        info = session.sync_session.info
-        transaction = session.sync_session.get_transaction()
-        cached = info.get(_CACHE_KEY)
-        if cached is None or cached[0] is not transaction:
-            cached = (transaction, {})
-            info[_CACHE_KEY] = cached
-        by_type: dict[str, builtins.list[tuple[PointAction, BaseModel]]] = cached[1]
-        if action_type.key not in by_type:
+        cache = _transaction_cache(session)
+        key = ("actions", action_type.key)
+        if key not in cache:
             rows = (
                 await session.scalars(
                     select(PointActionRow)
@@ -527,17 +507,20 @@ class PointsService:
                     log.warning("point action %s skipped: stored %s", row.id, exc.message)
                     continue
                 found.append((_action(row, names), settings))
-            by_type[action_type.key] = found
-        return by_type[action_type.key]
+            cache[key] = found
+        return cast(builtins.list[tuple[PointAction, BaseModel]], cache[key])
 
     async def _apply(
-        self, session: AsyncSession, grant: _Grant, contacts: Sequence[int] | Select[Any]
-    ) -> builtins.list[int]:
-        """Apply ``grant`` to ``contacts`` and fire the triggers they reach; returns who changed."""
-        changed = await _write_grant(session, grant, contacts)
-        if changed:
-            await self._fire(session, grant.group_id, changed)
-        return changed
+        self, session: AsyncSession, grant: Grant, contacts: Sequence[int] | Select[Any]
+    ) -> int:
+        """Apply ``grant`` to ``contacts``, fire the triggers they reach; returns how many."""
+        cache = _transaction_cache(session)
+        key = ("thresholds", grant.group_id)
+        if key not in cache:
+            cache[key] = await watching_triggers(session, grant.group_id)
+        granted = await write_grant(session, grant, contacts, cache[key])
+        await self._run_fired(session, granted.fired)
+        return granted.count
 
     # -- triggers ------------------------------------------------------------------------
 
@@ -598,7 +581,8 @@ class PointsService:
             )
             await session.flush()
             if apply_to_existing and published:
-                await self._fire(session, group_id, None, trigger_id=row.id)
+                watching = await watching_triggers(session, group_id, row.id)
+                await self._run_fired(session, await fire_reached(session, group_id, watching))
             return (await _triggers(session, [row.id]))[0]
 
     async def list_triggers(self) -> builtins.list[PointTrigger]:
@@ -612,51 +596,8 @@ class PointsService:
             raise NotFoundError(f"point trigger {trigger_id} does not exist")
         return found[0]
 
-    async def _fire(
-        self,
-        session: AsyncSession,
-        group_id: int | None,
-        contact_ids: Sequence[int] | None,
-        *,
-        trigger_id: int | None = None,
-    ) -> None:
-        """Fire the published triggers on this score that ``contact_ids`` (all when ``None``)
-        have reached and that have not fired for them yet."""
-        triggers = select(PointTriggerRow.id).where(
-            PointTriggerRow.published,
-            PointTriggerRow.group_id.is_(None)
-            if group_id is None
-            else PointTriggerRow.group_id == group_id,
-        )
-        if trigger_id is not None:
-            triggers = triggers.where(PointTriggerRow.id == trigger_id)
-        elif (await session.scalar(triggers.limit(1))) is None:
-            return  # the usual case: nothing watches this score
-        if group_id is None:
-            scores = select(_contacts.c.id.label("contact_id"), _contacts.c.points.label("points"))
-            who = _contacts.c.id
-        else:
-            scores = select(_scores.c.contact_id, _scores.c.points).where(
-                _scores.c.group_id == group_id
-            )
-            who = _scores.c.contact_id
-        if contact_ids is not None:
-            scores = scores.where(who.in_(id_set(session, contact_ids)))
-        reached = scores.subquery()
-        candidates = (
-            select(PointTriggerRow.id, reached.c.contact_id, literal(utcnow(), UTCDateTime()))
-            .join_from(PointTriggerRow, reached, reached.c.points >= PointTriggerRow.threshold)
-            .where(PointTriggerRow.id.in_(triggers))
-        )
-        stmt = (
-            insert_for(session, PointTriggerFireRow.__table__)
-            .from_select(["trigger_id", "contact_id", "fired_at"], candidates)
-            .on_conflict_do_nothing()
-            .returning(PointTriggerFireRow.trigger_id, PointTriggerFireRow.contact_id)
-        )
-        fired: dict[int, builtins.list[int]] = {}
-        for tid, cid in (await session.execute(stmt)).all():
-            fired.setdefault(tid, []).append(cid)
+    async def _run_fired(self, session: AsyncSession, fired: Mapping[int, Sequence[int]]) -> None:
+        """Run the events of each fired trigger for its contacts, then publish TriggerFired."""
         if not fired:
             return
         for trigger in await _triggers(session, sorted(fired)):
@@ -684,104 +625,18 @@ class PointsService:
             )
 
 
-# -- set-based writes ---------------------------------------------------------------------
-
-
-async def _write_grant(
-    session: AsyncSession, grant: _Grant, contacts: Sequence[int] | Select[Any]
-) -> list[int]:
-    """UPDATE the scores and INSERT … SELECT the change log; returns the contacts changed."""
-    now = utcnow()
-    source = contacts if isinstance(contacts, Select) else id_set(session, contacts)
-    if grant.once:
-        # The award key decides: a contact awarded before, or by a concurrent transaction,
-        # conflicts and is left out; RETURNING says who is new.
-        stmt = (
-            insert_for(session, PointAwardRow.__table__)
-            .from_select(
-                ["action_id", "contact_id", "awarded_at"],
-                select(
-                    literal(grant.action_id, Integer), _contacts.c.id, literal(now, UTCDateTime())
-                ).where(_contacts.c.id.in_(source)),
-            )
-            .on_conflict_do_nothing()
-            .returning(PointAwardRow.contact_id)
-        )
-        new = list((await session.scalars(stmt)).all())
-        if not new:
-            return []
-        source = id_set(session, new)
-    if grant.group_id is None:
-        rows = (
-            await session.execute(
-                update(_contacts)
-                .where(_contacts.c.id.in_(source))
-                .values(points=_contacts.c.points + grant.delta)
-                .returning(_contacts.c.id, _contacts.c.points)
-            )
-        ).all()
-        _refresh_loaded_contacts(session, rows)
-        changed = [r[0] for r in rows]
-    else:
-        upsert = insert_for(session, _scores).from_select(
-            ["contact_id", "group_id", "points"],
-            select(
-                _contacts.c.id, literal(grant.group_id, Integer), literal(grant.delta, Integer)
-            ).where(_contacts.c.id.in_(source)),
-        )
-        upsert = upsert.on_conflict_do_update(
-            index_elements=["contact_id", "group_id"],
-            set_={"points": _scores.c.points + upsert.excluded.points},
-        ).returning(_scores.c.contact_id)
-        changed = list((await session.scalars(upsert)).all())
-    if changed:
-        changes = id_set(session, changed).subquery()
-        await session.execute(
-            insert_for(session, PointChangeRow.__table__).from_select(
-                ["contact_id", "action_id", "group_id", "delta", "reason", "created_at"],
-                select(
-                    changes.c[0],
-                    literal(grant.action_id, Integer),
-                    literal(grant.group_id, Integer),
-                    literal(grant.delta, Integer),
-                    literal(grant.reason, String),
-                    literal(now, UTCDateTime()),
-                ),
-            )
-        )
-    return changed
-
-
-def _refresh_loaded_contacts(session: AsyncSession, rows: Sequence[Any]) -> None:
-    # A contact loaded in this session (ContactService.create publishing ContactCreated)
-    # would otherwise show its old total to the code that loaded it.
-    identity_map = session.sync_session.identity_map
-    if not len(identity_map):
-        return
-    for contact_id, points in rows:
-        loaded = identity_map.get(identity_key(ContactRow, contact_id))
-        if loaded is not None:
-            set_committed_value(loaded, "points", points)
-
-
-async def _record_past_awards(session: AsyncSession, action_id: int) -> None:
-    past = (
-        select(
-            PointChangeRow.action_id,
-            PointChangeRow.contact_id,
-            literal(utcnow(), UTCDateTime()),
-        )
-        .where(PointChangeRow.action_id == action_id)
-        .group_by(PointChangeRow.action_id, PointChangeRow.contact_id)
-    )
-    await session.execute(
-        insert_for(session, PointAwardRow.__table__)
-        .from_select(["action_id", "contact_id", "awarded_at"], past)
-        .on_conflict_do_nothing()
-    )
-
-
 # -- helpers ------------------------------------------------------------------------------
+
+
+def _transaction_cache(session: AsyncSession) -> dict[Any, Any]:
+    """A dict that lives as long as the session's current transaction."""
+    info = session.sync_session.info
+    transaction = session.sync_session.get_transaction()
+    cached = info.get(_CACHE_KEY)
+    if cached is None or cached[0] is not transaction:
+        cached = (transaction, {})
+        info[_CACHE_KEY] = cached
+    return cast(dict[Any, Any], cached[1])
 
 
 def _matches(
@@ -798,8 +653,8 @@ def _matches(
         return False
 
 
-def _grant(action: PointAction) -> _Grant:
-    return _Grant(action.id, action.group_id, action.delta, action.name, once=not action.repeatable)
+def _grant(action: PointAction) -> Grant:
+    return Grant(action.id, action.group_id, action.delta, action.name, once=not action.repeatable)
 
 
 def _text(value: Any, field: str, max_length: int = 255) -> str:

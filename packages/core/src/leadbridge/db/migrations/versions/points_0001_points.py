@@ -59,10 +59,6 @@ def upgrade() -> None:
             ["contact_id"], ["contacts.id"], ondelete="CASCADE",
             name="fk_point_group_scores_contact_id_contacts",
         ),
-        sa.ForeignKeyConstraint(
-            ["group_id"], ["point_groups.id"], ondelete="CASCADE",
-            name="fk_point_group_scores_group_id_point_groups",
-        ),
         sa.PrimaryKeyConstraint("contact_id", "group_id", name="pk_point_group_scores"),
     )
     op.create_index(
@@ -81,14 +77,6 @@ def upgrade() -> None:
             ["contact_id"], ["contacts.id"], ondelete="CASCADE",
             name="fk_point_changes_contact_id_contacts",
         ),
-        sa.ForeignKeyConstraint(
-            ["action_id"], ["point_actions.id"], ondelete="SET NULL",
-            name="fk_point_changes_action_id_point_actions",
-        ),
-        sa.ForeignKeyConstraint(
-            ["group_id"], ["point_groups.id"], ondelete="CASCADE",
-            name="fk_point_changes_group_id_point_groups",
-        ),
         sa.PrimaryKeyConstraint("id", name="pk_point_changes"),
     )
     op.create_index("ix_point_changes_contact_id_id", "point_changes", ["contact_id", "id"])
@@ -97,10 +85,6 @@ def upgrade() -> None:
         sa.Column("action_id", sa.Integer, nullable=False),
         sa.Column("contact_id", BigIntPK, nullable=False),
         sa.Column("awarded_at", UTCDateTime, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["action_id"], ["point_actions.id"], ondelete="CASCADE",
-            name="fk_point_awards_action_id_point_actions",
-        ),
         sa.ForeignKeyConstraint(
             ["contact_id"], ["contacts.id"], ondelete="CASCADE",
             name="fk_point_awards_contact_id_contacts",
