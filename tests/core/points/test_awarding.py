@@ -7,7 +7,13 @@ from sqlalchemy import select
 
 from leadbridge import ContactService, CoreContainer, NotFoundError, ValidationError
 from leadbridge.contacts import ContactRow
-from leadbridge.points import PointsService
+from leadbridge.points import (
+    PointAwardRow,
+    PointChangeRow,
+    PointGroupScoreRow,
+    PointsService,
+    PointTriggerFireRow,
+)
 
 from .conftest import ledger
 
@@ -215,8 +221,16 @@ async def test_deleting_a_contact_deletes_its_points_rows(
     container: CoreContainer, points: PointsService, contacts: ContactService
 ) -> None:
     await points.create_group("webinars")
+    await points.create_action("Attended", "test.attended", 10)
+    await points.create_trigger("Hot", 5, [{"type": "contact.add_tag", "settings": {"tag": "hot"}}])
     ann = await contacts.create("ann@x.io")
-    await points.adjust(ann.id, 3, "a")
-    await points.adjust(ann.id, 3, "b", group="webinars")
+    bob = await contacts.create("bob@x.io")
+    for contact in (ann, bob):
+        await points.trigger("test.attended", contact.id, {})
+        await points.adjust(contact.id, 3, "b", group="webinars")
     await contacts.delete(ann.id)
-    assert await ledger(container) == {}
+
+    async with container.session_factory()() as session:
+        for table in (PointChangeRow, PointAwardRow, PointGroupScoreRow, PointTriggerFireRow):
+            owners = set((await session.scalars(select(table.contact_id))).all())
+            assert owners == {bob.id}, table.__tablename__
