@@ -8,16 +8,11 @@ import pytest
 
 MODULES = [
     "leadbridge",
-<<<<<<< HEAD
     "leadbridge.auth",
     "leadbridge.contacts",
     "leadbridge.db",
     "leadbridge.http",
     "leadbridge.integrations",
-=======
-    "leadbridge.contacts",
-    "leadbridge.db",
->>>>>>> 88b0d40 (points: CLI, invariant test, lint)
     "leadbridge.points",
     "leadbridge.segments",
     "leadbridge.testing",
