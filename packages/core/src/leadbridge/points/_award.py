@@ -169,8 +169,8 @@ async def _write_postgresql(
     session: AsyncSession, grant: Grant, source: Select[Any], thresholds: Mapping[int, int]
 ) -> Granted:
     now = utcnow()
-    who: Select[Any] = source
     ctes = []
+    new = None
     if grant.once:
         new = (
             postgresql.insert(_awards)
@@ -185,22 +185,23 @@ async def _write_postgresql(
             .cte("new_awards")
         )
         ctes.append(new)
-        who = select(new.c.contact_id)
     if grant.group_id is None:
-        changed = (
-            update(_contacts)
-            .where(_contacts.c.id.in_(who))
-            .values(points=_contacts.c.points + grant.delta)
-            .returning(_contacts.c.id.label("contact_id"), _contacts.c.points)
-            .cte("changed")
+        scoring = update(_contacts).values(points=_contacts.c.points + grant.delta)
+        # New award keys are unique contacts: a join (UPDATE … FROM), no de-duplication.
+        scoring = scoring.where(
+            _contacts.c.id == new.c.contact_id if new is not None else _contacts.c.id.in_(source)
+        )
+        changed = scoring.returning(_contacts.c.id.label("contact_id"), _contacts.c.points).cte(
+            "changed"
         )
     else:
-        upsert = postgresql.insert(_scores).from_select(
-            ["contact_id", "group_id", "points"],
-            select(
-                _contacts.c.id, literal(grant.group_id, Integer), literal(grant.delta, Integer)
-            ).where(_contacts.c.id.in_(who)),
+        gid, delta = literal(grant.group_id, Integer), literal(grant.delta, Integer)
+        rows = (
+            select(new.c.contact_id, gid, delta)
+            if new is not None
+            else select(_contacts.c.id, gid, delta).where(_contacts.c.id.in_(source))
         )
+        upsert = postgresql.insert(_scores).from_select(["contact_id", "group_id", "points"], rows)
         changed = (
             upsert.on_conflict_do_update(
                 index_elements=["contact_id", "group_id"],
