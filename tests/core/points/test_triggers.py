@@ -1,25 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from cryptography.fernet import Fernet
 from dependency_injector import providers
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    insert,
-    inspect,
-    select,
-)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadbridge import (
@@ -31,10 +17,7 @@ from leadbridge import (
     db,
     shutdown,
 )
-from leadbridge.db import UTCDateTime
 from leadbridge.points import PointsService, PointsThresholdReached, TriggerFired
-
-from .conftest import Attended
 
 
 def _tags(events: Sequence[str]) -> list[dict[str, object]]:
@@ -172,56 +155,12 @@ async def test_list_and_get_triggers(points: PointsService) -> None:
     assert await points.get_trigger(made.id) == made
 
 
-async def _has_segments(session: AsyncSession) -> bool:
-    return bool(await session.run_sync(lambda s: inspect(s.connection()).has_table("segments")))
-
-
 async def test_segment_events_need_segments_installed(
-    container: CoreContainer, points: PointsService
-) -> None:
-    async with container.session_factory()() as session:
-        if await _has_segments(session):
-            pytest.skip("segments are installed here")
-    with pytest.raises(ConfigurationError, match="segments are not installed"):
-        await points.create_trigger(
-            "T", 10, [{"type": "segment.add", "settings": {"segment": "vip"}}]
-        )
-
-
-# The segments tables as leadbridge.segments defines them (its own migration branch); created
-# here only where that branch is not installed yet.
-_segments_md = MetaData()
-Table(
-    "segments",
-    _segments_md,
-    Column("id", Integer, primary_key=True),
-    Column("name", String(255), nullable=False),
-    Column("alias", String(64), nullable=False, unique=True),
-)
-_members = Table(
-    "segment_members",
-    _segments_md,
-    Column("segment_id", Integer, primary_key=True),
-    Column("contact_id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
-    Column("manually_added", Boolean, nullable=False),
-    Column("manually_removed", Boolean, nullable=False),
-    Column("added_at", UTCDateTime, nullable=False),
-)
-
-
-@pytest_asyncio.fixture
-async def segments_container(
     fresh_database_url: str, tmp_path: Path
-) -> AsyncIterator[CoreContainer]:
+) -> None:
     engine = db.create_engine(fresh_database_url)
     try:
-        await db.upgrade(engine)
-        async with engine.begin() as conn:
-            await conn.run_sync(lambda c: _segments_md.create_all(c, checkfirst=True))
-            await conn.execute(
-                insert(_segments_md.tables["segments"]),
-                [{"name": "VIP", "alias": "vip"}, {"name": "Cold", "alias": "cold"}],
-            )
+        await db.upgrade(engine, revision="points@head")  # core and points, no segments
     finally:
         await engine.dispose()
     settings = Settings(
@@ -230,18 +169,24 @@ async def segments_container(
         secret_key=Fernet.generate_key().decode(),
     )
     c = CoreContainer(settings=providers.Object(settings))
-    c.point_action_types.add_args(Attended())
     try:
-        yield c
+        with pytest.raises(ConfigurationError, match="segments are not installed"):
+            await c.points_service().create_trigger(
+                "T", 10, [{"type": "segment.add", "settings": {"segment": "vip"}}]
+            )
+        assert await c.points_service().list_triggers() == []
     finally:
         await shutdown(c)
 
 
 async def test_threshold_trigger_adds_to_and_removes_from_segments(
-    segments_container: CoreContainer,
+    container: CoreContainer, points: PointsService, contacts: ContactService
 ) -> None:
-    points = segments_container.points_service()
-    contacts = segments_container.contact_service()
+    segments = container.segment_service()
+    await segments.create("VIP", alias="vip")
+    await segments.create(
+        "Lyon", alias="lyon", filters=[{"field": "city", "operator": "=", "value": "Lyon"}]
+    )
     with pytest.raises(ValidationError, match="segment 'nope' does not exist") as info:
         await points.create_trigger(
             "T", 10, [{"type": "segment.add", "settings": {"segment": "nope"}}]
@@ -252,33 +197,29 @@ async def test_threshold_trigger_adds_to_and_removes_from_segments(
         10,
         [
             {"type": "segment.add", "settings": {"segment": "vip"}},
-            {"type": "segment.remove", "settings": {"segment": "cold"}},
+            {"type": "segment.remove", "settings": {"segment": "lyon"}},
         ],
     )
     await points.create_action("Visit", "test.attended", 6, repeatable=True)
-    ann = await contacts.create("ann@x.io")
-    bob = await contacts.create("bob@x.io")
-    for _ in range(3):
-        await points.trigger("test.attended", ann.id, {})
-    await points.trigger("test.attended", bob.id, {})
+    ann = await contacts.create("ann@x.io", city="Lyon")
+    bob = await contacts.create("bob@x.io", city="Lyon")
+    await segments.rebuild("lyon")
+    assert (await segments.get_by_alias("lyon")).member_count == 2
 
-    async with segments_container.session_factory()() as session:
-        rows = (
-            await session.execute(
-                select(
-                    _members.c.segment_id,
-                    _members.c.contact_id,
-                    _members.c.manually_added,
-                    _members.c.manually_removed,
-                    _members.c.added_at,
-                ).order_by(_members.c.segment_id)
-            )
-        ).all()
-    assert [(s, c, a, r) for s, c, a, r, _ in rows] == [
-        (1, ann.id, True, False),
-        (2, ann.id, False, True),
-    ]
-    assert all(isinstance(at, datetime) for *_, at in rows)
+    for _ in range(2):
+        await points.trigger("test.attended", ann.id, {})  # 12 >= 10
+    await points.trigger("test.attended", bob.id, {})  # 6
+
+    assert await segments.is_member("vip", ann.id)
+    assert not await segments.is_member("lyon", ann.id)
+    assert [c.id for c in (await segments.members("lyon")).items] == [bob.id]
+    assert (await segments.get_by_alias("vip")).member_count == 1
+    assert (await segments.get_by_alias("lyon")).member_count == 1
+    # Rebuilds keep the manual addition and respect the exclusion.
+    await segments.rebuild_all()
+    assert await segments.is_member("vip", ann.id)
+    assert not await segments.is_member("lyon", ann.id)
+    assert not await segments.is_member("vip", bob.id)
 
 
 class _Recorder:

@@ -8,7 +8,19 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import BigInteger, Boolean, Integer, String, delete, inspect, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Integer,
+    String,
+    case,
+    delete,
+    func,
+    inspect,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import column, table
@@ -162,7 +174,9 @@ class SegmentMembership(Protocol):
     ) -> None: ...
 
 
-_segments = table("segments", column("id", Integer), column("alias", String))
+_segments = table(
+    "segments", column("id", Integer), column("alias", String), column("member_count", Integer)
+)
 _members = table(
     "segment_members",
     column("segment_id", Integer),
@@ -174,13 +188,15 @@ _members = table(
 
 
 class TableSegmentMembership:
-    """Manual membership written straight into the ``segments``/``segment_members`` tables.
+    """Manual membership written straight into ``leadbridge.segments``' tables, in the
+    caller's transaction, as ``SegmentService.add_contacts``/``remove_contacts`` write it.
 
-    The tables belong to ``leadbridge.segments`` (its own migration branch); they are named
-    here with lightweight ``table()``/``column()`` constructs so that points does not import
-    segments. A manual add sets ``manually_added`` (the contact stays whatever the filters
-    say); a manual remove sets ``manually_removed`` (an exclusion a rebuild respects). When the
-    tables do not exist, :class:`ConfigurationError` says segments are not installed.
+    The tables are named with lightweight ``table()``/``column()`` constructs so that points
+    does not import segments. A manual add sets ``manually_added`` (the contact stays whatever
+    the filters say); a manual remove sets ``manually_removed`` (an exclusion rebuilds
+    respect); a row whose membership flips gets the current time; the segment's
+    ``member_count`` is recounted. When the tables do not exist, :class:`ConfigurationError`
+    says segments are not installed.
     """
 
     def __init__(self) -> None:
@@ -226,6 +242,7 @@ class TableSegmentMembership:
         segment_id = await self._segment_id(session, alias)
         if segment_id is None:
             raise ValidationError(f"segment {alias!r} does not exist", field="segment")
+        now = utcnow()
         stmt = insert_for(session, _members).from_select(
             ["segment_id", "contact_id", "manually_added", "manually_removed", "added_at"],
             select(
@@ -233,14 +250,29 @@ class TableSegmentMembership:
                 ContactRow.id,
                 literal(added, Boolean),
                 literal(not added, Boolean),
-                literal(utcnow(), UTCDateTime()),
+                literal(now, UTCDateTime()),
             ).where(ContactRow.id.in_(id_set(session, contact_ids))),
         )
+        # Membership flips (excluded → member on an add, member → excluded on a remove).
+        flips = _members.c.manually_removed if added else ~_members.c.manually_removed
         stmt = stmt.on_conflict_do_update(
             index_elements=["segment_id", "contact_id"],
-            set_={"manually_added": added, "manually_removed": not added},
+            set_={
+                "manually_added": added,
+                "manually_removed": not added,
+                "added_at": case((flips, stmt.excluded.added_at), else_=_members.c.added_at),
+            },
         )
         await session.execute(stmt)
+        members = (
+            select(func.count())
+            .select_from(_members)
+            .where(_members.c.segment_id == segment_id, ~_members.c.manually_removed)
+            .scalar_subquery()
+        )
+        await session.execute(
+            update(_segments).where(_segments.c.id == segment_id).values(member_count=members)
+        )
 
 
 class SegmentSettings(BaseModel):
