@@ -21,6 +21,7 @@ from .contacts import (
 )
 from .container import CoreContainer, shutdown
 from .events import Event, EventBus
+from .points import BasePointActionType, BaseTriggerEvent, PointsService
 from .segments import (
     BaseSegmentFilter,
     FilterDictionary,
@@ -31,7 +32,9 @@ from .segments import (
 from .settings import Settings
 
 __all__ = [
+    "BasePointActionType",
     "BaseSegmentFilter",
+    "BaseTriggerEvent",
     "BulkUpsertResult",
     "ChangeLogService",
     "ConfigurationError",
@@ -48,6 +51,7 @@ __all__ = [
     "FilterDictionary",
     "LeadBridgeError",
     "NotFoundError",
+    "PointsService",
     "RebuildResult",
     "SecretBox",
     "Segment",

@@ -21,6 +21,7 @@ from .contacts import ChangeLogService, ContactService, CustomFieldService
 from .db import create_engine, create_session_factory
 from .events import EventBus
 from .integrations import IntegrationRegistry, IntegrationSettingsService
+from .points import PointsService
 from .segments import SegmentService
 from .settings import Settings
 from .sync import RegistryTargetResolver, SyncEngine, SyncRunService, SyncService
@@ -81,6 +82,17 @@ class CoreContainer(containers.DeclarativeContainer):
         ),
     )
     sync_run_service = providers.Singleton(SyncRunService, session_factory=session_factory)
+    # Points: plugins' action types and trigger events are collected into these lists. Building
+    # points_service subscribes the action types to event_bus (contact events award points).
+    point_action_types = providers.List()
+    point_trigger_event_types = providers.List()
+    points_service = providers.Singleton(
+        PointsService,
+        session_factory=session_factory,
+        event_bus=event_bus,
+        action_types=point_action_types,
+        trigger_event_types=point_trigger_event_types,
+    )
 
 
 async def shutdown(container: CoreContainer) -> None:

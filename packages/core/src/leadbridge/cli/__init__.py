@@ -15,6 +15,7 @@ from ._contacts import app as contacts_app
 from ._db import app as db_app
 from ._fields import app as fields_app
 from ._integrations import app as integrations_app
+from ._points import app as points_app
 from ._segments import app as segments_app
 from ._sync import app as sync_app
 
@@ -33,6 +34,7 @@ app.add_typer(fields_app, name="fields")
 app.add_typer(integrations_app, name="integrations")
 app.add_typer(segments_app, name="segments")
 app.add_typer(sync_app, name="sync")
+app.add_typer(points_app, name="points", no_args_is_help=True)
 
 
 def _versions() -> list[tuple[str, str]]:

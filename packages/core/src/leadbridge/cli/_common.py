@@ -33,6 +33,9 @@ state = State()
 def container() -> CoreContainer:
     if state.container is None:
         state.container = CoreContainer()
+        # Building the points service subscribes point actions to contact events, so that
+        # `contacts add`/`import` award points like the SDK does.
+        state.container.points_service()
     return state.container
 
 

@@ -254,8 +254,7 @@ class Pusher:
                     payload = {
                         f.integration_field: values[f.internal_field]
                         for f in fields
-                        if values.get(f.internal_field) is not None
-                        and f.internal_field not in skip
+                        if values.get(f.internal_field) is not None and f.internal_field not in skip
                     }
                 else:  # explicit changes, clearing a field included
                     payload = {
