@@ -15,6 +15,7 @@ MODULES = [
     "leadbridge.integrations",
     "leadbridge.segments",
     "leadbridge.testing",
+    "leadbridge.tokens",
 ]
 
 

@@ -29,8 +29,10 @@ from .segments import (
     SegmentService,
 )
 from .settings import Settings
+from .tokens import ApiToken, Scope, TokenService
 
 __all__ = [
+    "ApiToken",
     "BaseSegmentFilter",
     "BulkUpsertResult",
     "ChangeLogService",
@@ -49,10 +51,12 @@ __all__ = [
     "LeadBridgeError",
     "NotFoundError",
     "RebuildResult",
+    "Scope",
     "SecretBox",
     "Segment",
     "SegmentService",
     "Settings",
+    "TokenService",
     "ValidationError",
     "__version__",
     "shutdown",

@@ -23,6 +23,7 @@ from .events import EventBus
 from .integrations import IntegrationRegistry, IntegrationSettingsService
 from .segments import SegmentService
 from .settings import Settings
+from .tokens import TokenService
 
 
 class CoreContainer(containers.DeclarativeContainer):
@@ -40,6 +41,7 @@ class CoreContainer(containers.DeclarativeContainer):
         ContactService, session_factory=session_factory, event_bus=event_bus
     )
     change_log_service = providers.Singleton(ChangeLogService, session_factory=session_factory)
+    token_service = providers.Singleton(TokenService, session_factory=session_factory)
 
     # Plugins are mounted with this very container as their ``core`` dependency.
     integration_registry = providers.Singleton(

@@ -16,6 +16,7 @@ from ._db import app as db_app
 from ._fields import app as fields_app
 from ._integrations import app as integrations_app
 from ._segments import app as segments_app
+from ._tokens import app as tokens_app
 
 __all__ = ["app", "main"]
 
@@ -31,6 +32,7 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(fields_app, name="fields")
 app.add_typer(integrations_app, name="integrations")
 app.add_typer(segments_app, name="segments")
+app.add_typer(tokens_app, name="tokens")
 
 
 def _versions() -> list[tuple[str, str]]:
