@@ -15,11 +15,11 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from .._settings import GatewaySettings
 from ._auth import RequireScope, required_scope
-from ._extensions import extensions, is_unexpected
+from ._extensions import add_codes, extensions, is_unexpected
 from ._relay import Node
 from .contacts import Contact, ContactsMutation, ContactsQuery, CustomField
 from .node import NodeQuery
@@ -35,6 +35,13 @@ NODE_TYPES: tuple[type, ...] = (Contact, CustomField)
 
 
 class GatewaySchema(strawberry.Schema):
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        result = await super().execute(*args, **kwargs)
+        # Here rather than in an extension: a parse error raised by the parser cache leaves
+        # the operation before extensions see the result.
+        add_codes(result.errors)
+        return result
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

@@ -41,6 +41,7 @@ def is_unexpected(error: GraphQLError) -> bool:
 
 
 def _code(error: GraphQLError) -> str:
+    """The code of an error raised without one (by graphql-core or Strawberry)."""
     if error.message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
     if error.path is None and not error.message.startswith("Variable '$"):
@@ -48,8 +49,15 @@ def _code(error: GraphQLError) -> str:
     return "BAD_USER_INPUT"
 
 
+def add_codes(errors: list[GraphQLError] | None) -> None:
+    """Give every error an ``extensions.code`` (ours carry theirs already)."""
+    for error in errors or ():
+        if not error.extensions or "code" not in error.extensions:
+            error.extensions = {**(error.extensions or {}), "code": _code(error)}
+
+
 class ErrorPolicy(MaskErrors):
-    """Mask unexpected errors as ``INTERNAL_SERVER_ERROR``; give every error a ``code``."""
+    """Mask unexpected errors as ``INTERNAL_SERVER_ERROR``; details go to the log only."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=is_unexpected, error_message="Internal server error")
@@ -58,13 +66,6 @@ class ErrorPolicy(MaskErrors):
         masked = super().anonymise_error(error)
         masked.extensions = {"code": INTERNAL_SERVER_ERROR}
         return masked
-
-    def on_operation(self) -> Iterator[None]:
-        yield from super().on_operation()
-        result = self.execution_context.result
-        for error in getattr(result, "errors", None) or ():
-            if not error.extensions or "code" not in error.extensions:
-                error.extensions = {**(error.extensions or {}), "code": _code(error)}
 
 
 class NodeLimit(SchemaExtension):
