@@ -64,7 +64,7 @@ class GQL:
         query: str,
         variables: dict[str, Any] | None = None,
         *,
-        token: str | None | bool = True,
+        token: str | bool | None = True,
         status: int = 200,
     ) -> dict[str, Any]:
         secret = self.token if token is True else (token or None)

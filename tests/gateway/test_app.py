@@ -28,10 +28,14 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
     assert body["migrations"]["tokens"] == "tokens_0001"
 
 
-async def test_readyz_reports_pending_migrations(fresh_database_url: str, settings: Settings) -> None:
+async def test_readyz_reports_pending_migrations(
+    fresh_database_url: str, settings: Settings
+) -> None:
     from dataclasses import replace
 
-    core = CoreContainer(settings=providers.Object(replace(settings, database_url=fresh_database_url)))
+    core = CoreContainer(
+        settings=providers.Object(replace(settings, database_url=fresh_database_url))
+    )
     app = create_app(core, GatewaySettings())
     async with app.router.lifespan_context(app), _client(app) as client:
         ready = await client.get("/readyz")
@@ -172,7 +176,7 @@ async def test_graphiql_is_off_by_default(client: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize("gateway_settings", [GatewaySettings(graphiql=True)])
 async def test_graphiql_is_served_offline(client: httpx.AsyncClient) -> None:
     page = await client.get("/graphql", headers={"Accept": "text/html"})
-    assert page.status_code == 200 and "<div id=\"graphiql\">" in page.text
+    assert page.status_code == 200 and '<div id="graphiql">' in page.text
     # Every asset comes from us: no absolute URL anywhere in the page.
     assert "http://" not in page.text and "https://" not in page.text
     for name in (

@@ -29,10 +29,16 @@ async def people(container: CoreContainer) -> dict[str, Any]:
     await fields.define("seats", "number")
     contacts = container.contact_service()
     ann = await contacts.create(
-        "Ann@Example.com", first_name="Ann", last_name="Lee", company="Acme",
-        fields={"plan": "pro", "seats": 3}, tags=["lead", "vip"],
+        "Ann@Example.com",
+        first_name="Ann",
+        last_name="Lee",
+        company="Acme",
+        fields={"plan": "pro", "seats": 3},
+        tags=["lead", "vip"],
     )
-    bob = await contacts.create("bob@example.com", first_name="Bob", company="Initech", tags=["lead"])
+    bob = await contacts.create(
+        "bob@example.com", first_name="Bob", company="Initech", tags=["lead"]
+    )
     cid = await contacts.create("cid@other.org", last_name="Acmeson")
     async with container.session_factory().begin() as session:
         for contact, points in ((ann, 10), (bob, 50), (cid, 30)):
@@ -58,17 +64,25 @@ async def test_contacts_page_with_every_field(gql: GQL, people: dict[str, Any]) 
     assert ann["points"] == 10 and ann["tags"] == ["lead", "vip"]
     assert datetime.fromisoformat(ann["createdAt"]).tzinfo is not None
     assert ann["customFields"] == [
-        {"alias": "plan", "type": "SELECT", "value": "pro",
-         "field": {"alias": "plan", "label": "Plan", "options": ["free", "pro"]}},
-        {"alias": "seats", "type": "NUMBER", "value": 3,
-         "field": {"alias": "seats", "label": "Seats", "options": None}},
+        {
+            "alias": "plan",
+            "type": "SELECT",
+            "value": "pro",
+            "field": {"alias": "plan", "label": "Plan", "options": ["free", "pro"]},
+        },
+        {
+            "alias": "seats",
+            "type": "NUMBER",
+            "value": 3,
+            "field": {"alias": "seats", "label": "Seats", "options": None},
+        },
     ]
     bob = page["edges"][1]["node"]
     assert bob["tags"] == ["lead"] and bob["customFields"][0]["value"] is None
 
     rest = await gql.data(
         "query($after: String) { contacts(first: 2, after: $after) { pageInfo { hasNextPage "
-        "hasPreviousPage } nodes { email customFields(aliases: [\"seats\"]) { alias } } } }",
+        'hasPreviousPage } nodes { email customFields(aliases: ["seats"]) { alias } } } }',
         {"after": page["pageInfo"]["endCursor"]},
     )
     assert rest["contacts"]["nodes"] == [
@@ -158,7 +172,7 @@ async def test_contact_by_id_or_email(gql: GQL, people: dict[str, Any]) -> None:
     by_email = await gql.data('{ contact(email: "ANN@example.com") { firstName tags } }')
     assert by_email["contact"] == {"firstName": "Ann", "tags": ["lead", "vip"]}
     missing = await gql.data(
-        "query($id: ID) { a: contact(id: $id) { email } b: contact(email: \"x@y.zz\") { email } }",
+        'query($id: ID) { a: contact(id: $id) { email } b: contact(email: "x@y.zz") { email } }',
         {"id": gid("Contact", 999)},
     )
     assert missing == {"a": None, "b": None}
@@ -194,7 +208,8 @@ async def test_node_and_nodes(gql: GQL, people: dict[str, Any]) -> None:
     ann_id = gid("Contact", people["ann"].id)
     data = await gql.data(
         "query($id: ID!, $ids: [ID!]!) { node(id: $id) { __typename id ... on Contact { email } } "
-        "nodes(ids: $ids) { __typename id ... on CustomField { alias } ... on Contact { email } } }",
+        "nodes(ids: $ids) { __typename id ... on CustomField { alias } "
+        "... on Contact { email } } }",
         {"id": ann_id, "ids": [field_id, gid("Contact", 999), ann_id, gid("Planet", 1)]},
     )
     assert data["node"] == {"__typename": "Contact", "id": ann_id, "email": "Ann@Example.com"}
@@ -205,7 +220,9 @@ async def test_node_and_nodes(gql: GQL, people: dict[str, Any]) -> None:
         None,
     ]
     bad = await gql('{ node(id: "%%%") { id } }')
-    assert codes(bad) == ["BAD_USER_INPUT"] and "not a valid global ID" in bad["errors"][0]["message"]
+    assert (
+        codes(bad) == ["BAD_USER_INPUT"] and "not a valid global ID" in bad["errors"][0]["message"]
+    )
     many = await gql("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [ann_id] * 101})
     assert codes(many) == ["BAD_USER_INPUT"] and "at most 100" in many["errors"][0]["message"]
 
@@ -214,9 +231,7 @@ async def test_node_and_nodes(gql: GQL, people: dict[str, Any]) -> None:
 async def test_first_out_of_range_is_refused(gql: GQL, first: int) -> None:
     doc = await gql(f"{{ contacts(first: {first}) {{ totalCount }} }}")
     assert codes(doc) == ["BAD_USER_INPUT"]
-    assert doc["errors"][0]["message"].startswith(
-        f"`first` must be between 1 and 100, got {first}"
-    )
+    assert doc["errors"][0]["message"].startswith(f"`first` must be between 1 and 100, got {first}")
 
 
 async def test_bad_cursors_are_refused(gql: GQL, people: dict[str, Any]) -> None:

@@ -17,10 +17,11 @@ from .conftest import GQL, codes
 async def test_depth_limit(gql: GQL) -> None:
     deep = "{ contacts { edges { node { customFields { field { alias } } } } } }"
     assert "errors" not in await gql(deep)
-    doc = await gql("{ contacts { edges { node { customFields { field { " + "__typename " * 1
-                    + "} } } } } }")
+    doc = await gql(
+        "{ contacts { edges { node { customFields { field { " + "__typename " * 1 + "} } } } } }"
+    )
     assert "errors" not in doc
-    nested = "{ node(id: \"x\") { ... on Contact { customFields { field { id } } } } }"
+    nested = '{ node(id: "x") { ... on Contact { customFields { field { id } } } } }'
     assert codes(await gql(nested)) == ["BAD_USER_INPUT"]  # within the limit: reaches the resolver
 
 
@@ -62,8 +63,10 @@ async def test_node_limit_refuses_before_running(gql: GQL) -> None:
         "(largest: contacts: 100); ask for fewer with `first` on nested connections"
     )
     # Without `first`, a connection counts its default page of 20.
-    defaults = "{ a: contacts(first: 100) { totalCount } b: contacts(first: 100) { totalCount } " \
+    defaults = (
+        "{ a: contacts(first: 100) { totalCount } b: contacts(first: 100) { totalCount } "
         "c: contacts { totalCount } d: contacts { totalCount } e: contacts { totalCount } }"
+    )
     doc = await gql(defaults)
     assert codes(doc) == ["QUERY_TOO_COMPLEX"] and "up to 260 nodes" in doc["errors"][0]["message"]
 
@@ -100,17 +103,29 @@ NESTED = strawberry.Schema(query=Query)._schema
 @pytest.mark.parametrize(
     ("query", "variables", "expected"),
     [
-        ("{ branches(first: 100) { edges { node { leaves(first: 100) { nodes { name } } } } } }",
-         {}, (100 + 100 * 100, ["branches: 100", "leaves: 100"])),
+        (
+            "{ branches(first: 100) { edges { node { leaves(first: 100) { nodes { name } } } } } }",
+            {},
+            (100 + 100 * 100, ["branches: 100", "leaves: 100"]),
+        ),
         ("{ branches { nodes { leaves { nodes { name } } } } }", {}, (20 + 400, None)),
-        ("query($n: Int = 50) { branches(first: $n) { nodes { ...F } } } "
-         "fragment F on Branch { leaves(first: $n) { totalCount } }",
-         {}, (50 + 2500, None)),
-        ("query($n: Int) { branches(first: $n) { nodes { ... on Branch { a: leaves(first: 10) "
-         "{ totalCount } b: leaves(first: 10) { totalCount } } } } }",
-         {"n": 7}, (7 + 70 + 70, None)),
-        ("query($ids: [ID!]!) { nodes(ids: $ids) { leaves(first: 10) { totalCount } } }",
-         {"ids": ["a", "b", "c"]}, (3 + 30, None)),
+        (
+            "query($n: Int = 50) { branches(first: $n) { nodes { ...F } } } "
+            "fragment F on Branch { leaves(first: $n) { totalCount } }",
+            {},
+            (50 + 2500, None),
+        ),
+        (
+            "query($n: Int) { branches(first: $n) { nodes { ... on Branch { a: leaves(first: 10) "
+            "{ totalCount } b: leaves(first: 10) { totalCount } } } } }",
+            {"n": 7},
+            (7 + 70 + 70, None),
+        ),
+        (
+            "query($ids: [ID!]!) { nodes(ids: $ids) { leaves(first: 10) { totalCount } } }",
+            {"ids": ["a", "b", "c"]},
+            (3 + 30, None),
+        ),
         ("{ branches(first: 100000) { totalCount } }", {}, (100, None)),
         ("{ __typename }", {}, (0, [])),
     ],
@@ -145,7 +160,8 @@ async def test_malformed_bodies(
     client: httpx.AsyncClient, token: str, content: bytes, status: int, message: str
 ) -> None:
     response = await client.post(
-        "/graphql", content=content,
+        "/graphql",
+        content=content,
         headers={"content-type": "application/json", "Authorization": f"Bearer {token}"},
     )
     assert response.status_code == status
@@ -156,29 +172,73 @@ async def test_malformed_bodies(
 @pytest.mark.parametrize(
     ("query", "variables", "operation", "code", "message"),
     [
-        ("{ contacts { nope } }", None, None, "GRAPHQL_VALIDATION_FAILED",
-         "Cannot query field 'nope' on type 'ContactConnection'."),
-        ("{ contacts(first: \"ten\") { totalCount } }", None, None, "GRAPHQL_VALIDATION_FAILED",
-         "Int cannot represent non-integer value"),
-        ("query($n: Int!) { contacts(first: $n) { totalCount } }", {"n": "ten"}, None,
-         "BAD_USER_INPUT", "Variable '$n' has invalid value"),
-        ("query($n: Int!) { contacts(first: $n) { totalCount } }", {}, None,
-         "BAD_USER_INPUT", "Expected a value of non-null type 'Int!' to be provided"),
-        ("query($f: ContactFilter) { contacts(filter: $f) { totalCount } }",
-         {"f": {"updatedSince": "yesterday"}}, None, "BAD_USER_INPUT", "Variable '$f' has invalid value at .updatedSince"),
-        ("query($f: ContactFilter) { contacts(filter: $f) { totalCount } }",
-         {"f": {"colour": "red"}}, None, "BAD_USER_INPUT", "'colour'"),
-        ("query($n: Int!) { contacts(first: $n) { totalCount } }", {"n": 2**40}, None,
-         "BAD_USER_INPUT", "Int cannot represent non 32-bit signed integer value"),
+        (
+            "{ contacts { nope } }",
+            None,
+            None,
+            "GRAPHQL_VALIDATION_FAILED",
+            "Cannot query field 'nope' on type 'ContactConnection'.",
+        ),
+        (
+            '{ contacts(first: "ten") { totalCount } }',
+            None,
+            None,
+            "GRAPHQL_VALIDATION_FAILED",
+            "Int cannot represent non-integer value",
+        ),
+        (
+            "query($n: Int!) { contacts(first: $n) { totalCount } }",
+            {"n": "ten"},
+            None,
+            "BAD_USER_INPUT",
+            "Variable '$n' has invalid value",
+        ),
+        (
+            "query($n: Int!) { contacts(first: $n) { totalCount } }",
+            {},
+            None,
+            "BAD_USER_INPUT",
+            "Expected a value of non-null type 'Int!' to be provided",
+        ),
+        (
+            "query($f: ContactFilter) { contacts(filter: $f) { totalCount } }",
+            {"f": {"updatedSince": "yesterday"}},
+            None,
+            "BAD_USER_INPUT",
+            "Variable '$f' has invalid value at .updatedSince",
+        ),
+        (
+            "query($f: ContactFilter) { contacts(filter: $f) { totalCount } }",
+            {"f": {"colour": "red"}},
+            None,
+            "BAD_USER_INPUT",
+            "'colour'",
+        ),
+        (
+            "query($n: Int!) { contacts(first: $n) { totalCount } }",
+            {"n": 2**40},
+            None,
+            "BAD_USER_INPUT",
+            "Int cannot represent non 32-bit signed integer value",
+        ),
         ("{ contacts { totalCount } ", None, None, "GRAPHQL_PARSE_FAILED", "Syntax Error"),
         ("query A { __typename }", None, "Z", "BAD_REQUEST", 'Unknown operation named "Z"'),
-        ("subscription { x }", None, None, "GRAPHQL_VALIDATION_FAILED",
-         "The subscription operation is not supported by the schema."),
+        (
+            "subscription { x }",
+            None,
+            None,
+            "GRAPHQL_VALIDATION_FAILED",
+            "The subscription operation is not supported by the schema.",
+        ),
     ],
 )
 async def test_bad_operations_are_graphql_errors(
-    gql: GQL, query: str, variables: dict[str, Any] | None, operation: str | None,
-    code: str, message: str,
+    gql: GQL,
+    query: str,
+    variables: dict[str, Any] | None,
+    operation: str | None,
+    code: str,
+    message: str,
 ) -> None:
     response = await gql.client.post(
         "/graphql",
@@ -198,7 +258,8 @@ async def test_other_http_misuse(client: httpx.AsyncClient, token: str) -> None:
     form = await client.post("/graphql", data={"query": "{ __typename }"}, headers=auth)
     assert form.status_code == 400 and "Unsupported content type" in form.text
     mutation_by_get = await client.get(
-        "/graphql", params={"query": 'mutation { deleteContact(input: {id: "x"}) { userErrors { code } } }'},
+        "/graphql",
+        params={"query": 'mutation { deleteContact(input: {id: "x"}) { userErrors { code } } }'},
         headers=auth,
     )
     assert mutation_by_get.status_code == 400

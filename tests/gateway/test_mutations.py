@@ -38,8 +38,15 @@ async def plan_field(container: CoreContainer) -> None:
 async def test_create_contact(gql: GQL, container: CoreContainer, plan_field: None) -> None:
     data = await gql.data(
         CREATE,
-        {"input": {"email": "ann@x.io", "firstName": "Ann", "company": "Acme",
-                   "tags": ["VIP", "lead"], "customFields": [{"alias": "plan", "value": "pro"}]}},
+        {
+            "input": {
+                "email": "ann@x.io",
+                "firstName": "Ann",
+                "company": "Acme",
+                "tags": ["VIP", "lead"],
+                "customFields": [{"alias": "plan", "value": "pro"}],
+            }
+        },
     )
     payload = data["createContact"]
     assert payload["userErrors"] == []
@@ -55,17 +62,26 @@ async def test_create_contact(gql: GQL, container: CoreContainer, plan_field: No
     ("input_", "error"),
     [
         ({"email": "not-an-email"}, {"field": ["input", "email"], "code": "INVALID"}),
-        ({"email": "a@x.io", "customFields": [{"alias": "plan", "value": "gold"}]},
-         {"field": ["input", "customFields", "plan"], "code": "INVALID"}),
-        ({"email": "a@x.io", "customFields": [{"alias": "shoe", "value": 42}]},
-         {"field": ["input", "customFields", "shoe"], "code": "INVALID"}),
-        ({"email": "a@x.io", "customFields": [{"alias": "email", "value": "b@x.io"}]},
-         {"field": ["input", "customFields"], "code": "INVALID"}),
+        (
+            {"email": "a@x.io", "customFields": [{"alias": "plan", "value": "gold"}]},
+            {"field": ["input", "customFields", "plan"], "code": "INVALID"},
+        ),
+        (
+            {"email": "a@x.io", "customFields": [{"alias": "shoe", "value": 42}]},
+            {"field": ["input", "customFields", "shoe"], "code": "INVALID"},
+        ),
+        (
+            {"email": "a@x.io", "customFields": [{"alias": "email", "value": "b@x.io"}]},
+            {"field": ["input", "customFields"], "code": "INVALID"},
+        ),
         ({"email": "a@x.io", "tags": [" "]}, {"field": ["input", "tags"], "code": "INVALID"}),
     ],
 )
 async def test_create_contact_user_errors_write_nothing(
-    gql: GQL, container: CoreContainer, plan_field: None, input_: dict[str, Any],
+    gql: GQL,
+    container: CoreContainer,
+    plan_field: None,
+    input_: dict[str, Any],
     error: dict[str, Any],
 ) -> None:
     payload = (await gql.data(CREATE, {"input": input_}))["createContact"]
@@ -80,8 +96,11 @@ async def test_create_duplicate_is_a_conflict(gql: GQL) -> None:
     await gql.data(CREATE, {"input": {"email": "ann@x.io"}})
     payload = (await gql.data(CREATE, {"input": {"email": "ANN@x.io"}}))["createContact"]
     assert payload["userErrors"] == [
-        {"field": ["input", "email"], "code": "CONFLICT",
-         "message": "a contact with email 'ANN@x.io' already exists"}
+        {
+            "field": ["input", "email"],
+            "code": "CONFLICT",
+            "message": "a contact with email 'ANN@x.io' already exists",
+        }
     ]
 
 
@@ -93,18 +112,32 @@ async def test_update_contact_changes_only_given_fields(
     )
     data = await gql.data(
         UPDATE,
-        {"input": {"id": gid("Contact", ann.id), "firstName": "Anne", "company": None,
-                   "customFields": [{"alias": "plan", "value": "pro"}]}},
+        {
+            "input": {
+                "id": gid("Contact", ann.id),
+                "firstName": "Anne",
+                "company": None,
+                "customFields": [{"alias": "plan", "value": "pro"}],
+            }
+        },
     )
     payload = data["updateContact"]
     assert payload["userErrors"] == []
     assert payload["contact"] == {
-        "email": "ann@x.io", "firstName": "Anne", "lastName": "Lee", "company": None,
+        "email": "ann@x.io",
+        "firstName": "Anne",
+        "lastName": "Lee",
+        "company": None,
         "customFields": [{"alias": "plan", "value": "pro"}],
     }
     cleared = await gql.data(
         UPDATE,
-        {"input": {"id": gid("Contact", ann.id), "customFields": [{"alias": "plan", "value": None}]}},
+        {
+            "input": {
+                "id": gid("Contact", ann.id),
+                "customFields": [{"alias": "plan", "value": None}],
+            }
+        },
     )
     assert cleared["updateContact"]["contact"]["customFields"] == [{"alias": "plan", "value": None}]
     assert (await container.contact_service().get(ann.id)).fields == {}
@@ -113,8 +146,14 @@ async def test_update_contact_changes_only_given_fields(
 @pytest.mark.parametrize(
     ("input_", "error"),
     [
-        ({"id": "Q29udGFjdDo5OTk=", "firstName": "X"},  # Contact:999
-         {"field": ["input", "id"], "code": "NOT_FOUND", "message": "contact 999 does not exist"}),
+        (
+            {"id": "Q29udGFjdDo5OTk=", "firstName": "X"},  # Contact:999
+            {
+                "field": ["input", "id"],
+                "code": "NOT_FOUND",
+                "message": "contact 999 does not exist",
+            },
+        ),
         ({"id": "garbage", "firstName": "X"}, {"field": ["input", "id"], "code": "INVALID"}),
         ({"id": None, "email": None}, {"field": ["input", "email"], "code": "INVALID"}),
         ({"id": None, "phone": "call me"}, {"field": ["input", "phone"], "code": "INVALID"}),
@@ -144,7 +183,8 @@ async def test_delete_contact(gql: GQL, container: CoreContainer) -> None:
         await container.contact_service().get(ann.id)
     again = await gql.data(mutation, {"id": gid("Contact", ann.id)})
     assert again["deleteContact"] == {
-        "deletedContactId": None, "userErrors": [{"field": ["input", "id"], "code": "NOT_FOUND"}]
+        "deletedContactId": None,
+        "userErrors": [{"field": ["input", "id"], "code": "NOT_FOUND"}],
     }
 
 
@@ -163,7 +203,8 @@ async def test_tag_and_untag_contact(gql: GQL, container: CoreContainer) -> None
     assert (await container.contact_service().get(ann.id)).tags == ("vip", "webinar")
     empty = await gql.data(tag, {"id": ann_id, "tags": []})
     assert empty["tagContact"] == {
-        "contact": None, "userErrors": [{"field": ["input", "tags"], "code": "INVALID"}]
+        "contact": None,
+        "userErrors": [{"field": ["input", "tags"], "code": "INVALID"}],
     }
     missing = await gql.data(tag, {"id": gid("Contact", 999), "tags": ["x"]})
     assert missing["tagContact"]["userErrors"] == [{"field": ["input", "id"], "code": "NOT_FOUND"}]
@@ -172,21 +213,30 @@ async def test_tag_and_untag_contact(gql: GQL, container: CoreContainer) -> None
 async def test_create_custom_field(gql: GQL, container: CoreContainer) -> None:
     mutation = (
         "mutation($input: CreateCustomFieldInput!) { createCustomField(input: $input) "
-        "{ customField { alias label type options isRequired } userErrors { field message code } } }"
+        "{ customField { alias label type options isRequired } "
+        "userErrors { field message code } } }"
     )
     data = await gql.data(
         mutation, {"input": {"alias": "plan", "type": "SELECT", "options": ["free", "pro"]}}
     )
     assert data["createCustomField"] == {
-        "customField": {"alias": "plan", "label": "Plan", "type": "SELECT",
-                        "options": ["free", "pro"], "isRequired": False},
+        "customField": {
+            "alias": "plan",
+            "label": "Plan",
+            "type": "SELECT",
+            "options": ["free", "pro"],
+            "isRequired": False,
+        },
         "userErrors": [],
     }
     assert (await container.custom_field_service().get("plan")).options == ("free", "pro")
     dup = await gql.data(mutation, {"input": {"alias": "plan", "type": "TEXT"}})
     assert dup["createCustomField"]["userErrors"] == [
-        {"field": ["input", "alias"], "code": "CONFLICT",
-         "message": "custom field 'plan' already exists"}
+        {
+            "field": ["input", "alias"],
+            "code": "CONFLICT",
+            "message": "custom field 'plan' already exists",
+        }
     ]
     no_options = await gql.data(mutation, {"input": {"alias": "size", "type": "MULTISELECT"}})
     assert no_options["createCustomField"]["userErrors"][0]["field"] == ["input", "options"]

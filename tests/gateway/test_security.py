@@ -53,7 +53,9 @@ def _operation(kind: str, name: str, field: GraphQLField) -> str:
         if isinstance(arg.type, GraphQLNonNull)
     ]
     call = f"{name}({', '.join(args)})" if args else name
-    selection = " { __typename }" if isinstance(get_named_type(field.type), GraphQLObjectType) else ""
+    selection = (
+        " { __typename }" if isinstance(get_named_type(field.type), GraphQLObjectType) else ""
+    )
     if name == "nodes" or name == "node":
         selection = " { __typename }"
     return f"{kind} {{ {call}{selection} }}"
@@ -87,8 +89,12 @@ def test_every_root_field_declares_a_fitting_scope() -> None:
 
 @pytest.mark.parametrize(("kind", "name", "scope"), ROOT_FIELDS, ids=[f[1] for f in ROOT_FIELDS])
 async def test_root_field_refuses_callers_without_its_scope(
-    client: httpx.AsyncClient, make_token: MakeToken, container: CoreContainer,
-    kind: str, name: str, scope: Scope | None,
+    client: httpx.AsyncClient,
+    make_token: MakeToken,
+    container: CoreContainer,
+    kind: str,
+    name: str,
+    scope: Scope | None,
 ) -> None:
     graphql_schema = SCHEMA._schema
     root = graphql_schema.query_type if kind == "query" else graphql_schema.mutation_type
@@ -96,8 +102,9 @@ async def test_root_field_refuses_callers_without_its_scope(
     operation = _operation(kind, name, root.fields[name])
     if name in ("node", "nodes"):
         contact = await container.contact_service().create("ann@x.io")
-        operation = operation.replace('"x"', '"' + base64.b64encode(
-            f"Contact:{contact.id}".encode()).decode() + '"')
+        operation = operation.replace(
+            '"x"', '"' + base64.b64encode(f"Contact:{contact.id}".encode()).decode() + '"'
+        )
         scope = Scope.CONTACTS_READ
 
     anonymous = await GQL(client, None)(operation)
@@ -125,7 +132,8 @@ async def test_root_field_refuses_callers_without_its_scope(
 )
 async def test_bad_credentials(client: httpx.AsyncClient, header: str, message: str) -> None:
     response = await client.post(
-        "/graphql", json={"query": "{ contacts { totalCount } }"},
+        "/graphql",
+        json={"query": "{ contacts { totalCount } }"},
         headers={"Authorization": header},
     )
     doc = response.json()
@@ -150,7 +158,8 @@ async def test_revoked_and_expired_tokens_are_refused(
     short = await service.create("short", ["contacts:read"], expires_in=timedelta(hours=1))
     async with container.session_factory().begin() as session:
         await session.execute(
-            update(ApiTokenRow).where(ApiTokenRow.id == short.token.id)
+            update(ApiTokenRow)
+            .where(ApiTokenRow.id == short.token.id)
             .values(expires_at=short.token.created_at)
         )
     assert codes(await GQL(client, short.secret)("{ contacts { totalCount } }")) == [
@@ -165,7 +174,7 @@ async def test_one_field_refused_does_not_hide_the_others(
     doc = await gql("{ __typename contacts { totalCount } }")
     assert doc["data"] is None  # contacts is non-null: the error bubbles up to data
     assert codes(doc) == ["FORBIDDEN"] and doc["errors"][0]["path"] == ["contacts"]
-    doc = await gql("{ contact(email: \"a@b.cd\") { id } customFields { alias } }")
+    doc = await gql('{ contact(email: "a@b.cd") { id } customFields { alias } }')
     assert codes(doc) == ["FORBIDDEN", "FORBIDDEN"]
 
 
@@ -179,8 +188,12 @@ async def test_internal_errors_are_masked_and_logged(
     with caplog.at_level(logging.ERROR, logger="leadbridge.gateway"):
         doc = await gql("{ contacts { totalCount } }")
     assert doc["errors"] == [
-        {"message": "Internal server error", "locations": [{"line": 1, "column": 3}],
-         "path": ["contacts"], "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+        {
+            "message": "Internal server error",
+            "locations": [{"line": 1, "column": 3}],
+            "path": ["contacts"],
+            "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+        }
     ]
     assert "db-primary" in caplog.text and "RuntimeError" in caplog.text
 

@@ -42,8 +42,15 @@ def cli(fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_tokens_end_to_end(cli) -> None:  # type: ignore[no-untyped-def]
     created = json.loads(
         cli(
-            "tokens", "create", "--name", "frontend", "--scope", "contacts:read",
-            "--scope", "segments:read,sync:run", "--json",
+            "tokens",
+            "create",
+            "--name",
+            "frontend",
+            "--scope",
+            "contacts:read",
+            "--scope",
+            "segments:read,sync:run",
+            "--json",
         ).stdout
     )
     secret = created["token"]

@@ -54,9 +54,7 @@ class Loaders:
     def custom_fields(self) -> asyncio.Future[list[FieldSpec]]:
         """Custom field definitions, read once per request."""
         if self._custom_fields is None:
-            self._custom_fields = asyncio.ensure_future(
-                self._services.custom_field_service.list()
-            )
+            self._custom_fields = asyncio.ensure_future(self._services.custom_field_service.list())
         return self._custom_fields
 
 

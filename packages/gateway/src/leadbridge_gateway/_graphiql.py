@@ -49,7 +49,8 @@ _PAGE = """<!doctype html>
       isHeadersEditorEnabled: true,
       shouldPersistHeaders: true,
       defaultEditorToolsVisibility: "headers",
-      defaultQuery: "{{\\n  contacts(first: 10) {{\\n    totalCount\\n    nodes {{ id email tags }}\\n  }}\\n}}\\n",
+      defaultQuery: "{{\\n  contacts(first: 10) {{\\n    totalCount\\n"
+        + "    nodes {{ id email tags }}\\n  }}\\n}}\\n",
     }}));
   </script>
 </body>

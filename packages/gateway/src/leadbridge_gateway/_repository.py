@@ -180,6 +180,6 @@ class ContactRepository:
             .order_by(ContactTagRow.contact_id, TagRow.name)
         )
         out: dict[int, list[str]] = defaultdict(list)
-        for contact_id, name in rows:
-            out[contact_id].append(name)
+        for row in rows:
+            out[row.contact_id].append(row.name)
         return out

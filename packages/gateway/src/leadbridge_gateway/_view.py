@@ -13,9 +13,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema import BaseSchema
-from strawberry.types import ExecutionResult
 
 from ._context import GatewayContext, GatewayServices
 from ._errors import UnauthenticatedError
@@ -31,7 +29,12 @@ def error_response(status: int, message: str, code: str) -> JSONResponse:
     )
 
 
-_HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+}
 
 
 class GraphQLView(GraphQL[GatewayContext, None]):
@@ -84,4 +87,3 @@ class GraphQLView(GraphQL[GatewayContext, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_page(request.url_for("graphiql_static", name="").path)
-

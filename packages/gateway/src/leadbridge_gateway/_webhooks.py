@@ -65,9 +65,7 @@ def discover(core: Any, name: str) -> ASGIApp | None:
 class WebhookDispatcher:
     """The ASGI endpoint of ``/webhooks/{integration}[/...]``."""
 
-    def __init__(
-        self, explicit: Mapping[str, Any], find: Callable[[str], ASGIApp | None]
-    ) -> None:
+    def __init__(self, explicit: Mapping[str, Any], find: Callable[[str], ASGIApp | None]) -> None:
         self._apps: dict[str, ASGIApp] = {k: _as_asgi(v) for k, v in explicit.items()}
         self._find = find
 

@@ -1,8 +1,8 @@
 """Write (or check) ``schema.graphql``, the SDL of the gateway's schema.
 
-    python -m leadbridge_gateway.export_schema            # rewrite packages/gateway/schema.graphql
-    python -m leadbridge_gateway.export_schema --check    # exit 1 when the file is out of date
-    python -m leadbridge_gateway.export_schema PATH       # write elsewhere ('-' for stdout)
+python -m leadbridge_gateway.export_schema            # rewrite packages/gateway/schema.graphql
+python -m leadbridge_gateway.export_schema --check    # exit 1 when the file is out of date
+python -m leadbridge_gateway.export_schema PATH       # write elsewhere ('-' for stdout)
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         if current != sdl:
-            print(f"{path} is out of date: run python -m leadbridge_gateway.export_schema",
-                  file=sys.stderr)
+            print(
+                f"{path} is out of date: run python -m leadbridge_gateway.export_schema",
+                file=sys.stderr,
+            )
             return 1
         return 0
     path.write_text(sdl, encoding="utf-8")

@@ -68,7 +68,9 @@ def list_cmd(json_: JsonOpt = False) -> None:
 
 
 @app.command("revoke")
-def revoke_cmd(token_id: Annotated[int, typer.Argument(metavar="ID")], json_: JsonOpt = False) -> None:
+def revoke_cmd(
+    token_id: Annotated[int, typer.Argument(metavar="ID")], json_: JsonOpt = False
+) -> None:
     """Revoke a token at once; requests that present it are refused from now on."""
     token = run(lambda c: c.token_service().revoke(token_id))
     if json_:

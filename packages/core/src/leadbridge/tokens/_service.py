@@ -183,9 +183,7 @@ class TokenService:
             return None
         digest = hash_token(secret)
         async with self._session_factory() as session:
-            row = await session.scalar(
-                select(ApiTokenRow).where(ApiTokenRow.token_hash == digest)
-            )
+            row = await session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest))
             # Looked up by hash: the query's timing depends on the digest, never on the secret.
             if row is None:
                 return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 
 import strawberry
+
 from leadbridge import ConflictError, LeadBridgeError, NotFoundError, ValidationError
 
 from .._errors import BadUserInputError
@@ -22,7 +23,7 @@ class UserErrorCode(enum.Enum):
 )
 class UserError:
     field: list[str] | None = strawberry.field(
-        description="Path to the input field at fault, e.g. `[\"input\", \"email\"]`."
+        description='Path to the input field at fault, e.g. `["input", "email"]`.'
     )
     message: str
     code: UserErrorCode

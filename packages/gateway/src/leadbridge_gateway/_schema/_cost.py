@@ -2,7 +2,7 @@
 
 Every connection field counts ``first`` nodes for each node of the connections around it:
 ``contacts(first: 100) { edges { node { pointHistory(first: 50) … } } }`` can return
-100 + 100 × 50 = 5,100 nodes. ``nodes(ids:)`` counts one per ID. Directives are ignored (the
+100 + 100 x 50 = 5,100 nodes. ``nodes(ids:)`` counts one per ID. Directives are ignored (the
 bound is an upper bound). Fragments are followed; a fragment cycle is a validation error of
 its own, so a fragment is entered once per path.
 """

@@ -35,8 +35,8 @@ def is_unexpected(error: GraphQLError) -> bool:
     the request and shown as they are.
     """
     original = error.original_error
-    return error.path is not None and original is not None and not isinstance(
-        original, GraphQLError
+    return (
+        error.path is not None and original is not None and not isinstance(original, GraphQLError)
     )
 
 
@@ -83,7 +83,7 @@ class NodeLimit(SchemaExtension):
             if total > self.max_nodes:
                 error = QueryTooComplexError(
                     f"this query could return up to {total:,} nodes, more than the "
-                    f"{self.max_nodes:,} allowed (largest: {' × '.join(path)}); "
+                    f"{self.max_nodes:,} allowed (largest: {' x '.join(path)}); "
                     "ask for fewer with `first` on nested connections"
                 )
                 ctx.result = GraphQLExecutionResult(data=None, errors=[error])

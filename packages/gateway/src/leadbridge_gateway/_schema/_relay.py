@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
+
 from leadbridge import Scope
 
 from .._errors import BadUserInputError

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
+from strawberry.extensions import FieldExtension
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -185,6 +186,15 @@ def _criteria(f: ContactFilter | None) -> ContactCriteria:
     )
 
 
+def _fits(value: Any, sort: ContactSort) -> bool:
+    """Whether a cursor's sort value has the type of the sort key (cursors are client input)."""
+    if sort in (ContactSort.CREATED_AT, ContactSort.UPDATED_AT):
+        return isinstance(value, datetime)
+    if sort is ContactSort.EMAIL:
+        return isinstance(value, str)
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 async def _load_contact_nodes(ctx: GatewayContext, pks: Sequence[str]) -> list[Contact | None]:
     ids = [int(pk) if pk.isdigit() else 0 for pk in pks]
     rows = await ctx.loaders.contact.load_many(ids)
@@ -199,15 +209,15 @@ async def _load_field_nodes(ctx: GatewayContext, pks: Sequence[str]) -> list[Cus
 register_node(NodeKind("Contact", Scope.CONTACTS_READ, _load_contact_nodes))
 register_node(NodeKind("CustomField", Scope.CONTACTS_READ, _load_field_nodes))
 
-_READ = [RequireScope(Scope.CONTACTS_READ)]
-_WRITE = [RequireScope(Scope.CONTACTS_WRITE)]
+_READ: list[FieldExtension] = [RequireScope(Scope.CONTACTS_READ)]
+_WRITE: list[FieldExtension] = [RequireScope(Scope.CONTACTS_WRITE)]
 
 
 @strawberry.type
 class ContactsQuery:
     @strawberry.field(
         extensions=_READ,
-        description="Contacts, a page at a time (`first` 1–100, continue `after` a cursor).",
+        description="Contacts, a page at a time (`first` 1 to 100, continue `after` a cursor).",
     )
     async def contacts(
         self,
@@ -223,9 +233,8 @@ class ContactsQuery:
         descending = order.direction is OrderDirection.DESC
         order_key = f"{order.field.name}:{order.direction.name}"
         keyset = Keyset(*decode_cursor(after, order_key)) if after is not None else None
-        if keyset is not None and sort in (ContactSort.CREATED_AT, ContactSort.UPDATED_AT):
-            if not isinstance(keyset.value, datetime):
-                raise BadUserInputError(f"`after`: {after!r} is not a cursor this API issued")
+        if keyset is not None and not _fits(keyset.value, sort):
+            raise BadUserInputError(f"`after`: {after!r} is not a cursor this API issued")
         criteria = _criteria(filter)
         repo = info.context.services.contacts
         rows, has_next = await repo.page(criteria, sort, descending, first, keyset)
