@@ -33,6 +33,9 @@ class CoreContainer(containers.DeclarativeContainer):
 
     engine = providers.Singleton(create_engine, database_url=settings.provided.database_url)
     session_factory = providers.Singleton(create_session_factory, engine=engine)
+    read_session_factory = providers.Singleton(
+        create_session_factory, engine=engine, read_only=True
+    )
     secret_box = providers.Singleton(SecretBox, key=settings.provided.secret_key)
     event_bus = providers.Singleton(EventBus)
 

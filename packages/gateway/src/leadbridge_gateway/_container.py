@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from leadbridge import CustomFieldService
+
 from ._context import GatewayServices
 from ._repository import ContactRepository
 from ._schema import build_schema
@@ -28,8 +30,12 @@ class GatewayContainer(containers.DeclarativeContainer):
     settings = providers.Singleton(GatewaySettings.from_env)
 
     database = providers.Resource(_database, engine=core.engine)
+    # Reads go through read-only sessions: on SQLite they never wait for the write lock.
     contact_repository = providers.Singleton(
-        ContactRepository, session_factory=core.session_factory
+        ContactRepository, session_factory=core.read_session_factory
+    )
+    field_reader = providers.Singleton(
+        CustomFieldService, session_factory=core.read_session_factory
     )
     services = providers.Singleton(
         GatewayServices,
@@ -38,5 +44,6 @@ class GatewayContainer(containers.DeclarativeContainer):
         custom_field_service=core.custom_field_service,
         token_service=core.token_service,
         contacts=contact_repository,
+        field_reader=field_reader,
     )
     schema = providers.Singleton(build_schema, settings=settings)

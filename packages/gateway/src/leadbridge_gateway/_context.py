@@ -27,6 +27,8 @@ class GatewayServices:
     custom_field_service: CustomFieldService
     token_service: TokenService
     contacts: ContactRepository
+    #: Reads custom field definitions through read-only sessions.
+    field_reader: CustomFieldService
 
 
 class Loaders:
@@ -54,7 +56,7 @@ class Loaders:
     def custom_fields(self) -> asyncio.Future[list[FieldSpec]]:
         """Custom field definitions, read once per request."""
         if self._custom_fields is None:
-            self._custom_fields = asyncio.ensure_future(self._services.custom_field_service.list())
+            self._custom_fields = asyncio.ensure_future(self._services.field_reader.list())
         return self._custom_fields
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._errors import NotFoundError, ValidationError
-from ..db import utcnow
+from ..db import READ_ONLY, utcnow
 from ._models import ApiTokenRow
 
 #: Every token starts with this, so that secret scanners and people recognise one.
@@ -183,21 +183,19 @@ class TokenService:
             return None
         digest = hash_token(secret)
         async with self._session_factory() as session:
-            row = await session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest))
+            # Every request reads this: on SQLite, without taking the write lock.
+            await session.connection(execution_options={READ_ONLY: True})
             # Looked up by hash: the query's timing depends on the digest, never on the secret.
-            if row is None:
-                return None
-            token = _token(row)
-            now = utcnow()
-            if not token.is_active(now):
-                return None
-            if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
-                await self._touch(session, row.id, now)
+            row = await session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest))
+        if row is None:
+            return None
+        token = _token(row)
+        now = utcnow()
+        if not token.is_active(now):
+            return None
+        if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
+            async with self._session_factory.begin() as session:
+                await session.execute(
+                    update(ApiTokenRow).where(ApiTokenRow.id == row.id).values(last_used_at=now)
+                )
         return token
-
-    @staticmethod
-    async def _touch(session: AsyncSession, token_id: int, now: datetime) -> None:
-        await session.execute(
-            update(ApiTokenRow).where(ApiTokenRow.id == token_id).values(last_used_at=now)
-        )
-        await session.commit()
