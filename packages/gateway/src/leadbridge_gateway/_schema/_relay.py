@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
 from leadbridge import Scope
 
@@ -83,6 +85,37 @@ class Connection(Generic[NodeT]):
     @strawberry.field(description="How many nodes the whole connection has (all pages).")
     async def total_count(self) -> int:
         return await self._count()
+
+
+def _children(selections: Sequence[Selection], name: str) -> list[Selection]:
+    out: list[Selection] = []
+    for sel in selections:
+        if isinstance(sel, SelectedField):
+            if sel.name == name:
+                out.extend(sel.selections)
+        else:  # a fragment: look inside
+            out.extend(_children(sel.selections, name))
+    return out
+
+
+def _names(selections: Sequence[Selection]) -> set[str]:
+    names: set[str] = set()
+    for sel in selections:
+        if isinstance(sel, SelectedField):
+            names.add(sel.name)
+        else:
+            names |= _names(sel.selections)
+    return names
+
+
+def node_fields(info: Info[Any, Any]) -> set[str]:
+    """Fields asked of the nodes of the connection being resolved (edges.node and nodes).
+
+    A connection resolver fetches what its nodes need for the whole page in one statement
+    each; the nodes' own resolvers then answer without awaiting, the executor's fast path.
+    """
+    page = [sel for field in info.selected_fields for sel in field.selections]
+    return _names(_children(_children(page, "edges"), "node")) | _names(_children(page, "nodes"))
 
 
 def check_first(first: int) -> int:

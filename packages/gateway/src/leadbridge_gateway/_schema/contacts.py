@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from ._relay import (
     decode_int_id,
     encode_cursor,
     encode_id,
+    node_fields,
     register_node,
 )
 
@@ -116,19 +117,31 @@ class Contact(Node):
             known_tags=tuple(tags) if tags is not None else None,
         )
 
+    # The two list fields below answer at once when the page's resolver prefetched their data
+    # (the executor's fast path) and through the request's DataLoaders otherwise, hence plain
+    # functions that may return an awaitable.
+
     @strawberry.field(description="Tag names, sorted.")
-    async def tags(self, info: Ctx) -> list[str]:
+    def tags(self, info: Ctx) -> list[str]:
         if self.known_tags is not None:
             return list(self.known_tags)
-        return await info.context.loaders.tags.load(self.pk)
+        return info.context.loaders.tags.load(self.pk)  # type: ignore[return-value]
 
     @strawberry.field(
         description="Values of the custom fields (every defined field, or those named)."
     )
-    async def custom_fields(
-        self, info: Ctx, aliases: list[str] | None = None
+    def custom_fields(self, info: Ctx, aliases: list[str] | None = None) -> list[CustomFieldValue]:
+        specs = info.context.loaders.custom_fields()
+        if specs.done():
+            return self._values(specs.result(), aliases)
+        return self._values_later(specs, aliases)  # type: ignore[return-value]
+
+    async def _values_later(
+        self, specs: Awaitable[list[FieldSpec]], aliases: list[str] | None
     ) -> list[CustomFieldValue]:
-        specs = await info.context.loaders.custom_fields()
+        return self._values(await specs, aliases)
+
+    def _values(self, specs: list[FieldSpec], aliases: list[str] | None) -> list[CustomFieldValue]:
         if aliases is not None:
             wanted = set(aliases)
             specs = [s for s in specs if s.alias in wanted]
@@ -238,9 +251,16 @@ class ContactsQuery:
         criteria = _criteria(filter)
         repo = info.context.services.contacts
         rows, has_next = await repo.page(criteria, sort, descending, first, keyset)
-        info.context.loaders.contact.prime_many({r.id: r for r in rows})
+        loaders = info.context.loaders
+        loaders.contact.prime_many({r.id: r for r in rows})
+        wanted = node_fields(info)
+        tags: Sequence[Sequence[str] | None] = [None] * len(rows)
+        if "tags" in wanted and rows:
+            tags = await loaders.tags.load_many([r.id for r in rows])
+        if "customFields" in wanted:
+            await loaders.custom_fields()
         return connection(
-            [Contact.build(r) for r in rows],
+            [Contact.build(r, t) for r, t in zip(rows, tags, strict=True)],
             [encode_cursor(order_key, sort_value(r, sort), r.id) for r in rows],
             has_next=has_next,
             after=after,
