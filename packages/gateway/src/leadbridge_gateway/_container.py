@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from leadbridge import CustomFieldService
-
 from ._context import GatewayServices
 from ._repository import ContactRepository
 from ._schema import build_schema
@@ -30,20 +28,14 @@ class GatewayContainer(containers.DeclarativeContainer):
     settings = providers.Singleton(GatewaySettings.from_env)
 
     database = providers.Resource(_database, engine=core.engine)
-    # Reads go through read-only sessions: on SQLite they never wait for the write lock.
-    contact_repository = providers.Singleton(
-        ContactRepository, session_factory=core.read_session_factory
-    )
-    field_reader = providers.Singleton(
-        CustomFieldService, session_factory=core.read_session_factory
-    )
+    contact_repository = providers.Singleton(ContactRepository)
     services = providers.Singleton(
         GatewayServices,
-        session_factory=core.session_factory,
+        # Reads go through read-only sessions: on SQLite they never wait for the write lock.
+        read_session_factory=core.read_session_factory,
         contact_service=core.contact_service,
         custom_field_service=core.custom_field_service,
         token_service=core.token_service,
         contacts=contact_repository,
-        field_reader=field_reader,
     )
     schema = providers.Singleton(build_schema, settings=settings)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadbridge.contacts import ContactRow, ContactTagRow, TagRow, email_key
 
@@ -112,17 +112,14 @@ def sort_value(row: Any, sort: ContactSort) -> Any:
 
 
 class ContactRepository:
-    """Reads contacts, their tags and counts for the gateway, one statement per call."""
+    """Reads contacts, their tags and counts for the gateway, one statement per call.
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
-        self._session_factory = session_factory
-
-    async def _all(self, stmt: Any) -> Sequence[Row[Any]]:
-        async with self._session_factory() as session:
-            return (await session.execute(stmt)).all()
+    Every method reads through the session it is given: the request's read-only session.
+    """
 
     async def page(
         self,
+        session: AsyncSession,
         criteria: ContactCriteria,
         sort: ContactSort,
         descending: bool,
@@ -153,33 +150,32 @@ class ContactRepository:
             )
         )
         stmt = select(*CONTACT_COLUMNS).where(*clauses).order_by(*order).limit(limit + 1)
-        rows = await self._all(stmt)
+        rows = (await session.execute(stmt)).all()
         return rows[:limit], len(rows) > limit
 
-    async def count(self, criteria: ContactCriteria) -> int:
+    async def count(self, session: AsyncSession, criteria: ContactCriteria) -> int:
         stmt = select(func.count()).select_from(ContactRow).where(*criteria.where())
-        async with self._session_factory() as session:
-            return int(await session.scalar(stmt) or 0)
+        return int(await session.scalar(stmt) or 0)
 
-    async def by_ids(self, ids: Sequence[int]) -> dict[int, Row[Any]]:
-        rows = await self._all(select(*CONTACT_COLUMNS).where(ContactRow.id.in_(set(ids))))
-        return {r.id: r for r in rows}
+    async def by_ids(self, session: AsyncSession, ids: Sequence[int]) -> dict[int, Row[Any]]:
+        stmt = select(*CONTACT_COLUMNS).where(ContactRow.id.in_(set(ids)))
+        return {r.id: r for r in (await session.execute(stmt)).all()}
 
-    async def by_emails(self, emails: Sequence[str]) -> dict[str, Row[Any]]:
+    async def by_emails(self, session: AsyncSession, emails: Sequence[str]) -> dict[str, Row[Any]]:
         keys = {email_key(e) for e in emails}
-        rows = await self._all(
-            select(ContactRow.email_key, *CONTACT_COLUMNS).where(ContactRow.email_key.in_(keys))
-        )
-        return {r.email_key: r for r in rows}
+        stmt = select(ContactRow.email_key, *CONTACT_COLUMNS).where(ContactRow.email_key.in_(keys))
+        return {r.email_key: r for r in (await session.execute(stmt)).all()}
 
-    async def tags_by_contact(self, ids: Sequence[int]) -> dict[int, list[str]]:
-        rows = await self._all(
+    async def tags_by_contact(
+        self, session: AsyncSession, ids: Sequence[int]
+    ) -> dict[int, list[str]]:
+        stmt = (
             select(ContactTagRow.contact_id, TagRow.name)
             .join(TagRow, TagRow.id == ContactTagRow.tag_id)
             .where(ContactTagRow.contact_id.in_(set(ids)))
             .order_by(ContactTagRow.contact_id, TagRow.name)
         )
         out: dict[int, list[str]] = defaultdict(list)
-        for row in rows:
+        for row in (await session.execute(stmt)).all():
             out[row.contact_id].append(row.name)
         return out

@@ -49,12 +49,17 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
+        context = GatewayContext(
+            self.services, authorization=request.headers.get("authorization"), request=request
+        )
         try:
-            response = await self.run(request)
+            response = await self.run(request, context=context)
         except HTTPException as exc:
             response = error_response(
                 exc.status_code, exc.reason, _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
             )
+        finally:
+            await context.close()  # before answering: the connection goes back to the pool
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -69,11 +74,14 @@ class GraphQLView(GraphQL[GatewayContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> GatewayContext:
+        # Only websocket connections get here (HTTP requests build theirs in __call__); they
+        # live long, so their reads do not share a session.
         return GatewayContext(
             self.services,
             authorization=request.headers.get("authorization"),
             request=request,
             response=response,
+            shared_reads=False,
         )
 
     async def on_ws_connect(self, context: GatewayContext) -> Any:

@@ -177,16 +177,24 @@ class TokenService:
                 row.revoked_at = utcnow()
         return _token(row)
 
-    async def authenticate(self, secret: str) -> ApiToken | None:
-        """The active token whose secret this is, or ``None`` (unknown, revoked or expired)."""
+    async def authenticate(
+        self, secret: str, *, session: AsyncSession | None = None
+    ) -> ApiToken | None:
+        """The active token whose secret this is, or ``None`` (unknown, revoked or expired).
+
+        ``session``: read through the caller's (read-only) session rather than a new one.
+        """
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > 128:
             return None
-        digest = hash_token(secret)
-        async with self._session_factory() as session:
-            # Every request reads this: on SQLite, without taking the write lock.
-            await session.connection(execution_options={READ_ONLY: True})
-            # Looked up by hash: the query's timing depends on the digest, never on the secret.
-            row = await session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest))
+        # Looked up by hash: the query's timing depends on the digest, never on the secret.
+        stmt = select(ApiTokenRow).where(ApiTokenRow.token_hash == hash_token(secret))
+        if session is not None:
+            row = await session.scalar(stmt)
+        else:
+            async with self._session_factory() as own:
+                # Every request reads this: on SQLite, without taking the write lock.
+                await own.connection(execution_options={READ_ONLY: True})
+                row = await own.scalar(stmt)
         if row is None:
             return None
         token = _token(row)

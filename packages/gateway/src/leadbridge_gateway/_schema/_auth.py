@@ -17,11 +17,13 @@ class RequireScope(FieldExtension):
     """Refuse the field unless the caller's token has ``scope``.
 
     ``scope=None`` asks only for a valid token: fields such as ``node`` check the scope of
-    each object they return themselves.
+    each object they return themselves. ``writes=True`` (mutations) drops what the request
+    read so far once the field has run.
     """
 
-    def __init__(self, scope: Scope | None) -> None:
+    def __init__(self, scope: Scope | None, *, writes: bool = False) -> None:
         self.scope = scope
+        self.writes = writes
 
     async def resolve_async(
         self,
@@ -31,7 +33,11 @@ class RequireScope(FieldExtension):
         **kwargs: Any,
     ) -> Any:
         await info.context.require(self.scope, info.field_name)
-        return await next_(source, info, **kwargs)
+        result = await next_(source, info, **kwargs)
+        if self.writes:
+            # The payload's fields resolve next: they must not see what was read before.
+            await info.context.after_write()
+        return result
 
 
 def required_scope(extensions: list[FieldExtension]) -> RequireScope | None:

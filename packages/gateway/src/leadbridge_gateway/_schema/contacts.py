@@ -199,6 +199,11 @@ def _criteria(f: ContactFilter | None) -> ContactCriteria:
     )
 
 
+async def _count(ctx: GatewayContext, criteria: ContactCriteria) -> int:
+    async with ctx.reads.session() as session:
+        return await ctx.services.contacts.count(session, criteria)
+
+
 def _fits(value: Any, sort: ContactSort) -> bool:
     """Whether a cursor's sort value has the type of the sort key (cursors are client input)."""
     if sort in (ContactSort.CREATED_AT, ContactSort.UPDATED_AT):
@@ -223,7 +228,7 @@ register_node(NodeKind("Contact", Scope.CONTACTS_READ, _load_contact_nodes))
 register_node(NodeKind("CustomField", Scope.CONTACTS_READ, _load_field_nodes))
 
 _READ: list[FieldExtension] = [RequireScope(Scope.CONTACTS_READ)]
-_WRITE: list[FieldExtension] = [RequireScope(Scope.CONTACTS_WRITE)]
+_WRITE: list[FieldExtension] = [RequireScope(Scope.CONTACTS_WRITE, writes=True)]
 
 
 @strawberry.type
@@ -250,9 +255,10 @@ class ContactsQuery:
             raise BadUserInputError(f"`after`: {after!r} is not a cursor this API issued")
         criteria = _criteria(filter)
         repo = info.context.services.contacts
-        rows, has_next = await repo.page(criteria, sort, descending, first, keyset)
+        reads = info.context.reads
+        async with reads.session() as session:
+            rows, has_next = await repo.page(session, criteria, sort, descending, first, keyset)
         loaders = info.context.loaders
-        loaders.contact.prime_many({r.id: r for r in rows})
         wanted = node_fields(info)
         tags: Sequence[Sequence[str] | None] = [None] * len(rows)
         if "tags" in wanted and rows:
@@ -264,7 +270,7 @@ class ContactsQuery:
             [encode_cursor(order_key, sort_value(r, sort), r.id) for r in rows],
             has_next=has_next,
             after=after,
-            count=lambda: repo.count(criteria),
+            count=lambda: _count(info.context, criteria),
         )
 
     @strawberry.field(extensions=_READ, description="One contact, by `id` or by `email`.")
