@@ -92,13 +92,15 @@ class Contact(Node):
     created_at: datetime
     updated_at: datetime
     last_active_at: datetime | None
+    # Filled in by whoever builds the contact, for a whole page at once (one statement): a
+    # plain attribute costs the executor far less than a resolver per contact.
+    tags: list[str] = strawberry.field(description="Tag names, sorted.")
     pk: strawberry.Private[int]
     values: strawberry.Private[dict[str, Any]]
-    known_tags: strawberry.Private[tuple[str, ...] | None]
 
     @classmethod
-    def build(cls, row: Any, tags: Sequence[str] | None = None) -> Contact:
-        """From a database row or a core :class:`leadbridge.Contact`."""
+    def build(cls, row: Any, tags: Sequence[str]) -> Contact:
+        """From a database row or a core :class:`leadbridge.Contact`, with its tags."""
         return cls(
             id=strawberry.ID(encode_id("Contact", row.id)),
             pk=row.id,
@@ -114,18 +116,12 @@ class Contact(Node):
             updated_at=row.updated_at,
             last_active_at=row.last_active_at,
             values=row.fields or {},
-            known_tags=tuple(tags) if tags is not None else None,
+            tags=list(tags),
         )
 
-    # The two list fields below answer at once when the page's resolver prefetched their data
-    # (the executor's fast path) and through the request's DataLoaders otherwise, hence plain
-    # functions that may return an awaitable.
-
-    @strawberry.field(description="Tag names, sorted.")
-    def tags(self, info: Ctx) -> list[str]:
-        if self.known_tags is not None:
-            return list(self.known_tags)
-        return info.context.loaders.tags.load(self.pk)  # type: ignore[return-value]
+    # Answers at once when the definitions were read before (the executor's fast path) and
+    # through the request's loader otherwise, hence a plain function that may return an
+    # awaitable.
 
     @strawberry.field(
         description="Values of the custom fields (every defined field, or those named)."
@@ -213,10 +209,19 @@ def _fits(value: Any, sort: ContactSort) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+async def build_contacts(
+    ctx: GatewayContext, rows: Sequence[Any | None], *, tags: bool = True
+) -> list[Contact | None]:
+    """Contacts from rows, their tags read in one batch (``tags=False``: not asked for)."""
+    found = [r.id for r in rows if r is not None]
+    names = await ctx.loaders.tags.load_many(found) if tags and found else [[] for _ in found]
+    by_id = dict(zip(found, names, strict=True))
+    return [Contact.build(r, by_id[r.id]) if r is not None else None for r in rows]
+
+
 async def _load_contact_nodes(ctx: GatewayContext, pks: Sequence[str]) -> list[Contact | None]:
     ids = [int(pk) if pk.isdigit() else 0 for pk in pks]
-    rows = await ctx.loaders.contact.load_many(ids)
-    return [Contact.build(r) if r is not None else None for r in rows]
+    return await build_contacts(ctx, await ctx.loaders.contact.load_many(ids))
 
 
 async def _load_field_nodes(ctx: GatewayContext, pks: Sequence[str]) -> list[CustomField | None]:
@@ -258,15 +263,15 @@ class ContactsQuery:
         reads = info.context.reads
         async with reads.session() as session:
             rows, has_next = await repo.page(session, criteria, sort, descending, first, keyset)
-        loaders = info.context.loaders
         wanted = node_fields(info)
-        tags: Sequence[Sequence[str] | None] = [None] * len(rows)
+        tags: dict[int, list[str]] = {}
         if "tags" in wanted and rows:
-            tags = await loaders.tags.load_many([r.id for r in rows])
+            async with reads.session() as session:
+                tags = await repo.tags_by_contact(session, [r.id for r in rows])
         if "customFields" in wanted:
-            await loaders.custom_fields()
+            await info.context.loaders.custom_fields()
         return connection(
-            [Contact.build(r, t) for r, t in zip(rows, tags, strict=True)],
+            [Contact.build(r, tags.get(r.id, ())) for r in rows],
             [encode_cursor(order_key, sort_value(r, sort), r.id) for r in rows],
             has_next=has_next,
             after=after,
@@ -284,7 +289,7 @@ class ContactsQuery:
         else:
             assert email is not None
             row = await info.context.loaders.contact_by_email.load(email)
-        return Contact.build(row) if row is not None else None
+        return (await build_contacts(info.context, [row]))[0]
 
     @strawberry.field(extensions=_READ, description="Definitions of the custom contact fields.")
     async def custom_fields(self, info: Ctx) -> list[CustomField]:
