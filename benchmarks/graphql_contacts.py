@@ -84,26 +84,26 @@ def gateway_app() -> Any:
 
 
 def floor_app() -> Any:
-    """uvicorn factory: the same document from the same SQL, written the plainest way."""
-    from sqlalchemy import text
+    """uvicorn factory: the same document from the same SQL, written the plainest way.
+
+    The same SQLAlchemy statements as the gateway's (token check, page, tags) on one
+    read-only connection, rows turned into the JSON document by hand.
+    """
+    from sqlalchemy import select
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
     from leadbridge import Settings, db
-    from leadbridge.tokens import hash_token
+    from leadbridge.contacts import ContactRow, ContactTagRow, TagRow
+    from leadbridge.tokens import ApiTokenRow, hash_token
+    from leadbridge_gateway._repository import CONTACT_COLUMNS
 
     engine = db.create_engine(Settings.from_env().database_url)
+    reader = engine.execution_options(**{db.READ_ONLY: True})
     counter = _count_statements(engine)
-    token_sql = text(
-        "SELECT id, scopes, expires_at, revoked_at FROM api_tokens WHERE token_hash = :h"
-    )
-    tags_sql = (
-        "SELECT contact_tags.contact_id, tags.name FROM contact_tags JOIN tags "
-        "ON tags.id = contact_tags.tag_id WHERE contact_tags.contact_id IN ({}) "
-        "ORDER BY contact_tags.contact_id, tags.name"
-    )
+    token_columns = tuple(ApiTokenRow.__table__.columns)
 
     def cursor(pk: int) -> str:
         raw = json.dumps(["ID:ASC", pk, pk], separators=(",", ":")).encode()
@@ -112,28 +112,33 @@ def floor_app() -> Any:
     async def contacts(request: Request) -> JSONResponse:
         secret = request.headers.get("authorization", "").removeprefix("Bearer ")
         after = int(request.query_params.get("after", "0"))
-        async with engine.connect() as conn:
-            token = (await conn.execute(token_sql, {"h": hash_token(secret)})).first()
-            scopes = () if token is None else token.scopes
-            if isinstance(scopes, str):
-                scopes = json.loads(scopes)
-            if "contacts:read" not in scopes or token.revoked_at is not None:
+        async with reader.connect() as conn:
+            token = (
+                await conn.execute(
+                    select(*token_columns).where(ApiTokenRow.token_hash == hash_token(secret))
+                )
+            ).first()
+            if token is None or token.revoked_at is not None or "contacts:read" not in token.scopes:
                 return JSONResponse({"errors": [{"message": "forbidden"}]})
             rows = (
                 await conn.execute(
-                    text(
-                        "SELECT id, email, first_name, last_name, company, phone, city, "
-                        "country, points, fields, created_at, updated_at, last_active_at "
-                        "FROM contacts WHERE id > :after ORDER BY id LIMIT :n"
-                    ),
-                    {"after": after, "n": PAGE + 1},
+                    select(*CONTACT_COLUMNS)
+                    .where(ContactRow.id > after)
+                    .order_by(ContactRow.id.asc())
+                    .limit(PAGE + 1)
                 )
             ).all()
             more, rows = len(rows) > PAGE, rows[:PAGE]
             tags: dict[int, list[str]] = {r.id: [] for r in rows}
             if rows:
-                marks = ", ".join(str(int(r.id)) for r in rows)
-                for cid, name in (await conn.exec_driver_sql(tags_sql.format(marks))).all():
+                for cid, name in (
+                    await conn.execute(
+                        select(ContactTagRow.contact_id, TagRow.name)
+                        .join(TagRow, TagRow.id == ContactTagRow.tag_id)
+                        .where(ContactTagRow.contact_id.in_(set(tags)))
+                        .order_by(ContactTagRow.contact_id, TagRow.name)
+                    )
+                ).all():
                     tags[cid].append(name)
         edges = [
             {

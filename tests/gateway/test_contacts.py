@@ -247,3 +247,14 @@ async def test_bad_cursors_are_refused(gql: GQL, people: dict[str, Any]) -> None
         doc = await gql("query($a: String) { contacts(after: $a) { totalCount } }", {"a": junk})
         assert codes(doc) == ["BAD_USER_INPUT"], junk
         assert "is not a cursor this API issued" in doc["errors"][0]["message"]
+
+
+async def test_a_failing_field_next_to_a_reading_one(gql: GQL, people: dict[str, Any]) -> None:
+    # `contacts` is non-null: its error nulls the whole answer and cancels the other field
+    # midway through its read; the request's session must still be given back cleanly.
+    for _ in range(3):
+        doc = await gql(
+            '{ contact(email: "ann@example.com") { id } contacts(first: 0) { totalCount } }'
+        )
+        assert doc["data"] is None and codes(doc) == ["BAD_USER_INPUT"]
+    assert (await gql.data("{ contacts { totalCount } }"))["contacts"]["totalCount"] == 3

@@ -141,3 +141,34 @@ async def test_walk_sees_every_contact_once_under_concurrent_inserts(
     assert inserted == 40
     assert len(seen) == len(set(seen))  # nothing twice
     assert originals <= set(seen)  # every contact that existed throughout, once
+
+
+async def test_fast_leaf_path_answers_like_graphql_core(
+    container: CoreContainer, token: str, many: list[int]
+) -> None:
+    """The plain-leaf shortcut of the execution context changes nothing in any answer."""
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+    from leadbridge_gateway import GatewayContainer, GatewayContext, build_schema
+
+    services = GatewayContainer(core=container).services()
+    fast, plain = build_schema(), build_schema()
+    plain.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    first = base64.b64encode(f"Contact:{many[0]}".encode()).decode()
+    queries = [
+        PAGE.replace("$n", "100").replace("query($n: Int!)", "query"),
+        "{ contacts(first: 3, orderBy: {field: POINTS, direction: DESC}) { edges { cursor node "
+        "{ id email firstName lastName company phone city country points createdAt updatedAt "
+        "lastActiveAt tags __typename } } pageInfo { hasNextPage hasPreviousPage startCursor } } }",
+        f'{{ node(id: "{first}") {{ id ... on Contact {{ email points }} }} }}',
+        "{ customFields { alias type options isRequired } }",
+        '{ contact(email: "nobody@x.io") { id } contacts(first: 0) { totalCount } }',
+    ]
+    for query in queries:
+        answers = []
+        for schema in (fast, plain):
+            context = GatewayContext(services, authorization=f"Bearer {token}")
+            result = await schema.execute(query, context_value=context)
+            await context.close()
+            answers.append((result.data, [e.formatted for e in result.errors or ()]))
+        assert answers[0] == answers[1], query

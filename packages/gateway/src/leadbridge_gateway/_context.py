@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ from leadbridge.contacts import FieldSpec, email_key, load_custom_fields
 
 from ._errors import ForbiddenError, UnauthenticatedError
 from ._repository import ContactRepository
+
+log = logging.getLogger("leadbridge.gateway")
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,14 @@ class Reads:
 
     async def close(self) -> None:
         session, self._session = self._session, None
-        if session is not None:
+        if session is None:
+            return
+        try:
             await session.close()
+        except Exception:  # a statement cancelled midway can leave the connection unusable
+            log.debug("closing a read session failed; dropping its connection", exc_info=True)
+            with suppress(Exception):
+                await session.invalidate()
 
 
 class Loaders:

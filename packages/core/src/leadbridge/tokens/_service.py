@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -107,7 +108,11 @@ class IssuedToken:
         return f"IssuedToken(token={self.token!r}, secret='**********')"
 
 
-def _token(row: ApiTokenRow) -> ApiToken:
+_COLUMNS = tuple(ApiTokenRow.__table__.columns)
+
+
+def _token(row: Any) -> ApiToken:
+    """From an :class:`ApiTokenRow` or a row of its columns."""
     known = {s.value for s in Scope}
     return ApiToken(
         id=row.id,
@@ -187,14 +192,15 @@ class TokenService:
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > 128:
             return None
         # Looked up by hash: the query's timing depends on the digest, never on the secret.
-        stmt = select(ApiTokenRow).where(ApiTokenRow.token_hash == hash_token(secret))
+        # Plain columns, not an ORM entity: this runs on every request.
+        stmt = select(*_COLUMNS).where(ApiTokenRow.token_hash == hash_token(secret))
         if session is not None:
-            row = await session.scalar(stmt)
+            row = (await session.execute(stmt)).first()
         else:
             async with self._session_factory() as own:
                 # Every request reads this: on SQLite, without taking the write lock.
                 await own.connection(execution_options={READ_ONLY: True})
-                row = await own.scalar(stmt)
+                row = (await own.execute(stmt)).first()
         if row is None:
             return None
         token = _token(row)

@@ -16,9 +16,11 @@ from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.base import StrawberryObjectDefinition
 
 from .._settings import GatewaySettings
 from ._auth import RequireScope, required_scope
+from ._executor import FastLeafExecutionContext, plain_leaves
 from ._extensions import add_codes, extensions, is_unexpected
 from ._relay import Node
 from .contacts import Contact, ContactsMutation, ContactsQuery, CustomField
@@ -62,10 +64,28 @@ def build_schema(settings: GatewaySettings | None = None) -> GatewaySchema:
     settings = settings or GatewaySettings()
     query: Any = merge_types("Query", QUERY_TYPES)
     mutation: Any = merge_types("Mutation", MUTATION_TYPES)
-    return GatewaySchema(
+    # A subclass per schema: it carries the schema's own table of plain leaf fields.
+    executor: type[FastLeafExecutionContext] = type(
+        "GatewayExecutionContext", (FastLeafExecutionContext,), {}
+    )
+    schema = GatewaySchema(
         query=query,
         mutation=mutation,
         types=[Node, *NODE_TYPES],
         extensions=extensions(settings),
         config=StrawberryConfig(disable_field_suggestions=not settings.introspection),
+        execution_context_class=executor,
     )
+    executor.leaves = plain_leaves(schema._schema, _python_names(schema))
+    return schema
+
+
+def _python_names(schema: GatewaySchema) -> dict[tuple[str, str], str]:
+    names: dict[tuple[str, str], str] = {}
+    converter = schema.config.name_converter
+    for graphql_type in schema._schema.type_map.values():
+        definition = getattr(graphql_type, "extensions", {}).get("strawberry-definition")
+        if isinstance(definition, StrawberryObjectDefinition):
+            for field in definition.fields:
+                names[(graphql_type.name, converter.get_graphql_name(field))] = field.python_name
+    return names
