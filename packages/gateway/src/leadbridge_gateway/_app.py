@@ -70,7 +70,9 @@ def create_app(
 
     async def readyz(_request: Request) -> JSONResponse:
         try:
-            branches = await db.current(container.engine(), _migration_locations())
+            # Read-only: a probe must not queue for SQLite's write lock.
+            engine = container.engine().execution_options(**{db.READ_ONLY: True})
+            branches = await db.current(engine, _migration_locations())
         except Exception as exc:  # any failure to reach the database means not ready
             log.warning("readiness check failed", exc_info=exc)
             # The class only: a driver's message may carry the host or the user.
