@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import Receive, Scope, Send
 
 from leadbridge import CoreContainer, Settings
+from leadbridge.integrations import LoadedIntegration, UnknownIntegrationError
 from leadbridge_gateway import GatewaySettings, create_app
 
 
@@ -103,10 +104,18 @@ async def test_webhooks_reach_explicit_apps_and_integration_containers(
         core = providers.DependenciesContainer()
         webhook_app = providers.Object(handler)
 
-    class WithPlugin(CoreContainer):  # how core mounts an integration's container
-        demo = providers.Container(DemoContainer)
+    class QuietContainer(containers.DeclarativeContainer):  # receives no webhooks
+        core = providers.DependenciesContainer()
 
-    core = WithPlugin(settings=providers.Object(container.settings()))
+    class Registry:  # what core's integration registry answers for installed plugins
+        def get(self, name: str) -> LoadedIntegration:
+            plugins = {"demo": DemoContainer, "quiet": QuietContainer}
+            if name not in plugins:
+                raise UnknownIntegrationError(f"integration {name!r} does not exist", value=name)
+            return LoadedIntegration(name, None, plugins[name](core=core))  # type: ignore[arg-type]
+
+    core = CoreContainer(settings=providers.Object(container.settings()))
+    core.integration_registry.override(providers.Object(Registry()))
     app = create_app(core, GatewaySettings(), webhooks={"explicit": asgi_app})
     async with _client(app) as client:
         first = await client.post("/webhooks/explicit/events/1", content=b"payload")
@@ -114,7 +123,8 @@ async def test_webhooks_reach_explicit_apps_and_integration_containers(
         assert seen == [("/webhooks/explicit", "/webhooks/explicit/events/1", b"payload")]
         second = await client.post("/webhooks/demo", json={"event": "registered"})
         assert second.status_code == 200 and second.json() == {"got": "registered"}
-        assert (await client.post("/webhooks/settings")).status_code == 404  # not a container
+        assert (await client.post("/webhooks/quiet")).status_code == 404
+        assert (await client.post("/webhooks/nobody")).status_code == 404
 
 
 # -- request limits, CORS, GraphiQL -------------------------------------------------------

@@ -1,8 +1,8 @@
 """``/webhooks/{integration}``: hand each request to the integration that receives it.
 
-An integration receives webhooks by exposing ``webhook_app`` in its container (the container
-core mounts under the integration's name): a provider of an ASGI application, or of an async
-handler ``(starlette.requests.Request) -> starlette.responses.Response``. The app sees the
+An integration receives webhooks by declaring a ``webhook_app`` provider in its plugin
+container (the one core's integration registry mounts): it provides an ASGI application, or an
+async handler ``(starlette.requests.Request) -> starlette.responses.Response``. The app sees the
 request with ``root_path`` ending in ``/webhooks/<name>``, the way a Starlette ``Mount`` does,
 so a Starlette app's own routes are relative to it. Webhooks carry no API token: the
 integration checks their signature. ``create_app(..., webhooks={name: app})`` adds or
@@ -16,10 +16,11 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from dependency_injector import providers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from leadbridge import LeadBridgeError
 
 from ._view import error_response
 
@@ -49,17 +50,18 @@ def _as_asgi(target: Any) -> ASGIApp:
 
 
 def discover(core: Any, name: str) -> ASGIApp | None:
-    """The webhook app of the integration container mounted in ``core`` as ``name``."""
-    sub = getattr(core, "providers", {}).get(name)
-    if not isinstance(sub, providers.Container | providers.DependenciesContainer):
+    """The webhook app of the integration ``name``, from core's integration registry."""
+    provider = getattr(core, "providers", {}).get("integration_registry")
+    if provider is None:
         return None
     try:
-        provider = getattr(sub, "webhook_app")  # noqa: B009 - a provider looked up by name
-    except AttributeError:
+        loaded = provider().get(name)
+    except LeadBridgeError as exc:  # not installed, not loaded, or broken (logged by core)
+        log.info("webhook for %r: %s", name, exc)
         return None
-    if not isinstance(provider, providers.Provider):
+    if not loaded.has("webhook_app"):
         return None
-    return _as_asgi(provider())
+    return _as_asgi(loaded.provide("webhook_app"))
 
 
 class WebhookDispatcher:
