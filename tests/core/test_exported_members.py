@@ -17,6 +17,7 @@ MODULES = [
     "leadbridge.segments",
     "leadbridge.sync",
     "leadbridge.testing",
+    "leadbridge.tokens",
 ]
 
 

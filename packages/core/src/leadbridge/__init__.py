@@ -30,8 +30,10 @@ from .segments import (
     SegmentService,
 )
 from .settings import Settings
+from .tokens import ApiToken, Scope, TokenService
 
 __all__ = [
+    "ApiToken",
     "BasePointActionType",
     "BaseSegmentFilter",
     "BaseTriggerEvent",
@@ -53,10 +55,12 @@ __all__ = [
     "NotFoundError",
     "PointsService",
     "RebuildResult",
+    "Scope",
     "SecretBox",
     "Segment",
     "SegmentService",
     "Settings",
+    "TokenService",
     "ValidationError",
     "__version__",
     "shutdown",

@@ -25,6 +25,7 @@ from .points import PointsService
 from .segments import SegmentService
 from .settings import Settings
 from .sync import RegistryTargetResolver, SyncEngine, SyncRunService, SyncService
+from .tokens import TokenService
 
 
 class CoreContainer(containers.DeclarativeContainer):
@@ -34,6 +35,9 @@ class CoreContainer(containers.DeclarativeContainer):
 
     engine = providers.Singleton(create_engine, database_url=settings.provided.database_url)
     session_factory = providers.Singleton(create_session_factory, engine=engine)
+    read_session_factory = providers.Singleton(
+        create_session_factory, engine=engine, read_only=True
+    )
     secret_box = providers.Singleton(SecretBox, key=settings.provided.secret_key)
     event_bus = providers.Singleton(EventBus)
 
@@ -42,6 +46,7 @@ class CoreContainer(containers.DeclarativeContainer):
         ContactService, session_factory=session_factory, event_bus=event_bus
     )
     change_log_service = providers.Singleton(ChangeLogService, session_factory=session_factory)
+    token_service = providers.Singleton(TokenService, session_factory=session_factory)
 
     # Plugins are mounted with this very container as their ``core`` dependency.
     integration_registry = providers.Singleton(

@@ -1,19 +1,143 @@
+"""The Starlette application: ``/graphql``, health, readiness, webhooks, GraphiQL."""
+
 from __future__ import annotations
 
+import importlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from dependency_injector import providers
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
-from leadbridge import CoreContainer
+from leadbridge import CoreContainer, db
+
+from ._container import GatewayContainer
+from ._graphiql import static_asset
+from ._middleware import BodySizeLimit
+from ._settings import GatewaySettings
+from ._view import GraphQLView, error_response
+from ._webhooks import WebhookDispatcher, discover
+
+log = logging.getLogger("leadbridge.gateway")
 
 
-async def _healthz(_request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
+def _migration_locations() -> list[Path]:
+    """Version directories of installed plugins, from the integration registry when present."""
+    try:
+        integrations = importlib.import_module("leadbridge.integrations")
+    except ImportError:
+        return []
+    hook = getattr(integrations, "installed_migration_locations", None)
+    return list(hook()) if hook is not None else []
 
 
-def create_app(container: CoreContainer) -> Starlette:
-    """The gateway's Starlette application over ``container``."""
-    app = Starlette(routes=[Route("/healthz", _healthz)])
-    app.state.container = container
+async def _maybe_await(value: Any) -> None:
+    if inspect.isawaitable(value):
+        await value
+
+
+def create_app(
+    container: CoreContainer,
+    settings: GatewaySettings | None = None,
+    *,
+    webhooks: Mapping[str, Any] | None = None,
+) -> Starlette:
+    """The gateway over ``container``.
+
+    ``settings`` default to ``LEADBRIDGE_GATEWAY_*`` variables. ``webhooks`` maps integration
+    names to ASGI apps or request handlers, in addition to those integrations expose. The
+    app's lifespan starts the container's resources and, at shutdown, closes the database
+    pool.
+    """
+    gateway = GatewayContainer(core=container)
+    if settings is not None:
+        gateway.settings.override(providers.Object(settings))
+    settings = gateway.settings()
+    view = GraphQLView(gateway.schema(), gateway.services(), graphiql=settings.graphiql)
+    dispatcher = WebhookDispatcher(webhooks or {}, lambda name: discover(container, name))
+
+    async def healthz(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> JSONResponse:
+        try:
+            # Read-only: a probe must not queue for SQLite's write lock.
+            engine = container.engine().execution_options(**{db.READ_ONLY: True})
+            branches = await db.current(engine, _migration_locations())
+        except Exception as exc:  # any failure to reach the database means not ready
+            log.warning("readiness check failed", exc_info=exc)
+            # The class only: a driver's message may carry the host or the user.
+            return JSONResponse(
+                {"status": "unavailable", "database": f"unreachable ({type(exc).__name__})"},
+                status_code=503,
+            )
+        pending = sorted(b for b, info in branches.items() if not info["up_to_date"])
+        body: dict[str, Any] = {
+            "status": "ok" if not pending else "unavailable",
+            "database": "ok",
+            "migrations": {b: info["current"] for b, info in sorted(branches.items())},
+        }
+        if pending:
+            body["pending"] = pending
+            body["hint"] = "run `leadbridge db upgrade`"
+        return JSONResponse(body, status_code=200 if not pending else 503)
+
+    async def not_found(_request: Request, _exc: Exception) -> JSONResponse:
+        return error_response(404, "not found", "NOT_FOUND")
+
+    routes: list[Any] = [
+        Route("/graphql", view),
+        WebSocketRoute("/graphql", view),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/webhooks/{integration}", dispatcher),
+        Route("/webhooks/{integration}/{rest:path}", dispatcher),
+    ]
+    if settings.graphiql:
+        routes.append(
+            Route("/graphiql/{name:path}", static_asset, methods=["GET"], name="graphiql_static")
+        )
+
+    middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    if settings.cors_origins:
+        middleware.insert(
+            0,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type"],
+                max_age=600,
+            ),
+        )
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await _maybe_await(gateway.init_resources())
+        try:
+            yield
+        finally:
+            await _maybe_await(gateway.shutdown_resources())
+
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={404: not_found},
+    )
+    app.state.gateway = gateway
     return app
+
+
+def create_app_from_env() -> Starlette:
+    """The app uvicorn's workers build (``leadbridge serve``): settings from the environment."""
+    return create_app(CoreContainer())

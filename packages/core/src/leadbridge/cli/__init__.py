@@ -18,6 +18,7 @@ from ._integrations import app as integrations_app
 from ._points import app as points_app
 from ._segments import app as segments_app
 from ._sync import app as sync_app
+from ._tokens import app as tokens_app
 
 __all__ = ["app", "main"]
 
@@ -35,6 +36,7 @@ app.add_typer(integrations_app, name="integrations")
 app.add_typer(segments_app, name="segments")
 app.add_typer(sync_app, name="sync")
 app.add_typer(points_app, name="points", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
 
 
 def _versions() -> list[tuple[str, str]]:

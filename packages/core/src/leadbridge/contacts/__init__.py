@@ -26,6 +26,7 @@ from ._service import (
     RowError,
     email_key,
     ensure_tags,
+    load_custom_fields,
 )
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "TagRow",
     "email_key",
     "ensure_tags",
+    "load_custom_fields",
     "normalize_value",
     "record_changes",
 ]

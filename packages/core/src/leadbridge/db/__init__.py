@@ -1,12 +1,13 @@
 """Database layer: async engine and sessions, the declarative base, migrations."""
 
 from ._base import NAMING_CONVENTION, Base, BigIntPK, JSONDoc, UTCDateTime, utcnow
-from ._engine import create_engine, create_session_factory
+from ._engine import READ_ONLY, create_engine, create_session_factory
 from ._migrate import CORE_BRANCH, alembic_config, current, downgrade, upgrade
 
 __all__ = [
     "CORE_BRANCH",
     "NAMING_CONVENTION",
+    "READ_ONLY",
     "Base",
     "BigIntPK",
     "JSONDoc",

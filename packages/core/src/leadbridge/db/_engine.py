@@ -12,6 +12,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+#: Execution option of transactions that only read (``engine.execution_options(read_only=True)``
+#: or ``session.connection(execution_options={"read_only": True})``): on SQLite they begin
+#: without the write lock; a write in one may then fail with "database is locked".
+READ_ONLY = "read_only"
+
 
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     """The async engine for ``database_url`` (aiosqlite or asyncpg), tuned per backend."""
@@ -65,8 +70,17 @@ def _sqlite_lower(value: Any) -> Any:
 
 def _sqlite_on_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock up front: two writers queue instead of deadlocking on upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only transaction begins DEFERRED: under WAL it neither waits for writers nor blocks
+    # them (nor other readers).
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_session_factory(
+    engine: AsyncEngine, *, read_only: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``engine``; ``read_only=True`` for sessions that never write."""
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return async_sessionmaker(bind, expire_on_commit=False)

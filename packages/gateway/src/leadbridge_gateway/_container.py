@@ -1,0 +1,41 @@
+"""The gateway's container: mounts core's, adds the schema, binds resources to the app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ._context import GatewayServices
+from ._repository import ContactRepository
+from ._schema import build_schema
+from ._settings import GatewaySettings
+
+
+async def _database(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """The engine for the app's lifetime; its pool is closed when the app stops."""
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+class GatewayContainer(containers.DeclarativeContainer):
+    """``GatewayContainer(core=CoreContainer(...))``; the app's lifespan starts and stops it."""
+
+    core = providers.DependenciesContainer()
+    settings = providers.Singleton(GatewaySettings.from_env)
+
+    database = providers.Resource(_database, engine=core.engine)
+    contact_repository = providers.Singleton(ContactRepository)
+    services = providers.Singleton(
+        GatewayServices,
+        # Reads go through read-only sessions: on SQLite they never wait for the write lock.
+        read_session_factory=core.read_session_factory,
+        contact_service=core.contact_service,
+        custom_field_service=core.custom_field_service,
+        token_service=core.token_service,
+        contacts=contact_repository,
+    )
+    schema = providers.Singleton(build_schema, settings=settings)

@@ -1,0 +1,91 @@
+"""The GraphQL schema, one module per concern.
+
+Each module defines its types and a ``*Query`` / ``*Mutation`` type with its root fields, every
+one carrying a :class:`RequireScope` extension, and registers its node types for ``node(id:)``.
+:func:`build_schema` merges them. To add a concern (segments, integrations, sync runs, points),
+write ``_schema/<concern>.py`` the same way and list its root types below.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.base import StrawberryObjectDefinition
+
+from .._settings import GatewaySettings
+from ._auth import RequireScope, required_scope
+from ._executor import FastLeafExecutionContext, plain_leaves
+from ._extensions import add_codes, extensions, is_unexpected
+from ._relay import Node
+from .contacts import Contact, ContactsMutation, ContactsQuery, CustomField
+from .node import NodeQuery
+
+__all__ = ["GatewaySchema", "RequireScope", "build_schema", "required_scope"]
+
+log = logging.getLogger("leadbridge.gateway")
+
+QUERY_TYPES: tuple[type, ...] = (NodeQuery, ContactsQuery)
+MUTATION_TYPES: tuple[type, ...] = (ContactsMutation,)
+#: Node types reachable only through ``node(id:)`` must be listed for the schema to know them.
+NODE_TYPES: tuple[type, ...] = (Contact, CustomField)
+
+
+class GatewaySchema(strawberry.Schema):
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        result = await super().execute(*args, **kwargs)
+        # Here rather than in an extension: a parse error raised by the parser cache leaves
+        # the operation before extensions see the result.
+        add_codes(result.errors)
+        return result
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Unexpected errors are logged with their traceback (the client sees a masked error);
+        # the others are the caller's mistakes and only worth a debug line.
+        for error in errors:
+            if is_unexpected(error):
+                log.error(
+                    "error resolving %s",
+                    ".".join(str(p) for p in error.path or ()),
+                    exc_info=error.original_error,
+                )
+            else:
+                log.debug("GraphQL error: %s", error.message)
+
+
+def build_schema(settings: GatewaySettings | None = None) -> GatewaySchema:
+    settings = settings or GatewaySettings()
+    query: Any = merge_types("Query", QUERY_TYPES)
+    mutation: Any = merge_types("Mutation", MUTATION_TYPES)
+    # A subclass per schema: it carries the schema's own table of plain leaf fields.
+    executor: type[FastLeafExecutionContext] = type(
+        "GatewayExecutionContext", (FastLeafExecutionContext,), {}
+    )
+    schema = GatewaySchema(
+        query=query,
+        mutation=mutation,
+        types=[Node, *NODE_TYPES],
+        extensions=extensions(settings),
+        config=StrawberryConfig(disable_field_suggestions=not settings.introspection),
+        execution_context_class=executor,
+    )
+    executor.leaves = plain_leaves(schema._schema, _python_names(schema))
+    return schema
+
+
+def _python_names(schema: GatewaySchema) -> dict[tuple[str, str], str]:
+    names: dict[tuple[str, str], str] = {}
+    converter = schema.config.name_converter
+    for graphql_type in schema._schema.type_map.values():
+        definition = getattr(graphql_type, "extensions", {}).get("strawberry-definition")
+        if isinstance(definition, StrawberryObjectDefinition):
+            for field in definition.fields:
+                names[(graphql_type.name, converter.get_graphql_name(field))] = field.python_name
+    return names

@@ -1,0 +1,95 @@
+"""``/webhooks/{integration}``: hand each request to the integration that receives it.
+
+An integration receives webhooks by declaring a ``webhook_app`` provider in its plugin
+container (the one core's integration registry mounts): it provides an ASGI application, or an
+async handler ``(starlette.requests.Request) -> starlette.responses.Response``. The app sees the
+request with ``root_path`` ending in ``/webhooks/<name>``, the way a Starlette ``Mount`` does,
+so a Starlette app's own routes are relative to it. Webhooks carry no API token: the
+integration checks their signature. ``create_app(..., webhooks={name: app})`` adds or
+replaces receivers explicitly.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from leadbridge import LeadBridgeError
+
+from ._view import error_response
+
+log = logging.getLogger("leadbridge.gateway")
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _as_asgi(target: Any) -> ASGIApp:
+    try:
+        params = [
+            p
+            for p in inspect.signature(target).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        params = []
+    if len(params) != 1:
+        return target  # type: ignore[no-any-return]
+    handler: Handler = target
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await handler(Request(scope, receive))
+        await response(scope, receive, send)
+
+    return app
+
+
+def discover(core: Any, name: str) -> ASGIApp | None:
+    """The webhook app of the integration ``name``, from core's integration registry."""
+    provider = getattr(core, "providers", {}).get("integration_registry")
+    if provider is None:
+        return None
+    try:
+        loaded = provider().get(name)
+    except LeadBridgeError as exc:  # not installed, not loaded, or broken (logged by core)
+        log.info("webhook for %r: %s", name, exc)
+        return None
+    if not loaded.has("webhook_app"):
+        return None
+    return _as_asgi(loaded.provide("webhook_app"))
+
+
+class WebhookDispatcher:
+    """The ASGI endpoint of ``/webhooks/{integration}[/...]``."""
+
+    def __init__(self, explicit: Mapping[str, Any], find: Callable[[str], ASGIApp | None]) -> None:
+        self._apps: dict[str, ASGIApp] = {k: _as_asgi(v) for k, v in explicit.items()}
+        self._find = find
+
+    def app_for(self, name: str) -> ASGIApp | None:
+        if name not in self._apps:
+            found = self._find(name)
+            if found is None:
+                return None
+            self._apps[name] = found
+        return self._apps[name]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        name = scope["path_params"]["integration"]
+        app = self.app_for(name)
+        if app is None:
+            response = error_response(
+                404,
+                f"no integration named {name!r} receives webhooks here",
+                "NOT_FOUND",
+            )
+            await response(scope, receive, send)
+            return
+        child = dict(scope)
+        child["root_path"] = f"{scope.get('root_path', '')}/webhooks/{name}"
+        await app(child, receive, send)

@@ -1,0 +1,49 @@
+"""Write (or check) ``schema.graphql``, the SDL of the gateway's schema.
+
+python -m leadbridge_gateway.export_schema            # rewrite packages/gateway/schema.graphql
+python -m leadbridge_gateway.export_schema --check    # exit 1 when the file is out of date
+python -m leadbridge_gateway.export_schema PATH       # write elsewhere ('-' for stdout)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ._schema import build_schema
+
+#: Where the checked-in copy lives in a source checkout.
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "schema.graphql"
+
+
+def schema_sdl() -> str:
+    return str(build_schema()).rstrip("\n") + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m leadbridge_gateway.export_schema")
+    parser.add_argument("path", nargs="?", default=str(DEFAULT_PATH))
+    parser.add_argument("--check", action="store_true", help="fail when the file differs")
+    args = parser.parse_args(argv)
+    sdl = schema_sdl()
+    if args.path == "-":
+        sys.stdout.write(sdl)
+        return 0
+    path = Path(args.path)
+    if args.check:
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current != sdl:
+            print(
+                f"{path} is out of date: run python -m leadbridge_gateway.export_schema",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    path.write_text(sdl, encoding="utf-8")
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

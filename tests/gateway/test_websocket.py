@@ -1,0 +1,132 @@
+"""graphql-transport-ws against a real uvicorn server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from leadbridge import CoreContainer, Scope
+from leadbridge_gateway import GatewaySettings, create_app
+
+from .conftest import MakeToken
+
+PROTOCOL = "graphql-transport-ws"
+
+
+@pytest_asyncio.fixture
+async def server(container: CoreContainer) -> AsyncIterator[str]:
+    app = create_app(container, GatewaySettings())
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        ws="websockets-sansio",
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(1000):  # uvicorn has no "started" event to wait on
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _recv(ws: ClientConnection) -> dict[str, Any]:
+    async with asyncio.timeout(10):
+        message: dict[str, Any] = json.loads(await ws.recv())
+        return message
+
+
+async def _init(ws: ClientConnection, token: str | None) -> None:
+    payload = {"Authorization": f"Bearer {token}"} if token else {}
+    await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+
+
+async def test_connection_ack_and_an_operation(
+    server: str, token: str, container: CoreContainer
+) -> None:
+    await container.contact_service().create("ann@x.io")
+    async with connect(f"ws://{server}/graphql", subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol == PROTOCOL
+        await _init(ws, token)
+        assert await _recv(ws) == {"type": "connection_ack"}
+        await ws.send(json.dumps({"type": "ping"}))
+        assert (await _recv(ws))["type"] == "pong"
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": "{ contacts(first: 5) { totalCount nodes { email } } }"},
+                }
+            )
+        )
+        assert await _recv(ws) == {
+            "id": "1",
+            "type": "next",
+            "payload": {"data": {"contacts": {"totalCount": 1, "nodes": [{"email": "ann@x.io"}]}}},
+        }
+        assert await _recv(ws) == {"id": "1", "type": "complete"}
+
+
+async def test_operations_check_scopes_over_websockets(server: str, make_token: MakeToken) -> None:
+    token = await make_token(Scope.SEGMENTS_READ)
+    async with connect(f"ws://{server}/graphql", subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await _init(ws, token)
+        assert (await _recv(ws))["type"] == "connection_ack"
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "a",
+                    "type": "subscribe",
+                    "payload": {"query": "{ customFields { alias } }"},
+                }
+            )
+        )
+        message = await _recv(ws)
+        assert message["type"] == "next"
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("token", [None, "lbt_wrong"])
+async def test_connection_without_a_valid_token_is_refused(server: str, token: str | None) -> None:
+    async with connect(f"ws://{server}/graphql", subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await _init(ws, token)
+        with pytest.raises(ConnectionClosed) as closed:
+            await _recv(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_unknown_subprotocol_is_refused(server: str) -> None:
+    async with connect(f"ws://{server}/graphql", subprotocols=["chat"]) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol is None
+        with pytest.raises(ConnectionClosed) as closed:
+            await _recv(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4406
+
+
+async def test_http_on_the_same_server(server: str, token: str) -> None:
+    async with httpx.AsyncClient(base_url=f"http://{server}") as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": "{ contacts { totalCount } }"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.json() == {"data": {"contacts": {"totalCount": 0}}}
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
