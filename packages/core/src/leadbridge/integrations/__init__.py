@@ -15,6 +15,7 @@ from ._base import (
     NoSettings,
     ObjectSpec,
 )
+from ._demo import BaseDemo, DemoPointAction, DemoSegment, DemoSetup
 from ._mapping import TYPE_COMPATIBILITY, types_compatible, validate_mappings
 from ._models import IntegrationRow
 from ._registry import (
@@ -33,8 +34,12 @@ __all__ = [
     "ALL_DIRECTIONS",
     "ENTRY_POINT_GROUP",
     "TYPE_COMPATIBILITY",
+    "BaseDemo",
     "BaseIntegration",
     "ConflictWinner",
+    "DemoPointAction",
+    "DemoSegment",
+    "DemoSetup",
     "Direction",
     "Feature",
     "FieldMapping",
