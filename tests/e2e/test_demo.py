@@ -33,8 +33,15 @@ def test_demo_runs_serves_and_stops(tmp_path: Path) -> None:
     port = _free_port()
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "leadbridge", "demo", "--reset",
-            "--data-dir", str(tmp_path / "demo"), "--port", str(port),
+            sys.executable,
+            "-m",
+            "leadbridge",
+            "demo",
+            "--reset",
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--port",
+            str(port),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
