@@ -37,5 +37,6 @@ class GatewayContainer(containers.DeclarativeContainer):
         custom_field_service=core.custom_field_service,
         token_service=core.token_service,
         contacts=contact_repository,
+        segment_service=core.segment_service,
     )
     schema = providers.Singleton(build_schema, settings=settings)

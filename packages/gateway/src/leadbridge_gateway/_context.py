@@ -15,6 +15,7 @@ from strawberry.dataloader import DataLoader
 
 from leadbridge import ApiToken, ContactService, CustomFieldService, Scope, TokenService
 from leadbridge.contacts import FieldSpec, email_key, load_custom_fields
+from leadbridge.segments import SegmentService
 
 from ._errors import ForbiddenError, UnauthenticatedError
 from ._repository import ContactRepository
@@ -32,6 +33,7 @@ class GatewayServices:
     custom_field_service: CustomFieldService
     token_service: TokenService
     contacts: ContactRepository
+    segment_service: SegmentService
 
 
 class Reads:
@@ -85,6 +87,8 @@ class Loaders:
         self.contact = DataLoader[int, Row[Any] | None](self._load_contacts)
         self.contact_by_email = DataLoader[str, Row[Any] | None](self._load_by_email)
         self.tags = DataLoader[int, list[str]](self._load_tags)
+        self.segments_of = DataLoader[int, list[Row[Any]]](self._load_segments_of)
+        self.segment = DataLoader[int, Row[Any] | None](self._load_segments)
         self._custom_fields: asyncio.Future[list[FieldSpec]] | None = None
 
     async def _load_contacts(self, ids: Sequence[int]) -> list[Row[Any] | None]:
@@ -101,6 +105,16 @@ class Loaders:
         async with self._reads.session() as session:
             found = await self._services.contacts.tags_by_contact(session, ids)
         return [found.get(i, []) for i in ids]
+
+    async def _load_segments_of(self, ids: Sequence[int]) -> list[list[Row[Any]]]:
+        async with self._reads.session() as session:
+            found = await self._services.contacts.segments_by_contact(session, ids)
+        return [found.get(i, []) for i in ids]
+
+    async def _load_segments(self, ids: Sequence[int]) -> list[Row[Any] | None]:
+        async with self._reads.session() as session:
+            found = await self._services.contacts.segments_by_ids(session, ids)
+        return [found.get(i) for i in ids]
 
     async def _load_custom_fields(self) -> list[FieldSpec]:
         async with self._reads.session() as session:

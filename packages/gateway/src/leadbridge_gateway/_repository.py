@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadbridge.contacts import ContactRow, ContactTagRow, TagRow, email_key
+from leadbridge.segments import SegmentMemberRow, SegmentRow
 
 #: The columns a contact is read with (``email_key`` is an internal matching key).
 CONTACT_COLUMNS = (
@@ -29,6 +30,21 @@ CONTACT_COLUMNS = (
     ContactRow.created_at,
     ContactRow.updated_at,
     ContactRow.last_active_at,
+)
+
+#: The columns a segment is read with.
+SEGMENT_COLUMNS = (
+    SegmentRow.id,
+    SegmentRow.name,
+    SegmentRow.alias,
+    SegmentRow.description,
+    SegmentRow.is_published,
+    SegmentRow.filters,
+    SegmentRow.created_at,
+    SegmentRow.updated_at,
+    SegmentRow.last_built_at,
+    SegmentRow.build_seconds,
+    SegmentRow.member_count,
 )
 
 
@@ -57,6 +73,7 @@ class ContactCriteria:
     email: str | None = None
     search: str | None = None
     tag: str | None = None
+    segment: str | None = None
     points_min: int | None = None
     points_max: int | None = None
     updated_since: datetime | None = None
@@ -81,6 +98,17 @@ class ContactCriteria:
                     select(ContactTagRow.contact_id)
                     .join(TagRow, TagRow.id == ContactTagRow.tag_id)
                     .where(TagRow.name == self.tag.strip().lower())
+                )
+            )
+        if self.segment is not None:
+            clauses.append(
+                ContactRow.id.in_(
+                    select(SegmentMemberRow.contact_id)
+                    .join(SegmentRow, SegmentRow.id == SegmentMemberRow.segment_id)
+                    .where(
+                        SegmentRow.alias == self.segment.strip(),
+                        SegmentMemberRow.manually_removed == false(),
+                    )
                 )
             )
         if self.points_min is not None:
@@ -179,3 +207,39 @@ class ContactRepository:
         for row in (await session.execute(stmt)).all():
             out[row.contact_id].append(row.name)
         return out
+
+    async def segments_by_contact(
+        self, session: AsyncSession, ids: Sequence[int]
+    ) -> dict[int, list[Row[Any]]]:
+        """The segments each contact is a stored member of (by segment id)."""
+        stmt = (
+            select(SegmentMemberRow.contact_id, *SEGMENT_COLUMNS)
+            .join(SegmentRow, SegmentRow.id == SegmentMemberRow.segment_id)
+            .where(
+                SegmentMemberRow.contact_id.in_(set(ids)),
+                SegmentMemberRow.manually_removed == false(),
+            )
+            .order_by(SegmentMemberRow.contact_id, SegmentRow.id)
+        )
+        out: dict[int, list[Row[Any]]] = defaultdict(list)
+        for row in (await session.execute(stmt)).all():
+            out[row.contact_id].append(row)
+        return out
+
+    async def segments_by_ids(
+        self, session: AsyncSession, ids: Sequence[int]
+    ) -> dict[int, Row[Any]]:
+        stmt = select(*SEGMENT_COLUMNS).where(SegmentRow.id.in_(set(ids)))
+        return {r.id: r for r in (await session.execute(stmt)).all()}
+
+    async def segment_page(
+        self, session: AsyncSession, limit: int, after: int | None
+    ) -> tuple[Sequence[Row[Any]], bool]:
+        stmt = select(*SEGMENT_COLUMNS).order_by(SegmentRow.id).limit(limit + 1)
+        if after is not None:
+            stmt = stmt.where(SegmentRow.id > after)
+        rows = (await session.execute(stmt)).all()
+        return rows[:limit], len(rows) > limit
+
+    async def segment_count(self, session: AsyncSession) -> int:
+        return int(await session.scalar(select(func.count()).select_from(SegmentRow)) or 0)

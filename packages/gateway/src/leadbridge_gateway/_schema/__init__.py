@@ -25,15 +25,16 @@ from ._extensions import add_codes, extensions, is_unexpected
 from ._relay import Node
 from .contacts import Contact, ContactsMutation, ContactsQuery, CustomField
 from .node import NodeQuery
+from .segments import Segment, SegmentsMutation, SegmentsQuery
 
 __all__ = ["GatewaySchema", "RequireScope", "build_schema", "required_scope"]
 
 log = logging.getLogger("leadbridge.gateway")
 
-QUERY_TYPES: tuple[type, ...] = (NodeQuery, ContactsQuery)
-MUTATION_TYPES: tuple[type, ...] = (ContactsMutation,)
+QUERY_TYPES: tuple[type, ...] = (NodeQuery, ContactsQuery, SegmentsQuery)
+MUTATION_TYPES: tuple[type, ...] = (ContactsMutation, SegmentsMutation)
 #: Node types reachable only through ``node(id:)`` must be listed for the schema to know them.
-NODE_TYPES: tuple[type, ...] = (Contact, CustomField)
+NODE_TYPES: tuple[type, ...] = (Contact, CustomField, Segment)
 
 
 class GatewaySchema(strawberry.Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.extensions import FieldExtension
@@ -34,6 +34,9 @@ from ._relay import (
     node_fields,
     register_node,
 )
+
+if TYPE_CHECKING:
+    from .segments import Segment
 
 CustomFieldType = strawberry.enum(FieldType, name="CustomFieldType")
 
@@ -119,6 +122,16 @@ class Contact(Node):
             tags=list(tags),
         )
 
+    @strawberry.field(
+        description="Segments the contact is a stored member of (needs `segments:read`)."
+    )
+    async def segments(
+        self, info: Ctx
+    ) -> list[Annotated[Segment, strawberry.lazy("leadbridge_gateway._schema.segments")]]:
+        from .segments import segments_of
+
+        return await segments_of(info.context, self.pk)
+
     # Answers at once when the definitions were read before (the executor's fast path) and
     # through the request's loader otherwise, hence a plain function that may return an
     # awaitable.
@@ -158,6 +171,9 @@ class ContactFilter:
         description="Text contained in the first or last name, email or company (any case).",
     )
     tag: str | None = strawberry.field(default=None, description="Contacts with this tag.")
+    segment: str | None = strawberry.field(
+        default=None, description="Stored members of the segment with this alias."
+    )
     points: IntRange | None = None
     updated_since: datetime | None = strawberry.field(
         default=None, description="Changed at or after this time."
@@ -189,6 +205,7 @@ def _criteria(f: ContactFilter | None) -> ContactCriteria:
         email=f.email,
         search=f.search,
         tag=f.tag,
+        segment=f.segment,
         points_min=f.points.min if f.points else None,
         points_max=f.points.max if f.points else None,
         updated_since=since,
