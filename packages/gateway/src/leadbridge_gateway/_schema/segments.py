@@ -89,7 +89,9 @@ class Segment(Node):
         criteria = ContactCriteria(segment=self.alias)
         repo = info.context.services.contacts
         async with info.context.reads.session() as session:
-            rows, has_next = await repo.page(session, criteria, ContactSort.ID, False, first, keyset)
+            rows, has_next = await repo.page(
+                session, criteria, ContactSort.ID, False, first, keyset
+            )
         nodes = await build_contacts(info.context, rows, tags="tags" in node_fields(info))
 
         async def count() -> int:
@@ -297,7 +299,9 @@ class SegmentsMutation:
             return DeleteSegmentPayload(deleted_segment_id=None, user_errors=[_error(exc)])
         return DeleteSegmentPayload(deleted_segment_id=input.id, user_errors=[])
 
-    @strawberry.mutation(extensions=_WRITE, description="Bring the members in line with the filters.")
+    @strawberry.mutation(
+        extensions=_WRITE, description="Bring the members in line with the filters."
+    )
     async def rebuild_segment(self, info: Ctx, input: SegmentIdInput) -> RebuildSegmentPayload:
         service = info.context.services.segment_service
         try:
