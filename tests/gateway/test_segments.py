@@ -63,7 +63,7 @@ async def test_create_rebuild_read_members_and_contact_segments(
     assert members["nodes"][0]["tags"] == ["t"]
     after = members["pageInfo"]["endCursor"]
     data = await gql.data(
-        "query($a: String) { segment(alias: \"lyon\") { members(first: 2, after: $a) "
+        'query($a: String) { segment(alias: "lyon") { members(first: 2, after: $a) '
         "{ nodes { email } pageInfo { hasNextPage } } } }",
         {"a": after},
     )
@@ -86,9 +86,7 @@ async def test_create_rebuild_read_members_and_contact_segments(
 
 async def test_preview_counts_without_saving(gql: GQL, container: CoreContainer) -> None:
     await _contacts(container, 4)
-    data = await gql.data(
-        "query($f: JSON!) { segmentPreview(filters: $f) }", {"f": CITY_LYON}
-    )
+    data = await gql.data("query($f: JSON!) { segmentPreview(filters: $f) }", {"f": CITY_LYON})
     assert data["segmentPreview"] == 2
     data = await gql.data("{ segments { totalCount } }")
     assert data["segments"]["totalCount"] == 0
