@@ -71,7 +71,7 @@ class Segment(Node):
             alias=row.alias,
             description=row.description,
             is_published=row.is_published,
-            filters=list(row.filters or []),
+            filters=list(row.filters or []),  # type: ignore[arg-type]
             member_count=row.member_count,
             last_built_at=row.last_built_at,
             build_seconds=row.build_seconds,
