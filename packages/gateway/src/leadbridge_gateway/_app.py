@@ -15,10 +15,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from leadbridge import CoreContainer, db
+from leadbridge import CoreContainer, LeadBridgeError, db
 
 from ._container import GatewayContainer
 from ._graphiql import static_asset
@@ -91,6 +91,17 @@ def create_app(
             body["hint"] = "run `leadbridge db upgrade`"
         return JSONResponse(body, status_code=200 if not pending else 503)
 
+    async def integration_icon(request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            icon = container.integration_registry().get(name).integration.icon_bytes()
+        except LeadBridgeError:
+            icon = None
+        if icon is None:
+            return error_response(404, f"no icon for integration {name!r}", "NOT_FOUND")
+        kind = "image/svg+xml" if icon.lstrip().startswith((b"<svg", b"<?xml")) else "image/png"
+        return Response(icon, media_type=kind, headers={"Cache-Control": "max-age=3600"})
+
     async def not_found(_request: Request, _exc: Exception) -> JSONResponse:
         return error_response(404, "not found", "NOT_FOUND")
 
@@ -99,6 +110,7 @@ def create_app(
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/integrations/{name}/icon", integration_icon, methods=["GET"]),
         Route("/webhooks/{integration}", dispatcher),
         Route("/webhooks/{integration}/{rest:path}", dispatcher),
     ]

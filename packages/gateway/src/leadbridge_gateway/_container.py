@@ -38,5 +38,8 @@ class GatewayContainer(containers.DeclarativeContainer):
         token_service=core.token_service,
         contacts=contact_repository,
         segment_service=core.segment_service,
+        integration_registry=core.integration_registry,
+        integration_settings_service=core.integration_settings_service,
+        sync_run_service=core.sync_run_service,
     )
     schema = providers.Singleton(build_schema, settings=settings)

@@ -15,7 +15,9 @@ from strawberry.dataloader import DataLoader
 
 from leadbridge import ApiToken, ContactService, CustomFieldService, Scope, TokenService
 from leadbridge.contacts import FieldSpec, email_key, load_custom_fields
+from leadbridge.integrations import IntegrationRegistry, IntegrationSettingsService
 from leadbridge.segments import SegmentService
+from leadbridge.sync import SyncRunService
 
 from ._errors import ForbiddenError, UnauthenticatedError
 from ._repository import ContactRepository
@@ -34,6 +36,9 @@ class GatewayServices:
     token_service: TokenService
     contacts: ContactRepository
     segment_service: SegmentService
+    integration_registry: IntegrationRegistry
+    integration_settings_service: IntegrationSettingsService
+    sync_run_service: SyncRunService
 
 
 class Reads:
@@ -88,6 +93,7 @@ class Loaders:
         self.contact_by_email = DataLoader[str, Row[Any] | None](self._load_by_email)
         self.tags = DataLoader[int, list[str]](self._load_tags)
         self.segments_of = DataLoader[int, list[Row[Any]]](self._load_segments_of)
+        self.mappings = DataLoader[int, list[Row[Any]]](self._load_mappings)
         self.segment = DataLoader[int, Row[Any] | None](self._load_segments)
         self._custom_fields: asyncio.Future[list[FieldSpec]] | None = None
 
@@ -109,6 +115,11 @@ class Loaders:
     async def _load_segments_of(self, ids: Sequence[int]) -> list[list[Row[Any]]]:
         async with self._reads.session() as session:
             found = await self._services.contacts.segments_by_contact(session, ids)
+        return [found.get(i, []) for i in ids]
+
+    async def _load_mappings(self, ids: Sequence[int]) -> list[list[Row[Any]]]:
+        async with self._reads.session() as session:
+            found = await self._services.contacts.mappings_by_contact(session, ids)
         return [found.get(i, []) for i in ids]
 
     async def _load_segments(self, ids: Sequence[int]) -> list[Row[Any] | None]:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadbridge.contacts import ContactRow, ContactTagRow, TagRow, email_key
 from leadbridge.segments import SegmentMemberRow, SegmentRow
+from leadbridge.sync import SyncObjectMappingRow
 
 #: The columns a contact is read with (``email_key`` is an internal matching key).
 CONTACT_COLUMNS = (
@@ -243,3 +244,18 @@ class ContactRepository:
 
     async def segment_count(self, session: AsyncSession) -> int:
         return int(await session.scalar(select(func.count()).select_from(SegmentRow)) or 0)
+
+    async def mappings_by_contact(
+        self, session: AsyncSession, ids: Sequence[int]
+    ) -> dict[int, list[Row[Any]]]:
+        """The live integration objects linked to each contact."""
+        m = SyncObjectMappingRow
+        stmt = (
+            select(m.contact_id, m.integration, m.object, m.integration_id, m.last_synced_at)
+            .where(m.contact_id.in_(set(ids)), m.deleted_at.is_(None))
+            .order_by(m.contact_id, m.integration, m.object, m.id)
+        )
+        out: dict[int, list[Row[Any]]] = defaultdict(list)
+        for row in (await session.execute(stmt)).all():
+            out[row.contact_id].append(row)  # type: ignore[arg-type]
+        return out

@@ -24,6 +24,7 @@ from ._executor import FastLeafExecutionContext, plain_leaves
 from ._extensions import add_codes, extensions, is_unexpected
 from ._relay import Node
 from .contacts import Contact, ContactsMutation, ContactsQuery, CustomField
+from .integrations import Integration, IntegrationsMutation, IntegrationsQuery, SyncRun
 from .node import NodeQuery
 from .segments import Segment, SegmentsMutation, SegmentsQuery
 
@@ -31,10 +32,10 @@ __all__ = ["GatewaySchema", "RequireScope", "build_schema", "required_scope"]
 
 log = logging.getLogger("leadbridge.gateway")
 
-QUERY_TYPES: tuple[type, ...] = (NodeQuery, ContactsQuery, SegmentsQuery)
-MUTATION_TYPES: tuple[type, ...] = (ContactsMutation, SegmentsMutation)
+QUERY_TYPES: tuple[type, ...] = (NodeQuery, ContactsQuery, SegmentsQuery, IntegrationsQuery)
+MUTATION_TYPES: tuple[type, ...] = (ContactsMutation, SegmentsMutation, IntegrationsMutation)
 #: Node types reachable only through ``node(id:)`` must be listed for the schema to know them.
-NODE_TYPES: tuple[type, ...] = (Contact, CustomField, Segment)
+NODE_TYPES: tuple[type, ...] = (Contact, CustomField, Segment, Integration, SyncRun)
 
 
 class GatewaySchema(strawberry.Schema):

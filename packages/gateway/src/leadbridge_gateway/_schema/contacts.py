@@ -36,6 +36,7 @@ from ._relay import (
 )
 
 if TYPE_CHECKING:
+    from .integrations import IntegrationMapping
     from .segments import Segment
 
 CustomFieldType = strawberry.enum(FieldType, name="CustomFieldType")
@@ -131,6 +132,18 @@ class Contact(Node):
         from .segments import segments_of
 
         return await segments_of(info.context, self.pk)
+
+    @strawberry.field(
+        description="Integration objects linked to the contact (needs `integrations:read`)."
+    )
+    async def integration_mappings(
+        self, info: Ctx
+    ) -> list[
+        Annotated[IntegrationMapping, strawberry.lazy("leadbridge_gateway._schema.integrations")]
+    ]:
+        from .integrations import mappings_of
+
+        return await mappings_of(info.context, self.pk)
 
     # Answers at once when the definitions were read before (the executor's fast path) and
     # through the request's loader otherwise, hence a plain function that may return an
