@@ -172,3 +172,39 @@ async def test_fast_leaf_path_answers_like_graphql_core(
             await context.close()
             answers.append((result.data, [e.formatted for e in result.errors or ()]))
         assert answers[0] == answers[1], query
+
+
+WITH_LISTS = """
+query($n: Int!) {
+  contacts(first: $n) {
+    nodes { id tags segments { alias } integrationMappings { integration externalId } }
+  }
+}"""
+
+
+async def test_segments_tags_and_mappings_cost_the_same_for_100_as_for_10(
+    gql: GQL, container: CoreContainer, many: list[int]
+) -> None:
+    from leadbridge.sync import SyncObjectMappingRow
+
+    segments = container.segment_service()
+    for alias in ("s1", "s2"):
+        await segments.create(alias, filters=[{"field": "email", "operator": "like", "value": "c"}])
+        await segments.rebuild(alias)
+    async with container.session_factory().begin() as session:
+        session.add_all(
+            SyncObjectMappingRow(
+                integration="livestorm", object="people", integration_id=f"e{i}", contact_id=i
+            )
+            for i in many
+        )
+    await gql.data(WITH_LISTS, {"n": 1})
+    counts = {}
+    for n in (10, 100):
+        with count_statements(container) as statements:
+            data = await gql.data(WITH_LISTS, {"n": n})
+        nodes = data["contacts"]["nodes"]
+        assert len(nodes) == n
+        assert all(len(c["segments"]) == 2 and len(c["integrationMappings"]) == 1 for c in nodes)
+        counts[n] = len(statements)
+    assert counts[100] == counts[10], counts
