@@ -17,14 +17,10 @@ INTEGRATION_FIELDS = """
   syncStatus { state runningRunId lastError nextCursors mappedObjects unresolvedErrors }
 """
 
-CONFIGURE = """
-mutation($input: ConfigureIntegrationInput!) {
-  configureIntegration(input: $input) {
-    integration { %s }
-    userErrors { field message code }
-  }
-}
-""" % INTEGRATION_FIELDS
+CONFIGURE = (
+    "mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) { "
+    f"integration {{ {INTEGRATION_FIELDS} }} userErrors {{ field message code }} }} }}"
+)
 
 
 async def test_configure_then_no_response_carries_the_secret(
@@ -48,8 +44,8 @@ async def test_configure_then_no_response_carries_the_secret(
     assert payload["integration"]["credentialsSet"] is True
     assert payload["integration"]["iconUrl"] == "/integrations/livestorm/icon"
     assert payload["integration"]["syncStatus"]["state"] == "IDLE"
-    await run("{ integrations { %s } }" % INTEGRATION_FIELDS)
-    await run('{ integration(name: "livestorm") { %s } }' % INTEGRATION_FIELDS)
+    await run(f"{{ integrations {{ {INTEGRATION_FIELDS} }} }}")
+    await run(f'{{ integration(name: "livestorm") {{ {INTEGRATION_FIELDS} }} }}')
     await run(
         "{ contacts { nodes { id email integrationMappings { integration object externalId "
         "lastSyncedAt } segments { alias } customFields { value } } } }"
