@@ -36,8 +36,12 @@ async def test_configure_then_no_response_carries_the_secret(
 
     doc = await run(
         CONFIGURE,
-        {"input": {"name": "livestorm", "credentials": {"api_token": MARKER,
-                                                          "webhook_secret": MARKER}}},
+        {
+            "input": {
+                "name": "livestorm",
+                "credentials": {"api_token": MARKER, "webhook_secret": MARKER},
+            }
+        },
     )
     payload = doc["data"]["configureIntegration"]  # type: ignore[index]
     assert payload["userErrors"] == []
@@ -52,9 +56,7 @@ async def test_configure_then_no_response_carries_the_secret(
     )
     await run("{ segments { nodes { alias } } customFields { alias } }")
     # a bad credential key is refused without echoing the value
-    doc = await run(
-        CONFIGURE, {"input": {"name": "livestorm", "credentials": {"nope": MARKER}}}
-    )
+    doc = await run(CONFIGURE, {"input": {"name": "livestorm", "credentials": {"nope": MARKER}}})
     errors = doc["data"]["configureIntegration"]["userErrors"]  # type: ignore[index]
     assert errors and errors[0]["field"][:2] == ["input", "credentials"]
     for text in texts:
@@ -88,7 +90,9 @@ async def test_field_mapping_and_contact_mappings(gql: GQL, container: CoreConta
     async with container.session_factory().begin() as session:
         session.add(
             SyncObjectMappingRow(
-                integration="livestorm", object="people", integration_id="ext-1",
+                integration="livestorm",
+                object="people",
+                integration_id="ext-1",
                 contact_id=contact.id,
             )
         )
@@ -96,9 +100,11 @@ async def test_field_mapping_and_contact_mappings(gql: GQL, container: CoreConta
         "{ contacts { nodes { integrationMappings { integration object externalId } } } }"
     )
     assert data["contacts"]["nodes"] == [
-        {"integrationMappings": [
-            {"integration": "livestorm", "object": "people", "externalId": "ext-1"}
-        ]}
+        {
+            "integrationMappings": [
+                {"integration": "livestorm", "object": "people", "externalId": "ext-1"}
+            ]
+        }
     ]
     assert (await gql.data('{ integration(name: "nope") { name } }'))["integration"] is None
 
