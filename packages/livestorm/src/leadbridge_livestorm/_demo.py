@@ -48,7 +48,7 @@ class LivestormDemo(BaseDemo):
                 DemoSegment(
                     "Registered but absent",
                     "registered-but-absent",
-                    [{"field": "livestorm.absent", "operator": "=", "value": True}],
+                    [{"field": "livestorm.absent", "operator": "!empty"}],
                 ),
                 DemoSegment(
                     "Asked a question",
