@@ -16,11 +16,13 @@ from strawberry.dataloader import DataLoader
 from leadbridge import ApiToken, ContactService, CustomFieldService, Scope, TokenService
 from leadbridge.contacts import FieldSpec, email_key, load_custom_fields
 from leadbridge.integrations import IntegrationRegistry, IntegrationSettingsService
+from leadbridge.points import PointsService
 from leadbridge.segments import SegmentService
 from leadbridge.sync import SyncRunService
 
 from ._errors import ForbiddenError, UnauthenticatedError
 from ._repository import ContactRepository
+from ._sync_runner import SyncRunner
 
 log = logging.getLogger("leadbridge.gateway")
 
@@ -39,6 +41,8 @@ class GatewayServices:
     integration_registry: IntegrationRegistry
     integration_settings_service: IntegrationSettingsService
     sync_run_service: SyncRunService
+    sync_runner: SyncRunner
+    points_service: PointsService
 
 
 class Reads:

@@ -27,13 +27,26 @@ from .contacts import Contact, ContactsMutation, ContactsQuery, CustomField
 from .integrations import Integration, IntegrationsMutation, IntegrationsQuery, SyncRun
 from .node import NodeQuery
 from .segments import Segment, SegmentsMutation, SegmentsQuery
+from .sync import SyncMutation, SyncQuery, SyncSubscription
 
 __all__ = ["GatewaySchema", "RequireScope", "build_schema", "required_scope"]
 
 log = logging.getLogger("leadbridge.gateway")
 
-QUERY_TYPES: tuple[type, ...] = (NodeQuery, ContactsQuery, SegmentsQuery, IntegrationsQuery)
-MUTATION_TYPES: tuple[type, ...] = (ContactsMutation, SegmentsMutation, IntegrationsMutation)
+QUERY_TYPES: tuple[type, ...] = (
+    NodeQuery,
+    ContactsQuery,
+    SegmentsQuery,
+    IntegrationsQuery,
+    SyncQuery,
+)
+MUTATION_TYPES: tuple[type, ...] = (
+    ContactsMutation,
+    SegmentsMutation,
+    IntegrationsMutation,
+    SyncMutation,
+)
+SUBSCRIPTION_TYPES: tuple[type, ...] = (SyncSubscription,)
 #: Node types reachable only through ``node(id:)`` must be listed for the schema to know them.
 NODE_TYPES: tuple[type, ...] = (Contact, CustomField, Segment, Integration, SyncRun)
 
@@ -66,6 +79,7 @@ def build_schema(settings: GatewaySettings | None = None) -> GatewaySchema:
     settings = settings or GatewaySettings()
     query: Any = merge_types("Query", QUERY_TYPES)
     mutation: Any = merge_types("Mutation", MUTATION_TYPES)
+    subscription: Any = merge_types("Subscription", SUBSCRIPTION_TYPES)
     # A subclass per schema: it carries the schema's own table of plain leaf fields.
     executor: type[FastLeafExecutionContext] = type(
         "GatewayExecutionContext", (FastLeafExecutionContext,), {}
@@ -73,6 +87,7 @@ def build_schema(settings: GatewaySettings | None = None) -> GatewaySchema:
     schema = GatewaySchema(
         query=query,
         mutation=mutation,
+        subscription=subscription,
         types=[Node, *NODE_TYPES],
         extensions=extensions(settings),
         config=StrawberryConfig(disable_field_suggestions=not settings.introspection),
