@@ -99,6 +99,7 @@ class Loaders:
         self.segments_of = DataLoader[int, list[Row[Any]]](self._load_segments_of)
         self.mappings = DataLoader[int, list[Row[Any]]](self._load_mappings)
         self.segment = DataLoader[int, Row[Any] | None](self._load_segments)
+        self.group_scores = DataLoader[int, list[Row[Any]]](self._load_group_scores)
         self._custom_fields: asyncio.Future[list[FieldSpec]] | None = None
 
     async def _load_contacts(self, ids: Sequence[int]) -> list[Row[Any] | None]:
@@ -130,6 +131,11 @@ class Loaders:
         async with self._reads.session() as session:
             found = await self._services.contacts.segments_by_ids(session, ids)
         return [found.get(i) for i in ids]
+
+    async def _load_group_scores(self, ids: Sequence[int]) -> list[list[Row[Any]]]:
+        async with self._reads.session() as session:
+            found = await self._services.contacts.group_scores_by_contact(session, ids)
+        return [found.get(i, []) for i in ids]
 
     async def _load_custom_fields(self) -> list[FieldSpec]:
         async with self._reads.session() as session:

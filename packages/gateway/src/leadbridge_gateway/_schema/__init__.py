@@ -26,6 +26,7 @@ from ._relay import Node
 from .contacts import Contact, ContactsMutation, ContactsQuery, CustomField
 from .integrations import Integration, IntegrationsMutation, IntegrationsQuery, SyncRun
 from .node import NodeQuery
+from .points import PointAction, PointsMutation, PointsQuery
 from .segments import Segment, SegmentsMutation, SegmentsQuery
 from .sync import SyncMutation, SyncQuery, SyncSubscription
 
@@ -39,16 +40,25 @@ QUERY_TYPES: tuple[type, ...] = (
     SegmentsQuery,
     IntegrationsQuery,
     SyncQuery,
+    PointsQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
     ContactsMutation,
     SegmentsMutation,
     IntegrationsMutation,
     SyncMutation,
+    PointsMutation,
 )
 SUBSCRIPTION_TYPES: tuple[type, ...] = (SyncSubscription,)
 #: Node types reachable only through ``node(id:)`` must be listed for the schema to know them.
-NODE_TYPES: tuple[type, ...] = (Contact, CustomField, Segment, Integration, SyncRun)
+NODE_TYPES: tuple[type, ...] = (
+    Contact,
+    CustomField,
+    Segment,
+    Integration,
+    SyncRun,
+    PointAction,
+)
 
 
 class GatewaySchema(strawberry.Schema):
