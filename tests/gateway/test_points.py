@@ -56,7 +56,12 @@ async def test_adjust_points_and_read_the_history(gql: GQL, container: CoreConta
     first = (await gql.data(query, {"id": cid}))["node"]["pointHistory"]
     assert first["totalCount"] == 4 and first["pageInfo"]["hasNextPage"] is True
     assert [n["delta"] for n in first["nodes"]] == [3, -2, 7]
-    assert first["nodes"][0] == {"delta": 3, "reason": "attended", "group": "webinars", "actionId": None}
+    assert first["nodes"][0] == {
+        "delta": 3,
+        "reason": "attended",
+        "group": "webinars",
+        "actionId": None,
+    }
     rest = (await gql.data(query, {"id": cid, "after": first["pageInfo"]["endCursor"]}))["node"]
     assert [n["delta"] for n in rest["pointHistory"]["nodes"]] == [5]
     assert rest["pointHistory"]["pageInfo"]["hasNextPage"] is False
@@ -108,7 +113,7 @@ async def test_create_and_update_point_actions(gql: GQL, container: CoreContaine
     # the action awards when a contact is tagged through the API
     contact = await container.contact_service().create("ann@x.io")
     tagged = await gql.data(
-        "mutation($id: ID!) { tagContact(input: {id: $id, tags: [\"vip\"]}) { contact { id } } }",
+        'mutation($id: ID!) { tagContact(input: {id: $id, tags: ["vip"]}) { contact { id } } }',
         {"id": gid("Contact", contact.id)},
     )
     assert tagged["tagContact"]["contact"] is not None
@@ -127,7 +132,8 @@ async def test_create_and_update_point_actions(gql: GQL, container: CoreContaine
     )["updatePointAction"]
     assert updated["userErrors"] == []
     assert updated["pointAction"]["delta"] == 4 and updated["pointAction"]["group"] is None
-    assert updated["pointAction"]["published"] is False and updated["pointAction"]["name"] == "Tagged VIP"
+    assert updated["pointAction"]["published"] is False
+    assert updated["pointAction"]["name"] == "Tagged VIP"
     listed = await gql.data("{ pointActions { id delta } }")
     assert listed["pointActions"] == [{"id": action["id"], "delta": 4}]
     node = await gql.data(

@@ -108,7 +108,10 @@ async def test_a_second_start_names_the_running_run(gql: GQL, remote: MemoryInte
         "mutation($id: ID!) { cancelSync(id: $id) { run { id } userErrors { field code } } }",
         {"id": first["id"]},
     )
-    assert again["cancelSync"] == {"run": None, "userErrors": [{"field": ["id"], "code": "CONFLICT"}]}
+    assert again["cancelSync"] == {
+        "run": None,
+        "userErrors": [{"field": ["id"], "code": "CONFLICT"}],
+    }
 
 
 async def test_start_errors_are_user_errors(gql: GQL, remote: MemoryIntegration) -> None:
@@ -116,9 +119,8 @@ async def test_start_errors_are_user_errors(gql: GQL, remote: MemoryIntegration)
     assert unknown["run"] is None
     assert unknown["userErrors"][0]["code"] == "NOT_FOUND"
     assert "nope" in unknown["userErrors"][0]["message"]
-    both = (await gql.data(START, {"name": "memory", "options": {"pullOnly": True, "pushOnly": True}}))[
-        "startSync"
-    ]
+    options = {"pullOnly": True, "pushOnly": True}
+    both = (await gql.data(START, {"name": "memory", "options": options}))["startSync"]
     assert both["userErrors"] == [
         {
             "field": ["options", "pushOnly"],
@@ -127,7 +129,7 @@ async def test_start_errors_are_user_errors(gql: GQL, remote: MemoryIntegration)
         }
     ]
     missing = await gql.data(
-        "mutation { cancelSync(id: \"U3luY1J1bjo5OTk=\") { userErrors { code } } }"
+        'mutation { cancelSync(id: "U3luY1J1bjo5OTk=") { userErrors { code } } }'
     )
     assert missing["cancelSync"]["userErrors"] == [{"code": "NOT_FOUND"}]
 

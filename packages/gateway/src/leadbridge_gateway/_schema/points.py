@@ -285,4 +285,6 @@ class PointsMutation:
             error = user_error(exc, _path(_field(exc, "contact_id"), "contact_id", input=False))
             return AdjustPointsPayload(contact=None, points=None, user_errors=[error])
         contact = await info.context.services.contact_service.get(pk)
-        return AdjustPointsPayload(contact=Contact.build(contact, contact.tags), points=points, user_errors=[])
+        return AdjustPointsPayload(
+            contact=Contact.build(contact, contact.tags), points=points, user_errors=[]
+        )

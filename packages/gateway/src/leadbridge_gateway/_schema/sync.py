@@ -212,4 +212,3 @@ class SyncSubscription:
             if run.status is not SyncStatus.RUNNING:
                 return
             await asyncio.sleep(PROGRESS_INTERVAL)
-
