@@ -17,6 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.graphql import OperationType
 
 from .._settings import GatewaySettings
 from ._auth import RequireScope, required_scope
@@ -63,6 +64,12 @@ NODE_TYPES: tuple[type, ...] = (
 
 class GatewaySchema(strawberry.Schema):
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        # Subscriptions stream over websockets only: over HTTP they are a 400, not a crash.
+        allowed = kwargs.get("allowed_operation_types") or {
+            OperationType.QUERY,
+            OperationType.MUTATION,
+        }
+        kwargs["allowed_operation_types"] = set(allowed) - {OperationType.SUBSCRIPTION}
         result = await super().execute(*args, **kwargs)
         # Here rather than in an extension: a parse error raised by the parser cache leaves
         # the operation before extensions see the result.
