@@ -55,7 +55,7 @@ async def wait_for_end(gql: GQL, run_id: str) -> dict[str, Any]:
 async def test_start_sync_returns_the_run_then_it_finishes(
     gql: GQL, remote: MemoryIntegration, container: CoreContainer
 ) -> None:
-    remote.page_delay = 0.05
+    remote.page_delay = 0.2
     payload = (await gql.data(START, {"name": "memory", "options": {"pullOnly": True}}))[
         "startSync"
     ]
@@ -86,7 +86,7 @@ async def test_start_sync_returns_the_run_then_it_finishes(
 
 
 async def test_a_second_start_names_the_running_run(gql: GQL, remote: MemoryIntegration) -> None:
-    remote.page_delay = 0.2
+    remote.page_delay = 0.5
     first = (await gql.data(START, {"name": "memory"}))["startSync"]["run"]
     pk = base64.b64decode(first["id"]).decode().split(":")[1]
     second = (await gql.data(START, {"name": "memory"}))["startSync"]
