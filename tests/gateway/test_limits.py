@@ -227,8 +227,15 @@ async def test_malformed_bodies(
             "subscription { x }",
             None,
             None,
-            "GRAPHQL_VALIDATION_FAILED",
-            "The subscription operation is not supported by the schema.",
+            "BAD_REQUEST",
+            "subscriptions are not allowed when using POST",
+        ),
+        (
+            'subscription { syncRunProgress(id: "U3luY1J1bjox") { status } }',
+            None,
+            None,
+            "BAD_REQUEST",
+            "subscriptions are not allowed when using POST",
         ),
     ],
 )

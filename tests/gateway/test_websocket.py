@@ -15,6 +15,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from leadbridge import CoreContainer, Scope
+from leadbridge.sync import SyncTarget, register_sync_target, unregister_sync_target
+from leadbridge.testing import MemoryIntegration, define_memory_fields
 from leadbridge_gateway import GatewaySettings, create_app
 
 from .conftest import MakeToken
@@ -130,3 +132,65 @@ async def test_http_on_the_same_server(server: str, token: str) -> None:
         )
         assert response.json() == {"data": {"contacts": {"totalCount": 0}}}
         assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_sync_run_progress_streams_until_the_run_ends(
+    server: str, make_token: MakeToken, container: CoreContainer
+) -> None:
+    await define_memory_fields(container.custom_field_service())
+    remote = MemoryIntegration(page_size=5)
+    for i in range(20):
+        remote.add({"emailAddress": f"p{i}@example.com", "firstName": f"P{i}"})
+    remote.page_delay = 0.3
+    register_sync_target("memory", lambda: SyncTarget(remote.exchange(), remote.manual()))
+    token = await make_token(Scope.INTEGRATIONS_READ, Scope.SYNC_RUN)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://{server}") as client:
+            response = await client.post(
+                "/graphql",
+                json={"query": 'mutation { startSync(integration: "memory") { run { id } } }'},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        run_id = response.json()["data"]["startSync"]["run"]["id"]
+        async with connect(f"ws://{server}/graphql", subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+            await _init(ws, token)
+            assert (await _recv(ws))["type"] == "connection_ack"
+            query = (
+                "subscription($id: ID!) { syncRunProgress(id: $id) { status pulled created "
+                "apiCalls finishedAt } }"
+            )
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": "p",
+                        "type": "subscribe",
+                        "payload": {"query": query, "variables": {"id": run_id}},
+                    }
+                )
+            )
+            updates = []
+            while (message := await _recv(ws))["type"] == "next":
+                assert "errors" not in message["payload"], message
+                updates.append(message["payload"]["data"]["syncRunProgress"])
+            assert message == {"id": "p", "type": "complete"}
+    finally:
+        unregister_sync_target("memory")
+    intermediate = [u for u in updates if u["status"] == "RUNNING" and 0 < u["pulled"] < 20]
+    assert intermediate, updates
+    assert updates[-1]["status"] == "SUCCEEDED"
+    assert updates[-1]["pulled"] == 20 and updates[-1]["finishedAt"] is not None
+    pulled = [u["pulled"] for u in updates]
+    assert pulled == sorted(pulled)
+
+
+async def test_sync_run_progress_needs_its_scope(server: str, make_token: MakeToken) -> None:
+    token = await make_token(Scope.CONTACTS_READ)
+    async with connect(f"ws://{server}/graphql", subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await _init(ws, token)
+        assert (await _recv(ws))["type"] == "connection_ack"
+        query = 'subscription { syncRunProgress(id: "U3luY1J1bjox") { status } }'
+        await ws.send(json.dumps({"id": "s", "type": "subscribe", "payload": {"query": query}}))
+        message = await _recv(ws)
+    assert message["type"] in ("next", "error")
+    errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+    assert errors[0]["extensions"]["code"] == "FORBIDDEN"

@@ -138,6 +138,8 @@ def create_app(
         try:
             yield
         finally:
+            # Runs first: a cancelled run records its end through the database pool.
+            await gateway.sync_runner().aclose()
             await _maybe_await(gateway.shutdown_resources())
 
     app = Starlette(
@@ -147,6 +149,7 @@ def create_app(
         exception_handlers={404: not_found},
     )
     app.state.gateway = gateway
+    app.state.sync_runner = gateway.sync_runner()
     return app
 
 

@@ -11,6 +11,7 @@ from ._context import GatewayServices
 from ._repository import ContactRepository
 from ._schema import build_schema
 from ._settings import GatewaySettings
+from ._sync_runner import SyncRunner
 
 
 async def _database(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
@@ -29,6 +30,10 @@ class GatewayContainer(containers.DeclarativeContainer):
 
     database = providers.Resource(_database, engine=core.engine)
     contact_repository = providers.Singleton(ContactRepository)
+    #: Syncs started through the API; the app's lifespan cancels them at shutdown.
+    sync_runner = providers.Singleton(
+        SyncRunner, sync_service=core.sync_service, sync_run_service=core.sync_run_service
+    )
     services = providers.Singleton(
         GatewayServices,
         # Reads go through read-only sessions: on SQLite they never wait for the write lock.
@@ -41,5 +46,7 @@ class GatewayContainer(containers.DeclarativeContainer):
         integration_registry=core.integration_registry,
         integration_settings_service=core.integration_settings_service,
         sync_run_service=core.sync_run_service,
+        sync_runner=sync_runner,
+        points_service=core.points_service,
     )
     schema = providers.Singleton(build_schema, settings=settings)

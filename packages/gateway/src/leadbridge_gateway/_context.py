@@ -16,11 +16,13 @@ from strawberry.dataloader import DataLoader
 from leadbridge import ApiToken, ContactService, CustomFieldService, Scope, TokenService
 from leadbridge.contacts import FieldSpec, email_key, load_custom_fields
 from leadbridge.integrations import IntegrationRegistry, IntegrationSettingsService
+from leadbridge.points import PointsService
 from leadbridge.segments import SegmentService
 from leadbridge.sync import SyncRunService
 
 from ._errors import ForbiddenError, UnauthenticatedError
 from ._repository import ContactRepository
+from ._sync_runner import SyncRunner
 
 log = logging.getLogger("leadbridge.gateway")
 
@@ -39,6 +41,8 @@ class GatewayServices:
     integration_registry: IntegrationRegistry
     integration_settings_service: IntegrationSettingsService
     sync_run_service: SyncRunService
+    sync_runner: SyncRunner
+    points_service: PointsService
 
 
 class Reads:
@@ -95,6 +99,7 @@ class Loaders:
         self.segments_of = DataLoader[int, list[Row[Any]]](self._load_segments_of)
         self.mappings = DataLoader[int, list[Row[Any]]](self._load_mappings)
         self.segment = DataLoader[int, Row[Any] | None](self._load_segments)
+        self.group_scores = DataLoader[int, list[Row[Any]]](self._load_group_scores)
         self._custom_fields: asyncio.Future[list[FieldSpec]] | None = None
 
     async def _load_contacts(self, ids: Sequence[int]) -> list[Row[Any] | None]:
@@ -126,6 +131,11 @@ class Loaders:
         async with self._reads.session() as session:
             found = await self._services.contacts.segments_by_ids(session, ids)
         return [found.get(i) for i in ids]
+
+    async def _load_group_scores(self, ids: Sequence[int]) -> list[list[Row[Any]]]:
+        async with self._reads.session() as session:
+            found = await self._services.contacts.group_scores_by_contact(session, ids)
+        return [found.get(i, []) for i in ids]
 
     async def _load_custom_fields(self) -> list[FieldSpec]:
         async with self._reads.session() as session:

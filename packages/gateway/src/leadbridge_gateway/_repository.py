@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Row, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadbridge.contacts import ContactRow, ContactTagRow, TagRow, email_key
+from leadbridge.points import PointGroupRow, PointGroupScoreRow
 from leadbridge.segments import SegmentMemberRow, SegmentRow
 from leadbridge.sync import SyncObjectMappingRow
 
@@ -254,6 +255,21 @@ class ContactRepository:
             select(m.contact_id, m.integration, m.object, m.integration_id, m.last_synced_at)
             .where(m.contact_id.in_(set(ids)), m.deleted_at.is_(None))
             .order_by(m.contact_id, m.integration, m.object, m.id)
+        )
+        out: dict[int, list[Row[Any]]] = defaultdict(list)
+        for row in (await session.execute(stmt)).all():
+            out[row.contact_id].append(row)  # type: ignore[arg-type]
+        return out
+
+    async def group_scores_by_contact(
+        self, session: AsyncSession, ids: Sequence[int]
+    ) -> dict[int, list[Row[Any]]]:
+        """Each contact's score per points group, by group name."""
+        stmt = (
+            select(PointGroupScoreRow.contact_id, PointGroupRow.name, PointGroupScoreRow.points)
+            .join(PointGroupRow, PointGroupRow.id == PointGroupScoreRow.group_id)
+            .where(PointGroupScoreRow.contact_id.in_(set(ids)))
+            .order_by(PointGroupScoreRow.contact_id, PointGroupRow.name)
         )
         out: dict[int, list[Row[Any]]] = defaultdict(list)
         for row in (await session.execute(stmt)).all():

@@ -17,6 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.graphql import OperationType
 
 from .._settings import GatewaySettings
 from ._auth import RequireScope, required_scope
@@ -26,20 +27,49 @@ from ._relay import Node
 from .contacts import Contact, ContactsMutation, ContactsQuery, CustomField
 from .integrations import Integration, IntegrationsMutation, IntegrationsQuery, SyncRun
 from .node import NodeQuery
+from .points import PointAction, PointsMutation, PointsQuery
 from .segments import Segment, SegmentsMutation, SegmentsQuery
+from .sync import SyncMutation, SyncQuery, SyncSubscription
 
 __all__ = ["GatewaySchema", "RequireScope", "build_schema", "required_scope"]
 
 log = logging.getLogger("leadbridge.gateway")
 
-QUERY_TYPES: tuple[type, ...] = (NodeQuery, ContactsQuery, SegmentsQuery, IntegrationsQuery)
-MUTATION_TYPES: tuple[type, ...] = (ContactsMutation, SegmentsMutation, IntegrationsMutation)
+QUERY_TYPES: tuple[type, ...] = (
+    NodeQuery,
+    ContactsQuery,
+    SegmentsQuery,
+    IntegrationsQuery,
+    SyncQuery,
+    PointsQuery,
+)
+MUTATION_TYPES: tuple[type, ...] = (
+    ContactsMutation,
+    SegmentsMutation,
+    IntegrationsMutation,
+    SyncMutation,
+    PointsMutation,
+)
+SUBSCRIPTION_TYPES: tuple[type, ...] = (SyncSubscription,)
 #: Node types reachable only through ``node(id:)`` must be listed for the schema to know them.
-NODE_TYPES: tuple[type, ...] = (Contact, CustomField, Segment, Integration, SyncRun)
+NODE_TYPES: tuple[type, ...] = (
+    Contact,
+    CustomField,
+    Segment,
+    Integration,
+    SyncRun,
+    PointAction,
+)
 
 
 class GatewaySchema(strawberry.Schema):
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        # Subscriptions stream over websockets only: over HTTP they are a 400, not a crash.
+        allowed = kwargs.get("allowed_operation_types") or {
+            OperationType.QUERY,
+            OperationType.MUTATION,
+        }
+        kwargs["allowed_operation_types"] = set(allowed) - {OperationType.SUBSCRIPTION}
         result = await super().execute(*args, **kwargs)
         # Here rather than in an extension: a parse error raised by the parser cache leaves
         # the operation before extensions see the result.
@@ -66,6 +96,7 @@ def build_schema(settings: GatewaySettings | None = None) -> GatewaySchema:
     settings = settings or GatewaySettings()
     query: Any = merge_types("Query", QUERY_TYPES)
     mutation: Any = merge_types("Mutation", MUTATION_TYPES)
+    subscription: Any = merge_types("Subscription", SUBSCRIPTION_TYPES)
     # A subclass per schema: it carries the schema's own table of plain leaf fields.
     executor: type[FastLeafExecutionContext] = type(
         "GatewayExecutionContext", (FastLeafExecutionContext,), {}
@@ -73,6 +104,7 @@ def build_schema(settings: GatewaySettings | None = None) -> GatewaySchema:
     schema = GatewaySchema(
         query=query,
         mutation=mutation,
+        subscription=subscription,
         types=[Node, *NODE_TYPES],
         extensions=extensions(settings),
         config=StrawberryConfig(disable_field_suggestions=not settings.introspection),

@@ -37,6 +37,7 @@ from ._relay import (
 
 if TYPE_CHECKING:
     from .integrations import IntegrationMapping
+    from .points import GroupScore, PointChange
     from .segments import Segment
 
 CustomFieldType = strawberry.enum(FieldType, name="CustomFieldType")
@@ -144,6 +145,22 @@ class Contact(Node):
         from .integrations import mappings_of
 
         return await mappings_of(info.context, self.pk)
+
+    @strawberry.field(description="Score per points group, by group name.")
+    async def group_scores(
+        self, info: Ctx
+    ) -> list[Annotated[GroupScore, strawberry.lazy("leadbridge_gateway._schema.points")]]:
+        from .points import group_scores_of
+
+        return await group_scores_of(info.context, self.pk)
+
+    @strawberry.field(description="Points changes, newest first.")
+    async def point_history(
+        self, info: Ctx, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> Connection[Annotated[PointChange, strawberry.lazy("leadbridge_gateway._schema.points")]]:
+        from .points import history_of
+
+        return await history_of(info.context, self.pk, first, after)
 
     # Answers at once when the definitions were read before (the executor's fast path) and
     # through the request's loader otherwise, hence a plain function that may return an

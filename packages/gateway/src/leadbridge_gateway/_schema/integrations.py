@@ -11,19 +11,35 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from sqlalchemy import func, select
 from strawberry.extensions import FieldExtension
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from leadbridge import LeadBridgeError, NotFoundError, Scope, ValidationError
 from leadbridge.integrations import Direction, FieldMapping, LoadedIntegration
-from leadbridge.sync import IntegrationSyncStatus, SyncStatus
+from leadbridge.sync import (
+    IntegrationSyncStatus,
+    SyncCounters,
+    SyncErrorRow,
+    SyncRunRow,
+    SyncStatus,
+)
 from leadbridge.sync import SyncRun as CoreSyncRun
 
 from .._context import GatewayContext
 from ._auth import RequireScope
 from ._common import UserError, camel, user_error
-from ._relay import Node, encode_id
+from ._relay import (
+    DEFAULT_PAGE,
+    Connection,
+    Node,
+    check_first,
+    connection,
+    decode_cursor,
+    encode_cursor,
+    encode_id,
+)
 
 Ctx = Info[GatewayContext, None]
 
@@ -37,6 +53,37 @@ class SyncState(enum.Enum):
     RUNNING = "running"
     FAILING = "failing"
     HEALTHY = "healthy"
+
+
+_ERRORS_ORDER = "sync_errors"
+
+
+@strawberry.type(description="One object a sync run could not sync.")
+class SyncObjectError:
+    direction: str = strawberry.field(description="`pull` or `push`.")
+    object: str
+    message: str
+    integration_id: str | None = strawberry.field(description="The object's id in the integration.")
+    contact_id: strawberry.ID | None = strawberry.field(description="The contact's global ID.")
+    field: str | None
+    created_at: datetime
+    resolved_at: datetime | None = strawberry.field(
+        description="When a later run synced the object."
+    )
+
+    @classmethod
+    def build(cls, row: SyncErrorRow) -> SyncObjectError:
+        contact = row.contact_id
+        return cls(
+            direction=row.direction,
+            object=row.object,
+            message=row.message,
+            integration_id=row.integration_id,
+            contact_id=strawberry.ID(encode_id("Contact", contact)) if contact else None,
+            field=row.field,
+            created_at=row.created_at,
+            resolved_at=row.resolved_at,
+        )
 
 
 @strawberry.type(description="A sync run: one pull and push of an integration.")
@@ -83,6 +130,70 @@ class SyncRun(Node):
             pushed=c.pushed,
             failed=c.failed,
             api_calls=c.api_calls,
+        )
+
+    @classmethod
+    def from_row(cls, row: SyncRunRow) -> SyncRun:
+        counters = SyncCounters(
+            pulled=row.pulled,
+            created=row.created,
+            updated=row.updated,
+            unchanged=row.unchanged,
+            conflicts=row.conflicts,
+            pushed=row.pushed,
+            failed=row.failed,
+            api_calls=row.api_calls,
+        )
+        return cls.build(
+            CoreSyncRun(
+                id=row.id,
+                integration=row.integration,
+                trigger=row.trigger,
+                status=SyncStatus(row.status),
+                options=dict(row.options or {}),
+                started_at=row.started_at,
+                finished_at=row.finished_at,
+                heartbeat_at=row.heartbeat_at,
+                holder=row.holder,
+                cancel_requested=row.cancel_requested,
+                counters=counters,
+                error=row.error,
+            )
+        )
+
+    @strawberry.field(description="The objects the run could not sync, newest first.")
+    async def errors(
+        self, info: Ctx, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> Connection[SyncObjectError]:
+        check_first(first)
+        start = decode_cursor(after, _ERRORS_ORDER)[1] if after is not None else None
+        stmt = (
+            select(SyncErrorRow)
+            .where(SyncErrorRow.run_id == self.pk)
+            .order_by(SyncErrorRow.id.desc())
+            .limit(first + 1)
+        )
+        if start is not None:
+            stmt = stmt.where(SyncErrorRow.id < start)
+        async with info.context.reads.session() as session:
+            rows = list((await session.scalars(stmt)).all())
+        page = rows[:first]
+
+        async def count() -> int:
+            async with info.context.reads.session() as session:
+                total = await session.scalar(
+                    select(func.count())
+                    .select_from(SyncErrorRow)
+                    .where(SyncErrorRow.run_id == self.pk)
+                )
+            return int(total or 0)
+
+        return connection(
+            [SyncObjectError.build(r) for r in page],
+            [encode_cursor(_ERRORS_ORDER, r.id, r.id) for r in page],
+            has_next=len(rows) > first,
+            after=after,
+            count=count,
         )
 
 

@@ -1,0 +1,93 @@
+"""Syncs started through the API: run in the background, returned to the caller at once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from contextlib import suppress
+
+from leadbridge.sync import (
+    SyncOptions,
+    SyncProgress,
+    SyncResult,
+    SyncRun,
+    SyncRunService,
+    SyncService,
+    SyncStatus,
+    SyncTrigger,
+)
+
+log = logging.getLogger("leadbridge.gateway")
+
+#: How often :meth:`SyncRunner.start` looks for the row of the run it started.
+_POLL = 0.02
+
+
+class SyncRunner:
+    """Holds the sync tasks the gateway started; :meth:`aclose` cancels them at shutdown.
+
+    A cancelled task ends its run ``cancelled`` (the engine records why), so shutting the
+    app down mid-run leaves no run stuck ``running``.
+    """
+
+    def __init__(self, sync_service: SyncService, sync_run_service: SyncRunService) -> None:
+        self._sync = sync_service
+        self._runs = sync_run_service
+        # The engine records its holder as host:pid; it tells our run from another process'.
+        self._holder = f"{socket.gethostname()}:{os.getpid()}"
+        self._tasks: set[asyncio.Task[SyncResult]] = set()
+
+    async def start(self, integration: str, options: SyncOptions) -> SyncRun:
+        """Start a sync and return its run as soon as its row exists.
+
+        Raises what starting raises (unknown or disabled integration, a mapping that cannot
+        work, :class:`~leadbridge.sync.SyncLockedError` when a run holds the lease).
+        """
+        newest = await self._runs.runs(integration, limit=1)
+        before = newest[0].id if newest else 0
+        loop = asyncio.get_running_loop()
+        first_id: asyncio.Future[int] = loop.create_future()
+
+        def progress(p: SyncProgress) -> None:
+            if p.run_id is not None and not first_id.done():
+                first_id.set_result(p.run_id)
+
+        task = asyncio.create_task(
+            self._sync.start(integration, options, SyncTrigger.API, progress=progress),
+            name=f"sync {integration}",
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        while True:
+            if first_id.done():
+                return await self._runs.get(first_id.result())
+            if task.done():
+                result = task.result()  # raises what the start raised
+                assert result.run_id is not None  # API runs are never dry runs
+                return await self._runs.get(result.run_id)
+            running = await self._runs.runs(integration, status=SyncStatus.RUNNING, limit=1)
+            if running and running[0].id > before and running[0].holder == self._holder:
+                return running[0]
+            await asyncio.wait({task}, timeout=_POLL)
+
+    def _done(self, task: asyncio.Task[SyncResult]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # Errors of the start itself reach the caller; this logs what came after.
+            log.debug("background sync task ended with %r", exc)
+
+    @property
+    def running(self) -> int:
+        """How many syncs this process is running."""
+        return len(self._tasks)
+
+    async def aclose(self) -> None:
+        """Cancel the running syncs and wait for them to record their end."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,185 @@
+"""Sync runs over GraphQL: reading runs and their errors, starting and cancelling syncs."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest_asyncio
+
+from leadbridge import CoreContainer, Scope
+from leadbridge.sync import SyncStatus, SyncTarget, register_sync_target, unregister_sync_target
+from leadbridge.testing import MemoryIntegration, define_memory_fields
+
+from .conftest import GQL, MakeToken
+
+RUN_FIELDS = """
+  id integration trigger status options startedAt finishedAt cancelRequested error
+  pulled created updated unchanged conflicts pushed failed apiCalls
+"""
+START = (
+    "mutation($name: String!, $options: SyncOptionsInput) { startSync(integration: $name, "
+    f"options: $options) {{ run {{ {RUN_FIELDS} }} userErrors {{ field message code }} }} }}"
+)
+RUN = f"query($id: ID!) {{ syncRun(id: $id) {{ {RUN_FIELDS} }} }}"
+
+
+def person(i: int, **extra: Any) -> dict[str, Any]:
+    return {"emailAddress": f"user{i}@example.com", "firstName": f"F{i}", **extra}
+
+
+@pytest_asyncio.fixture
+async def remote(container: CoreContainer) -> AsyncIterator[MemoryIntegration]:
+    """The in-memory integration, registered as the sync target ``memory``."""
+    await define_memory_fields(container.custom_field_service())
+    memory = MemoryIntegration(page_size=5)
+    for i in range(12):
+        memory.add(person(i))
+    register_sync_target("memory", lambda: SyncTarget(memory.exchange(), memory.manual()))
+    yield memory
+    unregister_sync_target("memory")
+
+
+async def wait_for_end(gql: GQL, run_id: str) -> dict[str, Any]:
+    async with asyncio.timeout(20):
+        while True:
+            run: dict[str, Any] = (await gql.data(RUN, {"id": run_id}))["syncRun"]
+            if run["status"] != "RUNNING":
+                return run
+            await asyncio.sleep(0.02)
+
+
+async def test_start_sync_returns_the_run_then_it_finishes(
+    gql: GQL, remote: MemoryIntegration, container: CoreContainer
+) -> None:
+    remote.page_delay = 0.2
+    payload = (await gql.data(START, {"name": "memory", "options": {"pullOnly": True}}))[
+        "startSync"
+    ]
+    assert payload["userErrors"] == []
+    run = payload["run"]
+    assert run["status"] == "RUNNING" and run["trigger"] == "api"
+    assert run["options"]["pull_only"] is True
+    assert base64.b64decode(run["id"]).decode().startswith("SyncRun:")
+
+    done = await wait_for_end(gql, run["id"])
+    assert done["status"] == "SUCCEEDED"
+    assert done["pulled"] == 12 and done["created"] == 12 and done["apiCalls"] >= 3
+    assert done["finishedAt"] is not None
+    assert (await container.contact_service().count()) == 12
+
+    # node(id:) loads it too, and syncRuns lists it with its filters
+    node = await gql.data(
+        "query($id: ID!) { node(id: $id) { ... on SyncRun { status pulled } } }", {"id": run["id"]}
+    )
+    assert node["node"] == {"status": "SUCCEEDED", "pulled": 12}
+    runs = await gql.data(
+        '{ a: syncRuns(integration: "memory", status: SUCCEEDED) { totalCount nodes { id } } '
+        "b: syncRuns(status: FAILED) { totalCount } "
+        '  c: syncRuns(integration: "other") { totalCount } }'
+    )
+    assert runs["a"] == {"totalCount": 1, "nodes": [{"id": run["id"]}]}
+    assert runs["b"]["totalCount"] == 0 and runs["c"]["totalCount"] == 0
+
+
+async def test_a_second_start_names_the_running_run(gql: GQL, remote: MemoryIntegration) -> None:
+    remote.page_delay = 0.5
+    first = (await gql.data(START, {"name": "memory"}))["startSync"]["run"]
+    pk = base64.b64decode(first["id"]).decode().split(":")[1]
+    second = (await gql.data(START, {"name": "memory"}))["startSync"]
+    assert second["run"] is None
+    [error] = second["userErrors"]
+    assert error["code"] == "CONFLICT" and error["field"] == ["integration"]
+    assert f"run {pk}" in error["message"]
+
+    cancelled = await gql.data(
+        "mutation($id: ID!) { cancelSync(id: $id) { run { cancelRequested } "
+        "userErrors { code } } }",
+        {"id": first["id"]},
+    )
+    assert cancelled["cancelSync"] == {"run": {"cancelRequested": True}, "userErrors": []}
+    done = await wait_for_end(gql, first["id"])
+    assert done["status"] == "CANCELLED" and done["pulled"] < 12
+
+    again = await gql.data(
+        "mutation($id: ID!) { cancelSync(id: $id) { run { id } userErrors { field code } } }",
+        {"id": first["id"]},
+    )
+    assert again["cancelSync"] == {
+        "run": None,
+        "userErrors": [{"field": ["id"], "code": "CONFLICT"}],
+    }
+
+
+async def test_start_errors_are_user_errors(gql: GQL, remote: MemoryIntegration) -> None:
+    unknown = (await gql.data(START, {"name": "nope"}))["startSync"]
+    assert unknown["run"] is None
+    assert unknown["userErrors"][0]["code"] == "NOT_FOUND"
+    assert "nope" in unknown["userErrors"][0]["message"]
+    options = {"pullOnly": True, "pushOnly": True}
+    both = (await gql.data(START, {"name": "memory", "options": options}))["startSync"]
+    assert both["userErrors"] == [
+        {
+            "field": ["options", "pushOnly"],
+            "message": "choose pull only or push only, not both",
+            "code": "INVALID",
+        }
+    ]
+    missing = await gql.data(
+        'mutation { cancelSync(id: "U3luY1J1bjo5OTk=") { userErrors { code } } }'
+    )
+    assert missing["cancelSync"]["userErrors"] == [{"code": "NOT_FOUND"}]
+
+
+async def test_run_errors_page_through(gql: GQL, container: CoreContainer) -> None:
+    await define_memory_fields(container.custom_field_service())
+    memory = MemoryIntegration(page_size=5)
+    for i in range(6):
+        memory.add(person(i))
+    for i in range(5):
+        memory.add({"emailAddress": f"not-an-email-{i}", "firstName": "Bad"})
+    register_sync_target("memory", lambda: SyncTarget(memory.exchange(), memory.manual()))
+    try:
+        run = (await gql.data(START, {"name": "memory"}))["startSync"]["run"]
+        done = await wait_for_end(gql, run["id"])
+    finally:
+        unregister_sync_target("memory")
+    assert done["status"] == "PARTIAL" and done["failed"] == 5
+    query = (
+        "query($id: ID!, $after: String) { syncRun(id: $id) { errors(first: 2, after: $after) { "
+        "totalCount pageInfo { hasNextPage endCursor } nodes { direction object message "
+        "integrationId } } } }"
+    )
+    seen: list[str] = []
+    after = None
+    while True:
+        page = (await gql.data(query, {"id": run["id"], "after": after}))["syncRun"]["errors"]
+        assert page["totalCount"] == 5
+        seen += [n["integrationId"] for n in page["nodes"]]
+        assert all(n["direction"] == "pull" and n["message"] for n in page["nodes"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) == 5
+
+
+async def test_shutdown_cancels_background_runs(
+    container: CoreContainer, remote: MemoryIntegration, make_token: MakeToken
+) -> None:
+    from leadbridge_gateway import GatewaySettings, create_app
+
+    remote.page_delay = 0.5
+    app = create_app(container, GatewaySettings())
+    token = await make_token(Scope.SYNC_RUN)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            payload = (await GQL(client, token).data(START, {"name": "memory"}))["startSync"]
+        assert app.state.sync_runner.running == 1
+    run_pk = int(base64.b64decode(payload["run"]["id"]).decode().split(":")[1])
+    assert app.state.sync_runner.running == 0
+    run = await container.sync_run_service().get(run_pk)
+    assert run.status is SyncStatus.CANCELLED and run.finished_at is not None
