@@ -61,7 +61,7 @@ def test_demo_runs_serves_and_stops(tmp_path: Path) -> None:
             if line.startswith('{"graphql"'):
                 info = json.loads(line)
                 break
-        assert info is not None, "".join(lines) + (proc.stderr.read() if proc.stderr else "")
+        assert info is not None, "".join(lines)
         assert any("synced livestorm" in x for x in lines)
         headers = {"Authorization": f"Bearer {info['token']}"}
         for _ in range(100):
@@ -101,10 +101,11 @@ def test_demo_runs_serves_and_stops(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=30)
+            _out, err = proc.communicate(timeout=60)  # also closes the pipes
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.communicate()
             raise
-    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    assert proc.returncode == 0, err
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
