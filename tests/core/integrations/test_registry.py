@@ -159,13 +159,11 @@ def test_a_failing_contribution_is_reported_and_skipped(registry: IntegrationReg
 
 async def test_core_services_receive_plugin_contributions(container: CoreContainer) -> None:
     points = container.points_service()
-    assert "example.widget_added" in points.action_types.keys()
+    assert points.action_types.get("example.widget_added").key == "example.widget_added"
     # Building those services subscribed the plugins' event subscribers to the bus.
     SEEN_CONTACTS.clear()
     contact = await container.contact_service().create("bo@example.com")
-    assert SEEN_CONTACTS == [contact.id]
-    await container.integration_registry().get("example").container.widgets().add(
-        str(contact.id)
-    )
+    assert [contact.id] == SEEN_CONTACTS
+    await container.integration_registry().get("example").container.widgets().add(str(contact.id))
     has_widget = [{"field": "example.has_widget", "operator": "=", "value": True}]
     assert await container.segment_service().preview_count(has_widget) == 1

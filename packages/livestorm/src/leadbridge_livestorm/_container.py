@@ -4,8 +4,15 @@ from pathlib import Path
 
 from dependency_injector import containers, providers
 
+from leadbridge.sync import BatchSynced
+
+from ._batch import LivestormBatchWriter
 from ._cli import register
+from ._exchange import LivestormExchange
+from ._filters import segment_filters
 from ._integration import LivestormIntegration
+from ._points import point_action_types
+from ._store import LivestormStore
 
 #: The plugin's Alembic version directory (branch label ``livestorm``).
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
@@ -19,3 +26,16 @@ class LivestormContainer(containers.DeclarativeContainer):
     integration = providers.Singleton(LivestormIntegration)
     migrations = providers.Object(MIGRATIONS)
     cli = providers.Object(register)
+
+    store = providers.Singleton(LivestormStore)
+    exchange = providers.Singleton(
+        LivestormExchange, settings_service=core.integration_settings_service
+    )
+    batch_writer = providers.Singleton(
+        LivestormBatchWriter, store=store, points=providers.Delegate(core.points_service)
+    )
+    event_subscribers = providers.List(
+        providers.Callable(lambda writer: (BatchSynced, writer), batch_writer)
+    )
+    segment_filters = providers.Callable(segment_filters)
+    point_action_types = providers.Callable(point_action_types)
