@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from leadbridge.container import CoreContainer
 from leadbridge.contacts import ContactRow
+from leadbridge.container import CoreContainer
 from leadbridge.points import PointsService
 from leadbridge.sync import SyncOptions, SyncStatus
 from leadbridge_livestorm import RegistrationRow

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,3 +91,13 @@ class LivestormBatchWriter:
             changes.extend(result.changes)
         if changes:
             await award_changes(self._points(), db, changes)
+
+
+class AwardChanges:
+    """A :class:`WebhookReceiver` ``on_changes`` hook: awards points for webhook changes."""
+
+    def __init__(self, points: Callable[[], PointsService]) -> None:
+        self._points = points
+
+    async def __call__(self, changes: Sequence[RegistrationChange], session: AsyncSession) -> None:
+        await award_changes(self._points(), session, changes)

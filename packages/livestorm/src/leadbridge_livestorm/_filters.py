@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, true
+from sqlalchemy import ColumnElement, and_, case, exists, func, select, true
 from typing_extensions import override
 
 from leadbridge.segments import (
@@ -76,20 +76,19 @@ class AbsentFilter(_EventFilter):
     def clause(
         self, contact_id: ColumnElement[int], operator: str, value: Any, context: FilterContext
     ) -> ColumnElement[bool]:
-        other = RegistrationRow.__table__.alias("attended_registration")
-        where = [
-            RegistrationRow.contact_id == contact_id,
-            ~exists().where(
-                other.c.contact_id == contact_id,
-                other.c.event_id == RegistrationRow.event_id,
-                other.c.attended.is_(True),
-            ),
-        ]
+        where = [RegistrationRow.contact_id == contact_id]
         if operator in ("=", "!="):
             where.append(RegistrationRow.event_id == value)
         elif operator in ("in", "!in"):
             where.append(RegistrationRow.event_id.in_(list(value)))
-        found = exists().where(and_(*where))
+        # An event of the contact none of whose registrations attended.
+        found = (
+            select(RegistrationRow.event_id)
+            .where(*where)
+            .group_by(RegistrationRow.event_id)
+            .having(func.max(case((RegistrationRow.attended.is_(True), 1), else_=0)) == 0)
+            .exists()
+        )
         return ~found if operator in _NEGATIVE else found
 
 
