@@ -113,7 +113,9 @@ async def test_gateway_webhook_app_uses_the_stored_secret(
         for r in workspace.iter_registrations()
         if r.session_id == session_id and r.person.email and not r.person.is_team_member
     )
-    payload = fake.webhook_payload("people.registered", session_id=session_id, person_id=reg.person.id)
+    payload = fake.webhook_payload(
+        "people.registered", session_id=session_id, person_id=reg.person.id
+    )
     body = json.dumps(payload).encode()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
