@@ -114,6 +114,12 @@ async def test_webhooks_reach_explicit_apps_and_integration_containers(
                 raise UnknownIntegrationError(f"integration {name!r} does not exist", value=name)
             return LoadedIntegration(name, None, plugins[name](core=core))  # type: ignore[arg-type]
 
+        def collect(self, provider_name: str) -> list[object]:  # plugins' filters, action types
+            return []
+
+        def subscribe_all(self, event_bus: object) -> int:  # plugins' event subscribers
+            return 0
+
     core = CoreContainer(settings=providers.Object(container.settings()))
     core.integration_registry.override(providers.Object(Registry()))
     app = create_app(core, GatewaySettings(), webhooks={"explicit": asgi_app})

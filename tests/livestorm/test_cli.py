@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -12,8 +13,11 @@ from importlib.metadata import entry_points
 
 import pytest
 import typer
+from dependency_injector import providers
 from typer.testing import CliRunner
 
+from leadbridge.cli._common import state as cli_state
+from leadbridge.container import CoreContainer
 from leadbridge_livestorm._cli import register
 from leadbridge_livestorm.testing import FakeLivestorm
 
@@ -157,3 +161,22 @@ def test_the_command_is_registered_with_leadbridge(fake: FakeLivestorm) -> None:
     assert "livestorm" not in found  # registered once, by the integration's container
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ok"] is True
+
+
+async def test_ping_reads_the_stored_credentials_without_token(
+    cli: Cli, fake: FakeLivestorm, container: CoreContainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await container.integration_settings_service().configure(
+        "livestorm", settings={"base_url": fake.base_url}, credentials={"api_token": fake.token}
+    )
+    monkeypatch.delenv("LIVESTORM_API_TOKEN")
+    monkeypatch.delenv("LIVESTORM_BASE_URL")
+    # The command runs its own event loop: give it its own container on the same database.
+    monkeypatch.setattr(
+        cli_state, "container", CoreContainer(settings=providers.Object(container.settings()))
+    )
+
+    result = await asyncio.to_thread(cli, "ping", "--json")
+
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["ok"] is True

@@ -105,8 +105,8 @@ def test_leadbridge_plugins_variable_reaches_the_container_registry(
 async def test_plugin_contributions_are_collected(
     container: CoreContainer, registry: IntegrationRegistry
 ) -> None:
-    assert "example.has_widget" in registry.segment_filters()
-    assert "example.widget_added" in registry.point_action_types()
+    assert "example.has_widget" in [f.key for f in registry.segment_filters()]
+    assert "example.widget_added" in [t.key for t in registry.point_action_types()]
     bus = container.event_bus()
     assert registry.subscribe_all(bus) >= 1
     contact = await container.contact_service().create("ann@example.com")
@@ -151,7 +151,19 @@ def test_a_failing_contribution_is_reported_and_skipped(registry: IntegrationReg
         raise RuntimeError("filters exploded")
 
     registry.get("example").container.segment_filters.override(providers.Callable(boom))
-    assert "example.has_widget" not in registry.segment_filters()
+    assert "example.has_widget" not in [f.key for f in registry.segment_filters()]
     errors = {e.name: e.error for e in registry.errors}
     assert errors["example"] == "segment_filters: RuntimeError: filters exploded"
-    assert "example.widget_added" in registry.point_action_types()  # the rest still works
+    assert "example.widget_added" in [t.key for t in registry.point_action_types()]  # the rest
+
+
+async def test_core_services_receive_plugin_contributions(container: CoreContainer) -> None:
+    points = container.points_service()
+    assert points.action_types.get("example.widget_added").key == "example.widget_added"
+    # Building those services subscribed the plugins' event subscribers to the bus.
+    SEEN_CONTACTS.clear()
+    contact = await container.contact_service().create("bo@example.com")
+    assert [contact.id] == SEEN_CONTACTS
+    await container.integration_registry().get("example").container.widgets().add(str(contact.id))
+    has_widget = [{"field": "example.has_widget", "operator": "=", "value": True}]
+    assert await container.segment_service().preview_count(has_widget) == 1

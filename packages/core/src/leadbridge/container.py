@@ -14,6 +14,9 @@ Call :func:`shutdown` (``await shutdown(container)``) before the event loop clos
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from dependency_injector import containers, providers
 
 from ._crypto import SecretBox
@@ -26,6 +29,19 @@ from .segments import SegmentService
 from .settings import Settings
 from .sync import RegistryTargetResolver, SyncEngine, SyncRunService, SyncService
 from .tokens import TokenService
+
+
+def _subscribe_plugins(event_bus: EventBus, registry: IntegrationRegistry) -> EventBus:
+    """``event_bus`` with every plugin's event subscribers subscribed (once: a Singleton)."""
+    registry.subscribe_all(event_bus)
+    return event_bus
+
+
+def _plugin_contributions(
+    registry: IntegrationRegistry, kind: str, own: Sequence[Any]
+) -> list[Any]:
+    """The embedder's own items plus every loaded plugin's ``kind`` list."""
+    return [*own, *registry.collect(kind)]
 
 
 class CoreContainer(containers.DeclarativeContainer):
@@ -60,14 +76,23 @@ class CoreContainer(containers.DeclarativeContainer):
         custom_field_service=custom_field_service,
     )
 
-    #: Plugin segment filters (``BaseSegmentFilter`` instances); integrations extend the list.
+    #: Plugins' event subscribers subscribed to ``event_bus`` the first time a service that
+    #: publishes plugin-relevant events (sync, points, segments) is built.
+    plugin_event_bus = providers.Singleton(
+        _subscribe_plugins, event_bus=event_bus, registry=integration_registry
+    )
+
+    #: Extra segment filters (``BaseSegmentFilter`` instances) an embedder adds; the installed
+    #: plugins' ``segment_filters`` are appended to them.
     segment_filters = providers.List()
     segment_service = providers.Singleton(
         SegmentService,
         session_factory=session_factory,
-        event_bus=event_bus,
+        event_bus=plugin_event_bus,
         timezone=settings.provided.timezone,
-        plugin_filters=segment_filters,
+        plugin_filters=providers.Callable(
+            _plugin_contributions, integration_registry, "segment_filters", segment_filters
+        ),
     )
 
     sync_engine = providers.Singleton(
@@ -75,7 +100,7 @@ class CoreContainer(containers.DeclarativeContainer):
         session_factory=session_factory,
         contact_service=contact_service,
         change_log=change_log_service,
-        event_bus=event_bus,
+        event_bus=plugin_event_bus,
     )
     sync_service = providers.Singleton(
         SyncService,
@@ -87,15 +112,17 @@ class CoreContainer(containers.DeclarativeContainer):
         ),
     )
     sync_run_service = providers.Singleton(SyncRunService, session_factory=session_factory)
-    # Points: plugins' action types and trigger events are collected into these lists. Building
-    # points_service subscribes the action types to event_bus (contact events award points).
+    # Points: the embedder's own action types and trigger events; the plugins' action types are
+    # appended. Building points_service subscribes the action types to event_bus.
     point_action_types = providers.List()
     point_trigger_event_types = providers.List()
     points_service = providers.Singleton(
         PointsService,
         session_factory=session_factory,
-        event_bus=event_bus,
-        action_types=point_action_types,
+        event_bus=plugin_event_bus,
+        action_types=providers.Callable(
+            _plugin_contributions, integration_registry, "point_action_types", point_action_types
+        ),
         trigger_event_types=point_trigger_event_types,
     )
 

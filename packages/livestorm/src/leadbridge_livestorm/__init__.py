@@ -1,5 +1,6 @@
 """Livestorm webinars for LeadBridge."""
 
+from ._batch import AwardChanges, LivestormBatchWriter, award_changes
 from ._client import (
     DEFAULT_BASE_URL,
     MAX_BULK_REGISTRATIONS,
@@ -27,6 +28,8 @@ from ._errors import (
     PersonSkippedError,
     QuotaReserveReachedError,
 )
+from ._exchange import LivestormExchange, PulledPerson, default_client
+from ._filters import segment_filters
 from ._integration import (
     LivestormCredentials,
     LivestormIntegration,
@@ -66,6 +69,7 @@ from ._models import (
     Session,
     Webhook,
 )
+from ._points import AttendedSettings, EventSettings, point_action_types
 from ._push import (
     ContactToRegister,
     RegistrationFailure,
@@ -73,6 +77,7 @@ from ._push import (
     RegistrationPushResult,
 )
 from ._quota import QuotaState
+from ._route import StoredSecretWebhookApp, StoredWebhookSecret
 from ._signing import WEBHOOK_SIGNATURE_HEADER, sign_webhook, signature_header_value
 from ._store import (
     LivestormStore,
@@ -112,12 +117,15 @@ __all__ = [
     "WEBHOOK_SIGNATURE_HEADER",
     "AlreadyRegisteredError",
     "ApiError",
+    "AttendedSettings",
+    "AwardChanges",
     "BulkJobError",
     "BulkRegistration",
     "ContactToRegister",
     "ContactsAllowanceReachedError",
     "Event",
     "EventRow",
+    "EventSettings",
     "FieldAnswer",
     "FieldValue",
     "Job",
@@ -126,10 +134,12 @@ __all__ = [
     "LivestormAPIError",
     "LivestormAuthenticationError",
     "LivestormBase",
+    "LivestormBatchWriter",
     "LivestormClient",
     "LivestormConflictError",
     "LivestormContainer",
     "LivestormCredentials",
+    "LivestormExchange",
     "LivestormIntegration",
     "LivestormNotFoundError",
     "LivestormPermissionError",
@@ -145,6 +155,7 @@ __all__ = [
     "Paginated",
     "Person",
     "PersonSkippedError",
+    "PulledPerson",
     "QuotaReserveReachedError",
     "QuotaState",
     "Registrant",
@@ -163,6 +174,8 @@ __all__ = [
     "ResourceIdentifier",
     "Session",
     "SessionRow",
+    "StoredSecretWebhookApp",
+    "StoredWebhookSecret",
     "TimeFilter",
     "Timestamp",
     "UpsertResult",
@@ -174,11 +187,15 @@ __all__ = [
     "WebhookResult",
     "WebhookSignatureError",
     "__version__",
+    "award_changes",
+    "default_client",
     "delivery_key",
     "event_values",
     "parse_timestamp",
     "person_to_contact_fields",
+    "point_action_types",
     "registration_values",
+    "segment_filters",
     "session_values",
     "sign_webhook",
     "signature_header_value",

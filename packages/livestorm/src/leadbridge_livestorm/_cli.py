@@ -2,7 +2,7 @@
 
 Registered with core's CLI through the ``leadbridge.cli`` entry point group (:func:`register`).
 The token and base URL come from ``--token``/``--base-url`` or ``LIVESTORM_API_TOKEN`` /
-``LIVESTORM_BASE_URL``.
+``LIVESTORM_BASE_URL``; without a token, from the integration's stored credentials/settings.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import SecretStr
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from leadbridge._errors import LeadBridgeError
 from leadbridge.cli._common import console, fail, print_json
@@ -56,11 +58,40 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="livestorm")
 
 
-def _run(token: str | None, base_url: str, body: Callable[[LivestormClient], Awaitable[T]]) -> T:
-    if not token or not token.strip():
-        fail(f"no Livestorm API token: pass --token or set {TOKEN_ENV}")
+async def _stored(base_url: str) -> tuple[str | None, str]:
+    """The token and base URL stored for ``livestorm`` (``leadbridge integrations configure``)."""
+    from leadbridge.cli._common import container
+    from leadbridge.container import shutdown
 
+    core = container()
+    try:
+        service = core.integration_settings_service()
+        credentials = await service.credentials("livestorm")
+        stored = await service.get("livestorm")
+    except (LeadBridgeError, SQLAlchemyError, OSError):
+        # Nothing usable is stored (no database yet, or not configured): say what to pass.
+        return None, base_url
+    finally:
+        await shutdown(core)
+    token = credentials.get("api_token")
+    if isinstance(token, SecretStr):
+        token = token.get_secret_value()
+    if base_url == DEFAULT_BASE_URL and stored.settings.get("base_url"):
+        base_url = str(stored.settings["base_url"])
+    return (str(token) if token else None), base_url
+
+
+def _run(token: str | None, base_url: str, body: Callable[[LivestormClient], Awaitable[T]]) -> T:
     async def main() -> T:
+        nonlocal token, base_url
+        if not token or not token.strip():
+            # No --token: use what is stored for the integration.
+            token, base_url = await _stored(base_url)
+        if not token or not token.strip():
+            fail(
+                f"no Livestorm API token: pass --token, set {TOKEN_ENV}, or store one with "
+                "`leadbridge integrations configure livestorm --credential api_token=…`"
+            )
         # CLI commands are what the quota reserve is kept for: they may use it.
         async with LivestormClient(api_token=token, base_url=base_url, quota_reserve=0) as client:
             return await body(client)

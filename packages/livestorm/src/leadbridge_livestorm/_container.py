@@ -4,8 +4,17 @@ from pathlib import Path
 
 from dependency_injector import containers, providers
 
+from leadbridge.sync import BatchSynced
+
+from ._batch import AwardChanges, LivestormBatchWriter
 from ._cli import register
+from ._exchange import LivestormExchange
+from ._filters import segment_filters
 from ._integration import LivestormIntegration
+from ._points import point_action_types
+from ._route import StoredSecretWebhookApp, StoredWebhookSecret
+from ._store import LivestormStore
+from ._webhooks import WebhookReceiver
 
 #: The plugin's Alembic version directory (branch label ``livestorm``).
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
@@ -19,3 +28,32 @@ class LivestormContainer(containers.DeclarativeContainer):
     integration = providers.Singleton(LivestormIntegration)
     migrations = providers.Object(MIGRATIONS)
     cli = providers.Object(register)
+
+    store = providers.Singleton(LivestormStore)
+    #: Core's points service, handed over as its provider: it is built after the subscribers.
+    points = providers.Delegate(core.points_service)
+    exchange = providers.Singleton(
+        LivestormExchange, settings_service=core.integration_settings_service
+    )
+    batch_writer = providers.Singleton(LivestormBatchWriter, store=store, points=points)
+    event_subscribers = providers.List(
+        providers.Callable(lambda writer: (BatchSynced, writer), batch_writer)
+    )
+    segment_filters = providers.Callable(segment_filters)
+    point_action_types = providers.Callable(point_action_types)
+
+    webhook_secret = providers.Singleton(
+        StoredWebhookSecret, settings_service=core.integration_settings_service
+    )
+    webhook_receiver = providers.Singleton(
+        WebhookReceiver,
+        secret=webhook_secret,
+        session_factory=core.session_factory,
+        contact_service=core.contact_service,
+        store=store,
+        on_changes=providers.Singleton(AwardChanges, points=points),
+    )
+    #: The gateway mounts it at ``/webhooks/livestorm``.
+    webhook_app = providers.Singleton(
+        StoredSecretWebhookApp, receiver=webhook_receiver, secret=webhook_secret
+    )

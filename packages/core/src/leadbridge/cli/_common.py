@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -34,8 +35,16 @@ def container() -> CoreContainer:
     if state.container is None:
         state.container = CoreContainer()
         # Building the points service subscribes point actions to contact events, so that
-        # `contacts add`/`import` award points like the SDK does.
-        state.container.points_service()
+        # `contacts add`/`import` award points like the SDK does. It loads the plugins: a
+        # broken one must not print a warning before every command's output
+        # (`leadbridge integrations list` reports it).
+        registry_log = logging.getLogger("leadbridge.integrations")
+        level = registry_log.level
+        registry_log.setLevel(logging.ERROR)
+        try:
+            state.container.points_service()
+        finally:
+            registry_log.setLevel(level)
     return state.container
 
 

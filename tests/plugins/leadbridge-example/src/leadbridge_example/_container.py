@@ -8,6 +8,7 @@ from leadbridge.events import ContactCreated
 
 from ._cli import register
 from ._integration import ExampleIntegration
+from ._parts import HasWidgetFilter, WidgetAddedType
 from ._widgets import WidgetRepository, remember_contact
 
 
@@ -19,6 +20,6 @@ class ExampleContainer(containers.DeclarativeContainer):
 
     migrations = providers.Object(Path(__file__).parent / "migrations" / "versions")
     cli = providers.Object(register)
-    segment_filters = providers.List(providers.Object("example.has_widget"))
-    point_action_types = providers.List(providers.Object("example.widget_added"))
+    segment_filters = providers.List(providers.Singleton(HasWidgetFilter))
+    point_action_types = providers.List(providers.Singleton(WidgetAddedType))
     event_subscribers = providers.List(providers.Object((ContactCreated, remember_contact)))

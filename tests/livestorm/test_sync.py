@@ -1,0 +1,159 @@
+"""The Livestorm pull through core's SyncService, over real HTTP against the fake server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from leadbridge.contacts import ContactRow
+from leadbridge.container import CoreContainer
+from leadbridge.points import PointsService
+from leadbridge.sync import SyncOptions, SyncStatus
+from leadbridge_livestorm import RegistrationRow
+from leadbridge_livestorm.testing import FakeLivestorm, Workspace, generate_workspace
+
+
+@pytest.fixture
+def workspace() -> Workspace:
+    return generate_workspace(seed=5, events=2, sessions_per_event=2, people=120)
+
+
+@pytest.fixture
+def fake(workspace: Workspace) -> Iterator[FakeLivestorm]:
+    with FakeLivestorm(workspace, rate_limit=None, job_delay=0.01) as server:
+        yield server
+
+
+async def configure(container: CoreContainer, fake: FakeLivestorm, **settings: object) -> None:
+    await container.integration_settings_service().configure(
+        "livestorm",
+        settings={"base_url": fake.base_url, "requests_per_second": 50, "quota_reserve": 0}
+        | settings,
+        credentials={"api_token": fake.token},
+        enabled=True,
+    )
+
+
+async def count(container: CoreContainer, what: object) -> int:
+    async with container.session_factory()() as session:
+        return int(await session.scalar(select(func.count()).select_from(what)) or 0)
+
+
+async def emails(container: CoreContainer) -> set[str]:
+    async with container.session_factory()() as session:
+        return set((await session.scalars(select(ContactRow.email))).all())
+
+
+def participants(workspace: Workspace) -> int:
+    return sum(
+        1
+        for reg in workspace.iter_registrations()
+        if reg.person.email and not reg.person.is_team_member
+    )
+
+
+async def test_first_sync_imports_unique_emails_with_registrations(
+    container: CoreContainer, fake: FakeLivestorm, workspace: Workspace
+) -> None:
+    await configure(container, fake)
+    result = await container.sync_service().start("livestorm")
+    assert result.status in (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL), result.error
+    assert {e.lower() for e in await emails(container)} == {
+        e.lower() for e in workspace.unique_emails()
+    }
+    assert await count(container, RegistrationRow) == participants(workspace)
+    # People without email and team members are recorded, not imported.
+    reasons = " ".join(f.message for f in result.failures)
+    assert "no_email" in reasons or "team_member" in reasons
+
+
+async def test_second_sync_without_changes_writes_nothing(
+    container: CoreContainer, fake: FakeLivestorm
+) -> None:
+    await configure(container, fake)
+    await container.sync_service().start("livestorm")
+    fake.reset_calls()
+    again = await container.sync_service().start("livestorm")
+    assert again.error is None
+    assert again.counters.created == again.counters.updated == 0
+    # Only the events list is read: no event changed, so no session nor person is read.
+    assert [path for _, path in fake.calls] == ["/events"]
+
+
+async def test_changed_attendance_is_picked_up_incrementally(
+    container: CoreContainer, fake: FakeLivestorm, workspace: Workspace
+) -> None:
+    await configure(container, fake)
+    await container.sync_service().start("livestorm")
+    reg = next(
+        r
+        for r in workspace.iter_registrations()
+        if r.person.email and not r.person.is_team_member and not r.attended
+    )
+    fake.advance(60)
+    workspace.set_attendance(
+        reg.session_id, reg.person.id, attended=True, attendance_rate=80, attendance_duration=1800
+    )
+    fake.reset_calls()
+    await container.sync_service().start("livestorm")
+    people_calls = [p for _, p in fake.calls if p.endswith("/people")]
+    assert people_calls == [f"/sessions/{reg.session_id}/people"]
+    async with container.session_factory()() as session:
+        row = await session.scalar(
+            select(RegistrationRow).where(
+                RegistrationRow.session_id == reg.session_id,
+                RegistrationRow.person_id == reg.person.id,
+            )
+        )
+    assert row is not None and row.attended and row.attendance_rate == 80
+
+
+async def test_quota_reserve_stops_partial_and_next_run_continues(
+    container: CoreContainer, fake: FakeLivestorm, workspace: Workspace
+) -> None:
+    await configure(container, fake, quota_reserve=100)
+    fake.reset_quota(remaining=104)  # a few calls, then the reserve is reached
+    first = await container.sync_service().start("livestorm")
+    assert first.status == SyncStatus.PARTIAL
+    assert "quota" in " ".join(f.message for f in first.failures).lower()
+    imported = len(await emails(container))
+    assert 0 < imported < len(workspace.unique_emails())
+    fake.reset_quota()
+    second = await container.sync_service().start("livestorm")
+    assert second.error is None
+    assert {e.lower() for e in await emails(container)} == {
+        e.lower() for e in workspace.unique_emails()
+    }
+
+
+async def test_unauthorized_fails_the_run_and_moves_no_cursor(
+    container: CoreContainer, fake: FakeLivestorm
+) -> None:
+    await configure(container, fake)
+    fake.revoke_token()
+    result = await container.sync_service().start("livestorm")
+    assert result.status == SyncStatus.FAILED
+    assert "401" in (result.error or "") and "ping" in (result.error or "")
+    assert await count(container, ContactRow) == 0
+
+
+async def test_point_actions_award_once(
+    container: CoreContainer, fake: FakeLivestorm, workspace: Workspace
+) -> None:
+    await configure(container, fake)
+    points: PointsService = container.points_service()
+    await points.create_action("Registered", "livestorm.registered", delta=5)
+    await points.create_action("Attended", "livestorm.attended", delta=10)
+    await container.sync_service().start("livestorm")
+    await container.sync_service().start("livestorm", SyncOptions(full=True))  # replays all
+    contacts = len(await emails(container))
+    attendees = {
+        r.person.email.lower()
+        for r in workspace.iter_registrations()
+        if r.person.email and not r.person.is_team_member and r.attended
+    }
+    async with container.session_factory()() as session:
+        total = await session.scalar(select(func.sum(ContactRow.points)))
+    assert attendees and total == 5 * contacts + 10 * len(attendees)
