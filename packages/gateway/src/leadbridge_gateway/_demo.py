@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import typer
 from cryptography.fernet import Fernet
 from dependency_injector import providers
-from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from leadbridge import CoreContainer, LeadBridgeError, Settings, db, shutdown
@@ -78,6 +77,14 @@ async def _prepare(container: CoreContainer, say: Any) -> tuple[list[BaseDemo], 
         for note in setup.notes:
             say(f"  {note}")
 
+    # Point actions before the first sync: they score what the sync brings in.
+    points = container.points_service()
+    for setup in setups.values():
+        for action in setup.point_actions:
+            await points.create_action(
+                name=action.name, type=action.type, delta=action.delta, settings=action.settings
+            )
+
     sync = container.sync_service()
     for name in setups:
         progress = Progress(
@@ -111,22 +118,13 @@ async def _prepare(container: CoreContainer, say: Any) -> tuple[list[BaseDemo], 
         )
 
     segments = container.segment_service()
-    points = container.points_service()
     for setup in setups.values():
-        for action in setup.point_actions:
-            await points.create_action(
-                name=action.name, type=action.type, delta=action.delta, settings=action.settings
-            )
         for seg in setup.segments:
             await segments.create(
                 name=seg.name, alias=seg.alias, filters=seg.filters, description=seg.description
             )
     for rebuilt in await segments.rebuild_all():
         say(f"segment {rebuilt.alias}: {rebuilt.total} members")
-    # Re-sync so that the point actions just created score what the first sync brought.
-    for name in setups:
-        await sync.start(name, SyncOptions(full=True, pull_only=True), SyncTrigger.CLI)
-
     issued = await container.token_service().create("demo (read-only)", READ_SCOPES)
     first = await container.contact_service().list(limit=1)
     email = first.items[0].email if first.items else None
@@ -181,27 +179,23 @@ async def _main(container: CoreContainer, host: str, port: int, console: Any) ->
         base = f"http://{host}:{port}"
         query = EXAMPLE_QUERIES[0]
         body = json.dumps({"query": query})
-        console.print(
-            Panel.fit(
-                "\n".join(
-                    [
-                        f"GraphiQL:  {base}/graphql",
-                        f"API token: {token}   (read-only; send it as 'Authorization: Bearer …')",
-                        "",
-                        "Try:",
-                        f"  {query}",
-                        f"  {EXAMPLE_QUERIES[1].replace('EMAIL', email or 'someone@example.com')}",
-                        "",
-                        f"curl -s {base}/graphql -H 'Authorization: Bearer {token}' "
-                        f"-H 'Content-Type: application/json' -d '{body}'",
-                        "",
-                        "Ctrl-C stops the demo.",
-                    ]
-                ),
-                title="LeadBridge demo",
-            ),
-            soft_wrap=True,
-        )
+        lines = [
+            f"GraphiQL:  {base}/graphql",
+            f"API token: {token}   (read-only; send it as 'Authorization: Bearer …')",
+            "",
+            "Try:",
+            f"  {query}",
+            f"  {EXAMPLE_QUERIES[1].replace('EMAIL', email or 'someone@example.com')}",
+            "",
+            f"curl -s {base}/graphql -H 'Authorization: Bearer {token}' "
+            f"-H 'Content-Type: application/json' -d '{body}'",
+            "",
+            "Ctrl-C stops the demo.",
+        ]
+        console.rule("LeadBridge demo")
+        for line in lines:
+            console.print(line, soft_wrap=True, highlight=False, markup=False)
+        console.rule()
         # Machine-readable line for scripts and tests.
         console.print(json.dumps({"graphql": f"{base}/graphql", "token": token}), soft_wrap=True)
         await server.serve()

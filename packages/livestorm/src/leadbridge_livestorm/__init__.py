@@ -12,6 +12,7 @@ from ._client import (
     TimeFilter,
 )
 from ._container import MIGRATIONS, LivestormContainer
+from ._demo import LivestormDemo
 from ._errors import (
     AlreadyRegisteredError,
     BulkJobError,
@@ -139,6 +140,7 @@ __all__ = [
     "LivestormConflictError",
     "LivestormContainer",
     "LivestormCredentials",
+    "LivestormDemo",
     "LivestormExchange",
     "LivestormIntegration",
     "LivestormNotFoundError",

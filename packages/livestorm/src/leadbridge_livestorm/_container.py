@@ -8,6 +8,7 @@ from leadbridge.sync import BatchSynced
 
 from ._batch import AwardChanges, LivestormBatchWriter
 from ._cli import register
+from ._demo import LivestormDemo
 from ._exchange import LivestormExchange
 from ._filters import segment_filters
 from ._integration import LivestormIntegration
@@ -57,3 +58,5 @@ class LivestormContainer(containers.DeclarativeContainer):
     webhook_app = providers.Singleton(
         StoredSecretWebhookApp, receiver=webhook_receiver, secret=webhook_secret
     )
+    #: ``leadbridge demo``: the fake Livestorm server with a seeded workspace.
+    demo = providers.Factory(LivestormDemo)
