@@ -61,7 +61,10 @@ def test_demo_runs_serves_and_stops(tmp_path: Path) -> None:
             if line.startswith('{"graphql"'):
                 info = json.loads(line)
                 break
-        assert info is not None, "".join(lines)
+        if info is None:
+            proc.kill()
+            _out, err = proc.communicate()
+            pytest.fail("no gateway line in the demo's output:\n" + "".join(lines) + err)
         assert any("synced livestorm" in x for x in lines)
         headers = {"Authorization": f"Bearer {info['token']}"}
         for _ in range(100):
