@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import json
 import threading
@@ -10,7 +9,6 @@ import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qsl
 
@@ -19,7 +17,7 @@ import httpx
 from .._signing import WEBHOOK_SIGNATURE_HEADER, signature_header_value
 from ._app import API_PREFIX, build_app
 from ._resources import event_resource, job_resource, registration_resource, session_resource
-from ._serving import LoopbackServer
+from ._serving import LoopbackServer, StartStopContext
 from ._store import DAY, WEBHOOK_EVENTS, WebhookRecord, Workspace
 
 #: The private API token the fake accepts unless told otherwise.
@@ -88,7 +86,7 @@ class WebhookDelivery:
         return {"content-type": "application/json", WEBHOOK_SIGNATURE_HEADER: self.signature}
 
 
-class FakeLivestorm:
+class FakeLivestorm(StartStopContext):
     """A fake Livestorm API on ``http://127.0.0.1:<free port>/v1``, for tests and demos.
 
     ::
@@ -161,28 +159,6 @@ class FakeLivestorm:
     def stop(self) -> None:
         """Stop serving (the state stays; :meth:`start` serves it again on a new port)."""
         self._serving.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
 
     @property
     def base_url(self) -> str:
