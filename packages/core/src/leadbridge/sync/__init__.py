@@ -9,6 +9,7 @@ from ._engine import ProgressCallback, SyncEngine
 from ._errors import SyncError, SyncLockedError, SyncObjectError, SyncRunError
 from ._events import BatchSynced
 from ._exchange import (
+    Audience,
     BaseDataExchange,
     ObjectResult,
     Order,
@@ -66,6 +67,7 @@ __all__ = [
     "DIRECTIONS",
     "TO_INTEGRATION",
     "TO_INTERNAL",
+    "Audience",
     "BaseDataExchange",
     "BatchSynced",
     "ContactFilter",
