@@ -46,6 +46,7 @@ from leadbridge.sync import (
     ReportPage,
     ReportRequest,
     SyncObjectError,
+    SyncObjectSkipped,
     SyncRunError,
 )
 
@@ -286,7 +287,7 @@ class LivestormExchange(BaseDataExchange):
             )
         except PersonSkippedError as exc:
             reason = f"skipped ({exc.reason}): {exc}"
-            errors.append(SyncObjectError(reason, integration_id=person.id))
+            errors.append(SyncObjectSkipped(reason, integration_id=person.id))
             return
         objects.append(
             ReportObject(

@@ -6,7 +6,13 @@ Plugin authors implement :class:`BaseDataExchange`; embedders run syncs with
 """
 
 from ._engine import ProgressCallback, SyncEngine
-from ._errors import SyncError, SyncLockedError, SyncObjectError, SyncRunError
+from ._errors import (
+    SyncError,
+    SyncLockedError,
+    SyncObjectError,
+    SyncObjectSkipped,
+    SyncRunError,
+)
 from ._events import BatchSynced
 from ._exchange import (
     Audience,
@@ -97,6 +103,7 @@ __all__ = [
     "SyncLockedError",
     "SyncObjectError",
     "SyncObjectMappingRow",
+    "SyncObjectSkipped",
     "SyncOptions",
     "SyncProgress",
     "SyncResult",
