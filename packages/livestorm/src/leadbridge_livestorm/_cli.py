@@ -90,7 +90,7 @@ def _run(token: str | None, base_url: str, body: Callable[[LivestormClient], Awa
         if not token or not token.strip():
             fail(
                 f"no Livestorm API token: pass --token, set {TOKEN_ENV}, or store one with "
-                "`leadbridge integrations configure livestorm --credential api_token=…`"
+                "`leadbridge integrations configure livestorm --secret api_token`"
             )
         # CLI commands are what the quota reserve is kept for: they may use it.
         async with LivestormClient(api_token=token, base_url=base_url, quota_reserve=0) as client:

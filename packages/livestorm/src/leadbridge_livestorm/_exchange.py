@@ -1,8 +1,8 @@
 """The sync data exchange: Livestorm people ↔ contacts, incremental by ``updated_since``.
 
 Pull walks events changed since the cursor, their sessions changed since the cursor, and
-each changed session's people changed since the cursor, 50 a page. Sessions that did not
-change are never read. The cursor is opaque JSON:
+each changed session's people changed since the cursor, 50 a call, gathered into report
+pages of about 500. Sessions that did not change are never read. The cursor is opaque JSON:
 
 * between pages of a run: ``{"since": S, "newest": N, "done": [session ids]}`` — a rerun
   (after a crash or the quota reserve) starts again from ``S`` but skips the sessions already
@@ -67,6 +67,8 @@ from ._store import ChangesHook, LivestormStore
 
 #: The integration name the exchange reads its settings under.
 INTEGRATION = "livestorm"
+#: People gathered into one report page (ten API pages).
+REPORT_PAGE = 500
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: Builds a client from the stored settings and credentials (tests pass a transport here).
@@ -89,7 +91,7 @@ def default_client(
     base_url = str(settings.base_url)
     common: dict[str, Any] = {
         "base_url": base_url,
-        "requests_per_second": settings.requests_per_second,
+        "requests_per_second": settings.requests_per_second or None,
         "quota_reserve": settings.quota_reserve,
     }
     if credentials.api_token is not None:
@@ -100,7 +102,7 @@ def default_client(
         return LivestormClient(auth=auth, **common)
     raise ConfigurationError(
         "livestorm has no credentials; set one with "
-        "`leadbridge integrations configure livestorm --credential api_token=…`"
+        "`leadbridge integrations configure livestorm --secret api_token`"
     )
 
 
@@ -176,6 +178,10 @@ class LivestormExchange(BaseDataExchange):
         start, newest, done = _read_cursor(request.cursor, request.since)
         wanted = set(settings.events)
         yielded = False
+        # API pages of 50 are gathered into report pages of about REPORT_PAGE people: the
+        # engine's cost is per report page (one transaction, ~25 statements), not per person.
+        objects: list[ReportObject] = []
+        errors: list[SyncObjectError] = []
         async with client:
             calls = client.counter.count
             try:
@@ -189,13 +195,13 @@ class LivestormExchange(BaseDataExchange):
                             continue
                         people = client.session_people(session.id, updated_since=start)
                         async for page in people.pages():
-                            objects: list[ReportObject] = []
-                            errors: list[SyncObjectError] = []
                             for person in page.items:
                                 newest = max(newest, _stamp(person.updated_at))
                                 self._read_person(person, session, event, settings, objects, errors)
                             if page.is_last:
                                 done.add(session.id)
+                            if len(objects) + len(errors) < REPORT_PAGE:
+                                continue
                             used, calls = client.counter.count - calls, client.counter.count
                             yielded = True
                             yield ReportPage(
@@ -204,14 +210,16 @@ class LivestormExchange(BaseDataExchange):
                                 api_calls=used,
                                 errors=errors,
                             )
+                            objects, errors = [], []
             except QuotaReserveReachedError as exc:
-                # Stop cleanly: the page below fails the run as partial and keeps the
-                # progress; the next run resumes from it.
+                # Stop cleanly: what was read is applied, the stop fails the run as partial
+                # and keeps the progress; the next run resumes from it.
+                errors.append(SyncObjectError(f"stopped early: {exc}"))
                 yield ReportPage(
-                    (),
+                    objects,
                     cursor=_progress(start, newest, done),
                     api_calls=client.counter.count - calls,
-                    errors=[SyncObjectError(f"stopped early: {exc}")],
+                    errors=errors,
                 )
                 return
             except LivestormAuthenticationError as exc:
@@ -220,11 +228,12 @@ class LivestormExchange(BaseDataExchange):
                     "check the API token with `leadbridge livestorm ping`"
                 ) from exc
             final = newest + 1 if newest else start
-            if yielded or (final is not None and final != start):
+            if objects or errors or yielded or (final is not None and final != start):
                 yield ReportPage(
-                    (),
+                    objects,
                     cursor=json.dumps({"since": final}),
                     api_calls=client.counter.count - calls,
+                    errors=errors,
                 )
 
     # -- push: registrations ---------------------------------------------------------------

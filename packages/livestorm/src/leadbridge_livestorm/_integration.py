@@ -44,7 +44,8 @@ class LivestormSettings(pydantic.BaseModel):
     base_url: pydantic.HttpUrl = pydantic.HttpUrl(DEFAULT_BASE_URL)
     #: Event ids to sync; empty means every event of the workspace.
     events: list[str] = []
-    requests_per_second: float = pydantic.Field(default=5.0, gt=0, le=50)
+    #: The client's burst limit (Livestorm allows 5); ``0`` turns it off (a fake server).
+    requests_per_second: float = pydantic.Field(default=5.0, ge=0, le=50)
     #: Calls of the monthly quota a sync leaves unused.
     quota_reserve: int = pydantic.Field(default=500, ge=0)
     import_team_members: bool = False

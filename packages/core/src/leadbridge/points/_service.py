@@ -487,17 +487,20 @@ class PointsService:
         self, session: AsyncSession, action_type: BasePointActionType[Any]
     ) -> builtins.list[tuple[PointAction, BaseModel]]:
         # Cached for the transaction: a bulk upsert publishes an event per created contact,
-        # and reading the actions once per contact would cost a query each.
+        # and reading the actions once per contact would cost a query each. Every type's
+        # actions come in one query (there are few): a sync page asks for several types.
         cache = _transaction_cache(session)
         key = ("actions", action_type.key)
         if key not in cache:
-            rows = (
-                await session.scalars(
-                    select(PointActionRow)
-                    .where(PointActionRow.type == action_type.key, PointActionRow.published)
-                    .order_by(PointActionRow.id)
-                )
-            ).all()
+            if "published" not in cache:
+                cache["published"] = (
+                    await session.scalars(
+                        select(PointActionRow)
+                        .where(PointActionRow.published)
+                        .order_by(PointActionRow.id)
+                    )
+                ).all()
+            rows = [r for r in cache["published"] if r.type == action_type.key]
             names = await _group_names(session) if any(r.group_id for r in rows) else {}
             found = []
             for row in rows:

@@ -8,7 +8,7 @@ import logging
 import os
 import re
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -460,7 +460,7 @@ class SyncEngine:
         self._check_cancel(run)
         async with (
             contextlib.asynccontextmanager(exchange.around_pull)(request),
-            _closing(exchange.report(request)) as pages,
+            _read_ahead(exchange.report(request)) as pages,
         ):
             async for page in pages:
                 if not isinstance(page, ReportPage):
@@ -697,11 +697,42 @@ class SyncEngine:
 
 
 @contextlib.asynccontextmanager
-async def _closing(pages: Any) -> AsyncIterator[Any]:
-    """Close the exchange's report generator when the pull stops early (cancel, error)."""
+async def _read_ahead(pages: Any) -> AsyncIterator[AsyncIterator[Any]]:
+    """The report's pages, one read ahead: the next page's API calls run while the engine
+    writes the current one (a sync costs about the longer of the two, not their sum).
+
+    When the pull stops early (cancel, error) the page being read is abandoned and the
+    exchange's report generator closed.
+    """
+    source = aiter(pages)
+    ahead: asyncio.Future[Any] | None = None
+
+    async def following() -> Any:
+        return await anext(source)
+
+    async def iterate() -> AsyncGenerator[Any, None]:
+        nonlocal ahead
+        ahead = asyncio.ensure_future(following())
+        while True:
+            try:
+                page = await ahead
+            except StopAsyncIteration:
+                ahead = None
+                return
+            ahead = asyncio.ensure_future(following())
+            yield page
+
+    reader = iterate()
     try:
-        yield pages
+        yield reader
     finally:
+        if ahead is not None:
+            # Its outcome no longer matters: the pull is over (this is how it was stopped).
+            ahead.cancel()
+            await asyncio.wait({ahead})
+            if not ahead.cancelled():
+                ahead.exception()  # retrieved, so that asyncio does not log it
+        await reader.aclose()
         close = getattr(pages, "aclose", None)
         if close is not None:
             await close()
