@@ -36,7 +36,7 @@ async def test_settings_and_credentials_validated_and_secret_kept(
 ) -> None:
     service = container.integration_settings_service()
     with pytest.raises(ValidationError, match="requests_per_second"):
-        await service.configure("livestorm", settings={"requests_per_second": 0})
+        await service.configure("livestorm", settings={"requests_per_second": -1})
     stored = await service.configure(
         "livestorm",
         settings={"base_url": "http://127.0.0.1:9/v1", "quota_reserve": 100},

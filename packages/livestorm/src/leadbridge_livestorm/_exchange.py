@@ -35,6 +35,7 @@ from typing_extensions import override
 from leadbridge import ConfigurationError
 from leadbridge.auth import BearerTokenAuth, StaticToken
 from leadbridge.contacts import email_key
+from leadbridge.http import ApiCallCounter
 from leadbridge.integrations import IntegrationSettingsService
 from leadbridge.sync import (
     Audience,
@@ -104,6 +105,42 @@ def default_client(
         "livestorm has no credentials; set one with "
         "`leadbridge integrations configure livestorm --secret api_token`"
     )
+
+
+class _PageBuffer:
+    """People read from API pages of 50, gathered into report pages of about REPORT_PAGE.
+
+    The engine's cost is per report page (one transaction, ~25 statements), not per person.
+    A person registered on several sessions keeps their id, and the engine keeps only the
+    last copy of an id within a page: a repeated id starts a new page (:meth:`repeats`).
+    """
+
+    def __init__(self, counter: ApiCallCounter) -> None:
+        self.objects: list[ReportObject] = []
+        self.errors: list[SyncObjectError] = []
+        self.ids: set[str] = set()
+        self.cuts = 0
+        self._counter = counter
+        self._calls = counter.count
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.objects or self.errors)
+
+    @property
+    def full(self) -> bool:
+        return len(self.objects) + len(self.errors) >= REPORT_PAGE
+
+    def repeats(self, people: Sequence[Person]) -> bool:
+        return self.pending and not self.ids.isdisjoint(p.id for p in people)
+
+    def cut(self, cursor: str) -> ReportPage:
+        """The gathered people as a report page with the calls they cost; starts anew."""
+        used, self._calls = self._counter.count - self._calls, self._counter.count
+        page = ReportPage(self.objects, cursor=cursor, api_calls=used, errors=self.errors)
+        self.objects, self.errors, self.ids = [], [], set()
+        self.cuts += 1
+        return page
 
 
 def _stamp(value: datetime | None) -> int:
@@ -177,13 +214,8 @@ class LivestormExchange(BaseDataExchange):
         settings, client = await self.client()
         start, newest, done = _read_cursor(request.cursor, request.since)
         wanted = set(settings.events)
-        yielded = False
-        # API pages of 50 are gathered into report pages of about REPORT_PAGE people: the
-        # engine's cost is per report page (one transaction, ~25 statements), not per person.
-        objects: list[ReportObject] = []
-        errors: list[SyncObjectError] = []
         async with client:
-            calls = client.counter.count
+            buffer = _PageBuffer(client.counter)
             try:
                 async for event in client.events(updated_since=start):
                     if wanted and event.id not in wanted:
@@ -195,32 +227,23 @@ class LivestormExchange(BaseDataExchange):
                             continue
                         people = client.session_people(session.id, updated_since=start)
                         async for page in people.pages():
+                            if buffer.repeats(page.items):
+                                yield buffer.cut(_progress(start, newest, done))
                             for person in page.items:
                                 newest = max(newest, _stamp(person.updated_at))
-                                self._read_person(person, session, event, settings, objects, errors)
+                                buffer.ids.add(person.id)
+                                self._read_person(
+                                    person, session, event, settings, buffer.objects, buffer.errors
+                                )
                             if page.is_last:
                                 done.add(session.id)
-                            if len(objects) + len(errors) < REPORT_PAGE:
-                                continue
-                            used, calls = client.counter.count - calls, client.counter.count
-                            yielded = True
-                            yield ReportPage(
-                                objects,
-                                cursor=_progress(start, newest, done),
-                                api_calls=used,
-                                errors=errors,
-                            )
-                            objects, errors = [], []
+                            if buffer.full:
+                                yield buffer.cut(_progress(start, newest, done))
             except QuotaReserveReachedError as exc:
                 # Stop cleanly: what was read is applied, the stop fails the run as partial
                 # and keeps the progress; the next run resumes from it.
-                errors.append(SyncObjectError(f"stopped early: {exc}"))
-                yield ReportPage(
-                    objects,
-                    cursor=_progress(start, newest, done),
-                    api_calls=client.counter.count - calls,
-                    errors=errors,
-                )
+                buffer.errors.append(SyncObjectError(f"stopped early: {exc}"))
+                yield buffer.cut(_progress(start, newest, done))
                 return
             except LivestormAuthenticationError as exc:
                 raise SyncRunError(
@@ -228,13 +251,8 @@ class LivestormExchange(BaseDataExchange):
                     "check the API token with `leadbridge livestorm ping`"
                 ) from exc
             final = newest + 1 if newest else start
-            if objects or errors or yielded or (final is not None and final != start):
-                yield ReportPage(
-                    objects,
-                    cursor=json.dumps({"since": final}),
-                    api_calls=client.counter.count - calls,
-                    errors=errors,
-                )
+            if buffer.pending or buffer.cuts or (final is not None and final != start):
+                yield buffer.cut(json.dumps({"since": final}))
 
     # -- push: registrations ---------------------------------------------------------------
 
