@@ -68,13 +68,14 @@ class LivestormBatchWriter:
         people: dict[str, list[Person]] = defaultdict(list)
         links: dict[str, dict[str, int]] = defaultdict(dict)
         for obj, contact_id in event.pairs:
-            pulled: Any = obj.extra
-            if not isinstance(pulled, PulledPerson):
-                continue
-            events[pulled.event.id] = pulled.event
-            sessions[pulled.session.id] = pulled.session
-            people[pulled.session.id].append(pulled.person)
-            links[pulled.session.id][pulled.person.id] = contact_id
+            extra: Any = obj.extra
+            for pulled in extra if isinstance(extra, tuple) else ():
+                if not isinstance(pulled, PulledPerson):
+                    continue
+                events[pulled.event.id] = pulled.event
+                sessions[pulled.session.id] = pulled.session
+                people[pulled.session.id].append(pulled.person)
+                links[pulled.session.id][pulled.person.id] = contact_id
         if not sessions:
             return
         await self._store.upsert_events(db, events.values())

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,7 +78,10 @@ ClientFactory = Callable[[LivestormSettings, LivestormCredentials], LivestormCli
 
 @dataclass(frozen=True, slots=True)
 class PulledPerson:
-    """``ReportObject.extra`` of a pulled person: the person with its session and event."""
+    """One registration of a pulled person: the person with its session and event.
+
+    A person's ``ReportObject.extra`` is a tuple of them, one per session read in the page.
+    """
 
     person: Person
     session: Session
@@ -111,14 +114,14 @@ class _PageBuffer:
     """People read from API pages of 50, gathered into report pages of about REPORT_PAGE.
 
     The engine's cost is per report page (one transaction, ~25 statements), not per person.
-    A person registered on several sessions keeps their id, and the engine keeps only the
-    last copy of an id within a page: a repeated id starts a new page (:meth:`repeats`).
+    A person registered on several sessions keeps their id, and a report page holds an id
+    once: the copies become one object carrying every registration read (``extra``).
     """
 
     def __init__(self, counter: ApiCallCounter) -> None:
         self.objects: list[ReportObject] = []
         self.errors: list[SyncObjectError] = []
-        self.ids: set[str] = set()
+        self._at: dict[str, int] = {}
         self.cuts = 0
         self._counter = counter
         self._calls = counter.count
@@ -131,14 +134,24 @@ class _PageBuffer:
     def full(self) -> bool:
         return len(self.objects) + len(self.errors) >= REPORT_PAGE
 
-    def repeats(self, people: Sequence[Person]) -> bool:
-        return self.pending and not self.ids.isdisjoint(p.id for p in people)
+    def add(self, read: ReportObject | SyncObjectError) -> None:
+        if isinstance(read, SyncObjectError):
+            self.errors.append(read)
+            return
+        at = self._at.get(read.integration_id)
+        if at is None:
+            self._at[read.integration_id] = len(self.objects)
+            self.objects.append(read)
+            return
+        held = self.objects[at]
+        newer = read if read.modified_at >= held.modified_at else held
+        self.objects[at] = replace(newer, extra=(*held.extra, *read.extra))
 
     def cut(self, cursor: str) -> ReportPage:
         """The gathered people as a report page with the calls they cost; starts anew."""
         used, self._calls = self._counter.count - self._calls, self._counter.count
         page = ReportPage(self.objects, cursor=cursor, api_calls=used, errors=self.errors)
-        self.objects, self.errors, self.ids = [], [], set()
+        self.objects, self.errors, self._at = [], [], {}
         self.cuts += 1
         return page
 
@@ -227,14 +240,9 @@ class LivestormExchange(BaseDataExchange):
                             continue
                         people = client.session_people(session.id, updated_since=start)
                         async for page in people.pages():
-                            if buffer.repeats(page.items):
-                                yield buffer.cut(_progress(start, newest, done))
                             for person in page.items:
                                 newest = max(newest, _stamp(person.updated_at))
-                                buffer.ids.add(person.id)
-                                self._read_person(
-                                    person, session, event, settings, buffer.objects, buffer.errors
-                                )
+                                buffer.add(self._read_person(person, session, event, settings))
                             if page.is_last:
                                 done.add(session.id)
                             if buffer.full:
@@ -301,28 +309,20 @@ class LivestormExchange(BaseDataExchange):
 
     @staticmethod
     def _read_person(
-        person: Person,
-        session: Session,
-        event: Event,
-        settings: LivestormSettings,
-        objects: list[ReportObject],
-        errors: list[SyncObjectError],
-    ) -> None:
+        person: Person, session: Session, event: Event, settings: LivestormSettings
+    ) -> ReportObject | SyncObjectError:
         try:
             fields = person_to_contact_fields(
                 person, include_team_members=settings.import_team_members
             )
         except PersonSkippedError as exc:
             reason = f"skipped ({exc.reason}): {exc}"
-            errors.append(SyncObjectSkipped(reason, integration_id=person.id))
-            return
-        objects.append(
-            ReportObject(
-                integration_id=person.id,
-                modified_at=person.updated_at or _EPOCH,
-                fields=fields,
-                extra=PulledPerson(person, session, event),
-            )
+            return SyncObjectSkipped(reason, integration_id=person.id)
+        return ReportObject(
+            integration_id=person.id,
+            modified_at=person.updated_at or _EPOCH,
+            fields=fields,
+            extra=(PulledPerson(person, session, event),),
         )
 
 
