@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select
 
@@ -19,12 +17,6 @@ PUSH_ONLY = SyncOptions(push_only=True)
 @pytest.fixture
 def workspace() -> Workspace:
     return generate_workspace(seed=11, events=2, sessions_per_event=2, people=80)
-
-
-@pytest.fixture
-def fake(workspace: Workspace) -> Iterator[FakeLivestorm]:
-    with FakeLivestorm(workspace, rate_limit=None, job_delay=0.01) as server:
-        yield server
 
 
 def upcoming(workspace: Workspace) -> SessionRecord:
