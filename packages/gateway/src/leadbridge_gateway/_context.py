@@ -142,9 +142,7 @@ class Loaders:
             found = await self._services.contacts.group_scores_by_contact(session, ids)
         return [found.get(i, []) for i in ids]
 
-    def contact_data(
-        self, source: BaseContactData
-    ) -> DataLoader[int, Sequence[Mapping[str, Any]]]:
+    def contact_data(self, source: BaseContactData) -> DataLoader[int, Sequence[Mapping[str, Any]]]:
         """The loader of one plugin's contact data (``Contact.<source.name>``)."""
         loader = self._contact_data.get(source.name)
         if loader is None:

@@ -14,8 +14,8 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.schema.config import StrawberryConfig
 from strawberry.exceptions import DuplicatedTypeName
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.base import StrawberryObjectDefinition

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
@@ -52,7 +53,7 @@ def _field(source: BaseContactData) -> StrawberryField:
         return [row_type(**{name: row[name] for name in names}) for row in rows]
 
     description = source.description or f"Data of the {source.integration} integration."
-    field = strawberry.field(
+    field: StrawberryField = strawberry.field(
         resolver=resolve,
         name=source.name,
         # contacts:read goes without saying on Contact.
@@ -66,7 +67,7 @@ def _field(source: BaseContactData) -> StrawberryField:
 def contact_fields(sources: Sequence[BaseContactData]) -> list[StrawberryField]:
     """A ``Contact`` field per item, refusing a name ``Contact`` already has."""
     definition = Contact.__strawberry_definition__  # type: ignore[attr-defined]
-    converter = strawberry.schema.config.StrawberryConfig().name_converter
+    converter = StrawberryConfig().name_converter
     taken = {converter.get_graphql_name(f) for f in definition.fields}
     fields = []
     for source in sources:
