@@ -1,13 +1,14 @@
-"""``LivestormRegistrations``: what the API publishes per contact, after a real pull."""
+"""``LivestormRegistrations``: what the API publishes per contact, after a real pull.
+
+The workspace and the fake server are those of ``conftest.py``.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import event, select
 
 from leadbridge.contacts import ContactRow
@@ -15,18 +16,7 @@ from leadbridge.container import CoreContainer
 from leadbridge.integrations import check_contact_data
 from leadbridge.sync import SyncStatus
 from leadbridge_livestorm import LivestormRegistrations
-from leadbridge_livestorm.testing import FakeLivestorm, Workspace, generate_workspace
-
-
-@pytest.fixture
-def workspace() -> Workspace:
-    return generate_workspace(seed=5, events=2, sessions_per_event=2, people=120)
-
-
-@pytest.fixture
-def fake(workspace: Workspace) -> Iterator[FakeLivestorm]:
-    with FakeLivestorm(workspace, rate_limit=None, job_delay=0.01) as server:
-        yield server
+from leadbridge_livestorm.testing import FakeLivestorm, Workspace
 
 
 def _time(seconds: int) -> datetime | None:
