@@ -140,13 +140,16 @@ def test_names_the_schema_already_has_are_refused() -> None:
     class Email(Visits):
         name = "email"
 
-    class SegmentRows(Visits):
-        type_name = "Segment"
-
     with pytest.raises(ConfigurationError, match="'email' is the name of a field Contact"):
         build_schema(contact_data=[Email()])
-    with pytest.raises(ConfigurationError, match=r"type name the schema already has.*Segment"):
-        build_schema(contact_data=[SegmentRows()])
+    for taken in ("Segment", "DateTime", "ContactFilter", "PageInfo"):
+        rows = type("Rows", (Visits,), {"type_name": taken})()
+        with pytest.raises(ConfigurationError) as info:
+            build_schema(contact_data=[rows])
+        assert str(info.value) == (
+            f"plugin 'example': contact data 'exampleVisits' names its type '{taken}', "
+            "a type the schema already has"
+        )
     sdl = str(build_schema(contact_data=[Visits()]))
     assert "exampleVisits: [ExampleVisit!]!" in sdl
     assert "Data of the example integration (needs `integrations:read`)." in sdl

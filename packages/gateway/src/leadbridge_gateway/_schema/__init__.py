@@ -22,7 +22,6 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 
-from leadbridge import ConfigurationError
 from leadbridge.integrations import BaseContactData
 
 from .._settings import GatewaySettings
@@ -30,7 +29,7 @@ from ._auth import RequireScope, required_scope
 from ._executor import FastLeafExecutionContext, plain_leaves
 from ._extensions import add_codes, extensions, is_unexpected
 from ._relay import Node
-from .contact_data import contact_fields
+from .contact_data import contact_fields, type_clash
 from .contacts import Contact, ContactsMutation, ContactsQuery, CustomField
 from .integrations import Integration, IntegrationsMutation, IntegrationsQuery, SyncRun
 from .node import NodeQuery
@@ -142,9 +141,7 @@ def build_schema(
             contact_fields=contact_fields(contact_data),
         )
     except DuplicatedTypeName as exc:
-        raise ConfigurationError(
-            f"contact data of a plugin uses a type name the schema already has: {exc}"
-        ) from exc
+        raise type_clash(exc) from exc
     executor.leaves = plain_leaves(schema._schema, _python_names(schema))
     return schema
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import strawberry
+from strawberry.exceptions import DuplicatedTypeName
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
@@ -27,9 +28,17 @@ Ctx = Info[GatewayContext, None]
 SCOPES = (Scope.CONTACTS_READ, Scope.INTEGRATIONS_READ)
 
 
+#: The attribute of a row type that holds its contact data, to name it in errors.
+_SOURCE = "__contact_data__"
+
+
 def _row_type(source: BaseContactData) -> type:
     annotations: dict[str, Any] = {}
-    namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
+    namespace: dict[str, Any] = {
+        "__annotations__": annotations,
+        "__module__": __name__,
+        _SOURCE: source,
+    }
     for column in source.columns:
         python_type = column.type.python_type
         annotations[column.name] = python_type | None if column.nullable else python_type
@@ -79,3 +88,15 @@ def contact_fields(sources: Sequence[BaseContactData]) -> list[StrawberryField]:
         taken.add(source.name)
         fields.append(_field(source))
     return fields
+
+
+def type_clash(exc: DuplicatedTypeName) -> ConfigurationError:
+    """The error to raise when a row type's name is taken (``exc``: Strawberry's)."""
+    for cls in (exc.first_cls, exc.second_cls):
+        source = getattr(cls, _SOURCE, None)
+        if isinstance(source, BaseContactData):
+            return ConfigurationError(
+                f"plugin {source.integration!r}: contact data {source.name!r} names its type "
+                f"{source.type_name!r}, a type the schema already has"
+            )
+    return ConfigurationError(f"the schema defines a type twice: {exc}")
