@@ -40,14 +40,19 @@ def synthetic(n: int) -> MemoryIntegration:
     return MemoryIntegration.synthetic(n, make_person, name=INTEGRATION, page_size=PAGE)
 
 
-async def open_store(database_url: str) -> CoreContainer:
-    """A container on the runner's (migrated) database, emptied, memory fields defined."""
+async def open_container(database_url: str) -> CoreContainer:
+    """A container on the runner's (fresh, migrated) database, installed plugins included."""
     settings = Settings(
         database_url=database_url,
         data_dir=tempfile.gettempdir(),  # type: ignore[arg-type]
         secret_key=Fernet.generate_key().decode(),
     )
-    container = CoreContainer(settings=providers.Object(settings))
+    return CoreContainer(settings=providers.Object(settings))
+
+
+async def open_store(database_url: str) -> CoreContainer:
+    """A container on the runner's (migrated) database, emptied, memory fields defined."""
+    container = await open_container(database_url)
     await reset(container)
     return container
 

@@ -183,3 +183,23 @@ async def test_shutdown_cancels_background_runs(
     assert app.state.sync_runner.running == 0
     run = await container.sync_run_service().get(run_pk)
     assert run.status is SyncStatus.CANCELLED and run.finished_at is not None
+
+
+async def test_skipped_objects_are_shown_apart_and_the_run_succeeds(
+    gql: GQL, remote: MemoryIntegration
+) -> None:
+    remote.skipped.add(remote.add(person(99)))
+
+    run = (await gql.data(START, {"name": "memory"}))["startSync"]["run"]
+    done = await wait_for_end(gql, run["id"])
+
+    query = (
+        "query($id: ID!) { syncRun(id: $id) { skipped failed "
+        "errors(first: 5) { nodes { integrationId skipped message } } } }"
+    )
+    found = (await gql.data(query, {"id": run["id"]}))["syncRun"]
+    assert done["status"] == "SUCCEEDED"
+    assert (found["skipped"], found["failed"]) == (1, 0)
+    [node] = found["errors"]["nodes"]
+    assert node["skipped"] and node["integrationId"] == "p12"
+    assert "internal test account" in node["message"]

@@ -280,3 +280,22 @@ async def test_a_failing_batch_handler_rolls_the_page_back(
     assert result.status is SyncStatus.FAILED and "plugin table is full" in (result.error or "")
     assert await store.contact_service().count() == 10
     assert await store.sync_run_service().cursor("memory", "people") == "10"
+
+
+async def test_skipped_objects_are_recorded_apart_and_the_run_succeeds(
+    store: CoreContainer, engine: SyncEngine
+) -> None:
+    remote = seeded(3)
+    remote.skipped.add(remote.add(person(3)))
+
+    result = await engine.run(remote.exchange(), remote.manual())
+
+    assert result.status is SyncStatus.SUCCEEDED
+    assert (result.counters.created, result.counters.skipped, result.counters.failed) == (3, 1, 0)
+    [recorded] = await store.sync_run_service().errors(run_id=result.run_id)
+    assert recorded.skipped and recorded.integration_id == "p3"
+    assert "internal test account" in recorded.message
+    run = await store.sync_run_service().get(result.run_id or 0)
+    assert run.counters.skipped == 1
+    [status] = await store.sync_run_service().status("memory")
+    assert status.unresolved_errors == 0

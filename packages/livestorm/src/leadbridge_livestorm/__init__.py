@@ -30,7 +30,7 @@ from ._errors import (
     PersonSkippedError,
     QuotaReserveReachedError,
 )
-from ._exchange import LivestormExchange, PulledPerson, default_client
+from ._exchange import LivestormExchange, PulledPerson, default_client, registration_object
 from ._filters import segment_filters
 from ._integration import (
     LivestormCredentials,
@@ -199,6 +199,7 @@ __all__ = [
     "parse_timestamp",
     "person_to_contact_fields",
     "point_action_types",
+    "registration_object",
     "registration_values",
     "segment_filters",
     "session_values",

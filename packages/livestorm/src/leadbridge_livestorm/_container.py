@@ -34,8 +34,14 @@ class LivestormContainer(containers.DeclarativeContainer):
     store = providers.Singleton(LivestormStore)
     #: Core's points service, handed over as its provider: it is built after the subscribers.
     points = providers.Delegate(core.points_service)
+    #: Awards point actions for registrations written outside a pull (webhooks, push).
+    award_changes = providers.Singleton(AwardChanges, points=points)
     exchange = providers.Singleton(
-        LivestormExchange, settings_service=core.integration_settings_service
+        LivestormExchange,
+        settings_service=core.integration_settings_service,
+        session_factory=core.session_factory,
+        store=store,
+        on_registered=award_changes,
     )
     batch_writer = providers.Singleton(LivestormBatchWriter, store=store, points=points)
     event_subscribers = providers.List(
@@ -54,7 +60,7 @@ class LivestormContainer(containers.DeclarativeContainer):
         session_factory=core.session_factory,
         contact_service=core.contact_service,
         store=store,
-        on_changes=providers.Singleton(AwardChanges, points=points),
+        on_changes=award_changes,
     )
     #: The gateway mounts it at ``/webhooks/livestorm``.
     webhook_app = providers.Singleton(

@@ -12,34 +12,49 @@ change are never read. The cursor is opaque JSON:
 
 Registrations and attendance are written by :class:`LivestormBatchWriter` (a ``BatchSynced``
 subscriber) in the page's transaction; point actions fire there too.
+
+Push is registration: each ``registration_push`` pair (segment, session) is an
+:class:`~leadbridge.sync.Audience`. The engine hands over the segment's members that have no
+mapping under ``registration:SESSION`` yet; they are registered in bulk jobs of 50, and each
+one registered, already registered (409) or already known from a pull gets its mapping (the
+email, as Livestorm identifies a registration within a session), so it is not sent again.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typing_extensions import override
 
 from leadbridge import ConfigurationError
 from leadbridge.auth import BearerTokenAuth, StaticToken
+from leadbridge.contacts import email_key
 from leadbridge.integrations import IntegrationSettingsService
 from leadbridge.sync import (
+    Audience,
     BaseDataExchange,
+    ObjectResult,
+    OrderItem,
+    OrderResult,
     ReportObject,
     ReportPage,
     ReportRequest,
     SyncObjectError,
+    SyncObjectSkipped,
     SyncRunError,
 )
 
 from ._client import LivestormClient
 from ._errors import (
     LivestormAuthenticationError,
+    LivestormNotFoundError,
+    LivestormPermissionError,
     PersonSkippedError,
     QuotaReserveReachedError,
 )
@@ -47,6 +62,8 @@ from ._integration import LivestormCredentials, LivestormSettings
 from ._jsonapi import to_timestamp
 from ._mapping import person_to_contact_fields
 from ._models import Event, Person, Session
+from ._push import ContactToRegister, RegistrationPusher, RegistrationPushResult
+from ._store import ChangesHook, LivestormStore
 
 #: The integration name the exchange reads its settings under.
 INTEGRATION = "livestorm"
@@ -116,17 +133,26 @@ class LivestormExchange(BaseDataExchange):
     """Livestorm people as contacts (pull) and registrations of segments (push).
 
     Built from explicit values: ``settings_service`` reads the stored settings and
-    credentials of ``livestorm`` at the start of each report; ``client_factory`` turns them
-    into a :class:`LivestormClient` (:func:`default_client`).
+    credentials of ``livestorm`` at the start of each report and push; ``client_factory``
+    turns them into a :class:`LivestormClient` (:func:`default_client`). Push registers the
+    segments of the ``registration_push`` setting on their sessions (one audience per pair)
+    through :class:`RegistrationPusher`, which writes the registrations with ``store`` and
+    hands what it created to ``on_registered`` in the same transaction (point actions).
     """
 
     def __init__(
         self,
         *,
         settings_service: IntegrationSettingsService,
+        session_factory: async_sessionmaker[AsyncSession],
+        store: LivestormStore,
+        on_registered: ChangesHook | None = None,
         client_factory: ClientFactory = default_client,
     ) -> None:
         self._settings_service = settings_service
+        self._session_factory = session_factory
+        self._store = store
+        self._on_registered = on_registered
         self._client_factory = client_factory
 
     async def load(self) -> tuple[LivestormSettings, LivestormCredentials]:
@@ -201,6 +227,51 @@ class LivestormExchange(BaseDataExchange):
                     api_calls=client.counter.count - calls,
                 )
 
+    # -- push: registrations ---------------------------------------------------------------
+
+    @override
+    async def audiences(self) -> Sequence[Audience]:
+        settings, _credentials = await self.load()
+        return [
+            Audience(
+                object=registration_object(pair.session_id),
+                segment=pair.segment,
+                target=pair.session_id,
+                fields_from="people",
+            )
+            for pair in settings.registration_push
+        ]
+
+    @override
+    async def add_to_audience(self, audience: Audience, items: Sequence[OrderItem]) -> OrderResult:
+        _settings, client = await self.client()
+        contacts = [_to_register(item) for item in items]
+        async with client:
+            pusher = RegistrationPusher(
+                client,
+                self._session_factory,
+                store=self._store,
+                on_changes=self._on_registered,
+            )
+            try:
+                pushed = await pusher.push(audience.target, contacts)
+            except LivestormAuthenticationError as exc:
+                raise SyncRunError(
+                    f"Livestorm refused the credentials (401): {exc}; "
+                    "check the API token with `leadbridge livestorm ping`"
+                ) from exc
+            except LivestormPermissionError as exc:
+                raise SyncRunError(f"Livestorm refused the registrations (403): {exc}") from exc
+            except LivestormNotFoundError as exc:
+                # A session that is gone fails its members, not the run: the other
+                # pairs still push.
+                reason = f"Livestorm session {audience.target} was not found: {exc}"
+                return OrderResult(
+                    [ObjectResult.failed(c.contact_id, reason) for c in contacts],
+                    api_calls=client.counter.count,
+                )
+            return OrderResult(_results(contacts, pushed), api_calls=client.counter.count)
+
     @staticmethod
     def _read_person(
         person: Person,
@@ -216,7 +287,7 @@ class LivestormExchange(BaseDataExchange):
             )
         except PersonSkippedError as exc:
             reason = f"skipped ({exc.reason}): {exc}"
-            errors.append(SyncObjectError(reason, integration_id=person.id))
+            errors.append(SyncObjectSkipped(reason, integration_id=person.id))
             return
         objects.append(
             ReportObject(
@@ -226,3 +297,44 @@ class LivestormExchange(BaseDataExchange):
                 extra=PulledPerson(person, session, event),
             )
         )
+
+
+def registration_object(session_id: str) -> str:
+    """The object push records the registrations of ``session_id`` under (its mappings)."""
+    return f"registration:{session_id}"
+
+
+def _to_register(item: OrderItem) -> ContactToRegister:
+    fields = dict(item.fields)
+    email = fields.pop("email", None)
+    first_name = fields.pop("first_name", None)
+    last_name = fields.pop("last_name", None)
+    return ContactToRegister(
+        contact_id=item.contact_id,
+        email=str(email or ""),
+        first_name=str(first_name) if first_name else None,
+        last_name=str(last_name) if last_name else None,
+        answers={k: v for k, v in fields.items() if v is not None},
+    )
+
+
+def _results(
+    contacts: Sequence[ContactToRegister], pushed: RegistrationPushResult
+) -> list[ObjectResult]:
+    """One result per contact; a registration is identified by its email in its session."""
+    ok = {*pushed.registered, *pushed.already_registered, *pushed.known}
+    failed = {f.contact_id: f.reason for f in pushed.failed}
+    left = set(pushed.not_attempted)
+    results = []
+    for contact in contacts:
+        cid = contact.contact_id
+        if cid in ok:
+            results.append(ObjectResult(cid, email_key(contact.email)))
+        elif cid in failed:
+            results.append(ObjectResult.failed(cid, failed[cid]))
+        elif cid in left:
+            reason = f"not registered yet, the push stopped early: {pushed.stopped}"
+            results.append(ObjectResult.failed(cid, reason))
+        else:
+            results.append(ObjectResult.failed(cid, "Livestorm gave no outcome for it"))
+    return results

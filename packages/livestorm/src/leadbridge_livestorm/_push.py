@@ -22,7 +22,7 @@ from ._errors import (
     QuotaReserveReachedError,
 )
 from ._models import FieldValue, JobTask, Person
-from ._store import LivestormStore, RegistrationChange, RegistrationLink
+from ._store import ChangesHook, LivestormStore, RegistrationChange, RegistrationLink
 from ._tables import SessionRow
 
 
@@ -130,7 +130,9 @@ class RegistrationPusher:
     whose job could not be created or failed — are sent one by one to the single endpoint.
     ``409`` and conflict tasks count as already registered. Each batch's registrations are
     written (``contact_id`` linked) in their own transaction as soon as the batch ends.
-    ``tracking`` (``utm_source``…) is sent with every registration.
+    ``tracking`` (``utm_source``…) is sent with every registration; ``on_changes(changes,
+    session)`` runs in each batch's transaction with the registrations it created or linked
+    (the container awards the "registered" point actions there).
     """
 
     def __init__(
@@ -141,6 +143,7 @@ class RegistrationPusher:
         store: LivestormStore | None = None,
         batch_size: int = MAX_BULK_REGISTRATIONS,
         tracking: Mapping[str, str | None] | None = None,
+        on_changes: ChangesHook | None = None,
     ) -> None:
         if not 1 <= batch_size <= MAX_BULK_REGISTRATIONS:
             raise ValueError(f"batch_size must be 1 to {MAX_BULK_REGISTRATIONS}")
@@ -149,6 +152,7 @@ class RegistrationPusher:
         self._store = store or LivestormStore()
         self._batch_size = batch_size
         self._tracking = dict(tracking or {})
+        self._on_changes = on_changes
 
     async def push(
         self, session_id: str, contacts: Iterable[ContactToRegister]
@@ -330,11 +334,15 @@ class RegistrationPusher:
         if not people and not links:
             return
         async with self._session_factory.begin() as db:
+            changes: list[RegistrationChange] = []
             if people:
                 written = await self._store.upsert_registrations(
                     db, people, contact_ids=contact_ids, session_id=session_id, event_id=event_id
                 )
-                result.changes.extend(written.changes)
+                changes.extend(written.changes)
             if links:
                 linked = await self._store.link_registrations(db, links)
-                result.changes.extend(linked.changes)
+                changes.extend(linked.changes)
+            if self._on_changes is not None and changes:
+                await self._on_changes(changes, db)
+            result.changes.extend(changes)

@@ -9,7 +9,7 @@ actions to fire on, once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -152,6 +152,10 @@ class RegistrationChange:
     @property
     def attendance_duration(self) -> int | None:
         return cast("int | None", self.after.get("attendance_duration"))
+
+
+#: Called with the registration changes a write made, inside its transaction.
+ChangesHook = Callable[[Sequence[RegistrationChange], AsyncSession], Awaitable[None]]
 
 
 @dataclass

@@ -20,7 +20,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal, cast
@@ -41,7 +41,7 @@ from ._errors import PersonSkippedError
 from ._mapping import DEFAULT_FORM_FIELDS, person_to_contact_fields, registration_values
 from ._models import Person, Session
 from ._signing import WEBHOOK_SIGNATURE_HEADER, sign_webhook
-from ._store import LivestormStore, RegistrationChange, dialect_insert
+from ._store import ChangesHook, LivestormStore, RegistrationChange, dialect_insert
 from ._tables import WebhookDeliveryRow
 
 log = logging.getLogger("leadbridge_livestorm.webhooks")
@@ -59,8 +59,6 @@ HANDLED_EVENTS = (*PEOPLE_EVENTS, SESSION_ENDED)
 MAX_BODY_BYTES = 1_048_576
 
 Outcome = Literal["applied", "duplicate", "ignored", "unauthorized", "invalid", "error"]
-#: Called with the registration changes a delivery made, inside its transaction.
-ChangesHook = Callable[[Sequence[RegistrationChange], AsyncSession], Awaitable[None]]
 #: Called with a session's id after a ``session.ended`` delivery committed.
 SessionEndedHook = Callable[[str], Awaitable[None]]
 

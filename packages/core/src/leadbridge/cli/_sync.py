@@ -32,7 +32,16 @@ app = typer.Typer(help="Sync integrations: run, status, cancel.", no_args_is_hel
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
-_COUNTERS = ("pulled", "created", "updated", "unchanged", "conflicts", "pushed", "failed")
+_COUNTERS = (
+    "pulled",
+    "created",
+    "updated",
+    "unchanged",
+    "conflicts",
+    "pushed",
+    "failed",
+    "skipped",
+)
 
 
 def _parse_since(value: str | None) -> datetime | None:

@@ -6,9 +6,16 @@ Plugin authors implement :class:`BaseDataExchange`; embedders run syncs with
 """
 
 from ._engine import ProgressCallback, SyncEngine
-from ._errors import SyncError, SyncLockedError, SyncObjectError, SyncRunError
+from ._errors import (
+    SyncError,
+    SyncLockedError,
+    SyncObjectError,
+    SyncObjectSkipped,
+    SyncRunError,
+)
 from ._events import BatchSynced
 from ._exchange import (
+    Audience,
     BaseDataExchange,
     ObjectResult,
     Order,
@@ -66,6 +73,7 @@ __all__ = [
     "DIRECTIONS",
     "TO_INTEGRATION",
     "TO_INTERNAL",
+    "Audience",
     "BaseDataExchange",
     "BatchSynced",
     "ContactFilter",
@@ -95,6 +103,7 @@ __all__ = [
     "SyncLockedError",
     "SyncObjectError",
     "SyncObjectMappingRow",
+    "SyncObjectSkipped",
     "SyncOptions",
     "SyncProgress",
     "SyncResult",

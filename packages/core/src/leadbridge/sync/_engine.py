@@ -21,8 +21,18 @@ from .._errors import ValidationError
 from ..contacts import ChangeLogService, ContactService, CustomFieldService
 from ..db import utcnow
 from ..events import EventBus
+from ._audience import AudienceReader, fields_object
 from ._errors import SyncError, SyncLockedError, SyncRunError
-from ._exchange import BaseDataExchange, ObjectResult, OrderResult, ReportPage, ReportRequest
+from ._exchange import (
+    Audience,
+    BaseDataExchange,
+    ObjectResult,
+    Order,
+    OrderItem,
+    OrderResult,
+    ReportPage,
+    ReportRequest,
+)
 from ._judge import SyncJudge
 from ._manual import MappingManual, ObjectManual
 from ._models import SyncCursorRow, SyncErrorRow, SyncLeaseRow, SyncRunRow
@@ -177,6 +187,8 @@ class SyncEngine:
                     await self._pull_object(run, exchange, manual, obj, specs, normalizer, judge)
             if not options.pull_only:
                 await self._push(run, exchange, manual)
+                if options.ids is None:
+                    await self._push_audiences(run, exchange, manual)
             status = SyncStatus.PARTIAL if run.counters.failed else SyncStatus.SUCCEEDED
         except _Cancelled:
             status = SyncStatus.CANCELLED
@@ -590,6 +602,76 @@ class SyncEngine:
             run.commit(delta)
             done += sum(len(p.order) for p in planned)
             self._report_progress(run, "push", "contacts", done, None)
+
+    async def _push_audiences(
+        self, run: _Run, exchange: BaseDataExchange, manual: MappingManual
+    ) -> None:
+        audiences = await exchange.audiences()
+        if not audiences:
+            return
+        options = run.options
+        reader = AudienceReader(integration=manual.integration, session_factory=self._sf)
+        for audience in audiences:
+            self._check_cancel(run)
+            obj = fields_object(manual, audience)
+            segment_id = await reader.segment_id(audience)
+            writing = run.run_id is not None and not options.dry_run
+            if segment_id is None:
+                delta = PageOutcome()
+                async with self._sf.begin() if writing else self._sf() as session:
+                    failure = await reader.record_missing_segment(
+                        session, audience, run.run_id, self._clock()
+                    )
+                    delta.counters.failed += 1
+                    delta.failures.append(failure)
+                    if writing:
+                        await self._save_run(session, run, delta.counters, self._clock())
+                run.commit(delta)
+                continue
+            pusher = Pusher(
+                integration=manual.integration,
+                objects=(),
+                exchange=exchange,
+                session_factory=self._sf,
+                run_id=run.run_id,
+                full=False,
+                ids=None,
+                create_filter=None,
+                dry_run=options.dry_run,
+            )
+            await pusher.load_unresolved([audience.object])
+            done = 0
+            async for items in reader.batches(audience, segment_id, obj):
+                self._check_cancel(run)
+                planned = PlannedOrder(Order(audience.object, creates=items))
+                result = await self._add_to_audience(exchange, audience, items, options.dry_run)
+                now = self._clock()
+                async with self._sf.begin() if writing else self._sf() as session:
+                    outcome = await pusher.store(session, planned, result, now)
+                    if writing:
+                        await self._save_run(session, run, outcome.counters, now)
+                run.commit(outcome)
+                done += len(items)
+                self._report_progress(run, "push", audience.object, done, None)
+
+    async def _add_to_audience(
+        self,
+        exchange: BaseDataExchange,
+        audience: Audience,
+        items: list[OrderItem],
+        dry_run: bool,
+    ) -> OrderResult:
+        if dry_run:
+            return OrderResult(
+                results=[ObjectResult(i.contact_id, f"dry-run:{i.contact_id}") for i in items]
+            )
+        result = await exchange.add_to_audience(audience, items)
+        if not isinstance(result, OrderResult):
+            raise SyncRunError(
+                f"{type(exchange).__name__}.add_to_audience returned "
+                f"{type(result).__name__}, not an OrderResult"
+            )
+        return result
 
     async def _execute(
         self, exchange: BaseDataExchange, planned: PlannedOrder, dry_run: bool

@@ -3,6 +3,9 @@
 * :class:`SyncObjectError` — one object cannot be synced (a bad email, a value of the wrong
   type, a push the integration refused). *Skippable*: the engine records it in
   ``sync_errors``, counts it in ``failed`` and syncs the rest; the run ends ``partial``.
+* :class:`SyncObjectSkipped` — an object deliberately left out (a person without an email, a
+  team member): recorded with its reason and counted in ``skipped``, not a failure — the run
+  can still succeed.
 * :class:`SyncRunError` — the run cannot proceed (bad credentials, the service is down).
   *Fatal*: the run ends ``failed``; the page being read is not applied, so no cursor moves
   past it. Any other exception raised by an exchange is treated the same way.
@@ -42,6 +45,16 @@ class SyncObjectError(SyncError):
         self.integration_id = integration_id
         self.contact_id = contact_id
         self.field = field
+
+
+class SyncObjectSkipped(SyncObjectError):
+    """An object the exchange leaves out on purpose; put it in ``ReportPage.errors``.
+
+    Recorded in ``sync_errors`` (``skipped``) with the reason and counted in ``skipped``;
+    unlike a failure it does not make the run ``partial``.
+    """
+
+    code = "SYNC_OBJECT_SKIPPED"
 
 
 class SyncRunError(SyncError):

@@ -5,7 +5,9 @@ An integration's exchange answers two questions:
 * **report** (pull, required): "which objects changed since this cursor?" — an async iterator
   of :class:`ReportPage`, each carrying the cursor to store once that page is applied;
 * **execute** (push, optional): "apply this :class:`Order` of creates, updates and deletes"
-  — returns an :class:`OrderResult` with one :class:`ObjectResult` per object.
+  — returns an :class:`OrderResult` with one :class:`ObjectResult` per object;
+* **audiences** / **add_to_audience** (push, optional): "these members of a segment are not
+  in your list yet: add them" — Livestorm registers a segment on a session this way.
 
 Values travel in LeadBridge's stored forms on the way out (push: ISO dates, UTC date-times
 ``YYYY-MM-DDTHH:MM:SSZ``, lists for multiselects) and in the source's own forms on the way in
@@ -105,6 +107,25 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class Audience:
+    """A segment whose members push adds to a list the integration keeps.
+
+    Livestorm registers each member of ``segment`` (an alias) on session ``target``; a mailing
+    tool would add them to a list. ``object`` is what the engine records a member under: a
+    success stores the mapping ``(integration, object, integration_id) → contact`` and the
+    contact is not sent again; a failure is recorded per contact and retried on the next run.
+    ``fields_from`` names the mapped object (``people``) whose push fields and unique
+    identifiers translate a contact's values into each :class:`OrderItem`'s ``fields``.
+    Members are the segment's members as of its last build.
+    """
+
+    object: str
+    segment: str
+    target: str
+    fields_from: str
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectResult:
     """The outcome for one :class:`OrderItem`.
 
@@ -181,6 +202,20 @@ class BaseDataExchange(abc.ABC):
     @property
     def supports_push(self) -> bool:
         return type(self).execute is not BaseDataExchange.execute
+
+    async def audiences(self) -> Sequence[Audience]:
+        """The audiences push fills on each run, from the integration's settings (none)."""
+        return ()
+
+    async def add_to_audience(self, audience: Audience, items: Sequence[OrderItem]) -> OrderResult:
+        """Add ``items`` — members of ``audience.segment`` not in it yet — to the audience.
+
+        Return one result per item. A success's ``integration_id`` names the membership in
+        the integration (it becomes the mapping under ``audience.object``); a member the
+        integration already had is a success too. Refusals are failed results, retried on
+        the next run; raise :class:`~leadbridge.sync.SyncRunError` when nothing can go on.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not support audiences")
 
     async def around_pull(self, request: ReportRequest) -> AsyncIterator[None]:
         """Wraps reading one object's report (``yield`` reads it)."""

@@ -87,6 +87,7 @@ class SyncCounters:
     conflicts: int = 0
     pushed: int = 0
     failed: int = 0
+    skipped: int = 0
     api_calls: int = 0
 
     def add(self, other: SyncCounters) -> None:
@@ -111,6 +112,7 @@ class SyncFailure:
     contact_id: int | None = None
     field: str | None = None
     run_id: int | None = None
+    skipped: bool = False
     created_at: datetime | None = None
     resolved_at: datetime | None = None
 

@@ -22,6 +22,7 @@ from ..contacts import (
     FieldSpec,
 )
 from ..events import EventBus
+from ._errors import SyncObjectSkipped
 from ._events import BatchSynced
 from ._exchange import ReportObject, ReportPage
 from ._judge import SyncJudge
@@ -151,7 +152,14 @@ class ObjectPuller:
         out = PageOutcome()
         counters = out.counters
         for err in page.errors:
-            self._fail(out, err.integration_id, err.field, str(err), contact_id=err.contact_id)
+            self._fail(
+                out,
+                err.integration_id,
+                err.field,
+                str(err),
+                contact_id=err.contact_id,
+                skipped=isinstance(err, SyncObjectSkipped),
+            )
         latest: dict[str, ReportObject] = {}
         for obj in page.objects:
             if self._ids is not None and obj.integration_id not in self._ids:
@@ -609,6 +617,7 @@ class ObjectPuller:
                     "contact_id": f.contact_id,
                     "field": f.field,
                     "message": f.message,
+                    "skipped": f.skipped,
                     "created_at": now,
                     "resolved_at": None,
                 }
@@ -624,8 +633,12 @@ class ObjectPuller:
         message: str,
         *,
         contact_id: int | None = None,
+        skipped: bool = False,
     ) -> None:
-        out.counters.failed += 1
+        if skipped:
+            out.counters.skipped += 1
+        else:
+            out.counters.failed += 1
         out.failures.append(
             SyncFailure(
                 direction="pull",
@@ -635,6 +648,7 @@ class ObjectPuller:
                 contact_id=contact_id if contact_id is not None and contact_id > 0 else None,
                 field=field_name,
                 run_id=self._run_id,
+                skipped=skipped,
             )
         )
 

@@ -82,16 +82,16 @@ class Pusher:
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def batches(self, position: int, end: int) -> AsyncIterator[PushBatch]:
-        """Batches of contacts to push, from the change log (or every contact when full)."""
-        me = self._integration
+    async def load_unresolved(self, objects: Sequence[str]) -> None:
+        """Remember the contacts whose push of ``objects`` failed and is not resolved yet."""
         async with self._sf() as session:
             retry = (
                 await session.scalars(
                     select(SyncErrorRow.contact_id)
                     .where(
-                        SyncErrorRow.integration == me,
+                        SyncErrorRow.integration == self._integration,
                         SyncErrorRow.direction == "push",
+                        SyncErrorRow.object.in_(objects),
                         SyncErrorRow.resolved_at.is_(None),
                         SyncErrorRow.contact_id.is_not(None),
                     )
@@ -99,6 +99,11 @@ class Pusher:
                 )
             ).all()
         self._unresolved = {int(c) for c in retry if c is not None}
+
+    async def batches(self, position: int, end: int) -> AsyncIterator[PushBatch]:
+        """Batches of contacts to push, from the change log (or every contact when full)."""
+        me = self._integration
+        await self.load_unresolved([o.object for o in self._objects])
         for chunk in chunks(sorted(self._unresolved), self._batch):
             yield PushBatch(changed=dict.fromkeys(chunk))
         if self._full:
@@ -452,6 +457,7 @@ class Pusher:
                 .where(
                     SyncErrorRow.integration == self._integration,
                     SyncErrorRow.direction == "push",
+                    SyncErrorRow.object == order.object,
                     SyncErrorRow.resolved_at.is_(None),
                     SyncErrorRow.contact_id.in_(cid_chunk),
                 )

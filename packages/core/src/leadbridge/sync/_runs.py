@@ -88,6 +88,7 @@ def _run(row: SyncRunRow) -> SyncRun:
             conflicts=row.conflicts,
             pushed=row.pushed,
             failed=row.failed,
+            skipped=row.skipped,
             api_calls=row.api_calls,
         ),
         error=row.error,
@@ -103,6 +104,7 @@ def _failure(row: SyncErrorRow) -> SyncFailure:
         contact_id=row.contact_id,
         field=row.field,
         run_id=row.run_id,
+        skipped=row.skipped,
         created_at=row.created_at,
         resolved_at=row.resolved_at,
     )
@@ -239,7 +241,11 @@ class SyncRunService:
                 unresolved = await session.scalar(
                     select(func.count())
                     .select_from(SyncErrorRow)
-                    .where(SyncErrorRow.integration == name, SyncErrorRow.resolved_at.is_(None))
+                    .where(
+                        SyncErrorRow.integration == name,
+                        SyncErrorRow.resolved_at.is_(None),
+                        SyncErrorRow.skipped.is_(False),
+                    )
                 )
                 running = lease.run_id if lease is not None else None
                 out.append(

@@ -7,7 +7,8 @@ It is what a real integration looks like to the sync engine, with every knob a t
 * per-field change times (``per_field_times=True``) or only an object-level modified time;
 * values stored raw, so a test can plant bad objects (``add({"emailAddress": "nope"})``);
 * injectable failures: a fatal error after page *k* (``fail_after_pages``), bad credentials
-  (``bad_credentials``), objects the exchange cannot read (``unreadable``), pushes refused
+  (``bad_credentials``), objects the exchange cannot read (``unreadable``) or leaves out on
+  purpose (``skipped``, reported as :class:`~leadbridge.sync.SyncObjectSkipped`), pushes refused
   per email (``reject_push``), a slow page (``page_delay``) to kill a run mid-way;
 * ``synthetic(n, make)``: *n* objects computed on demand (nothing stored) for benchmarks.
 """
@@ -35,6 +36,7 @@ from ..sync import (
     ReportPage,
     ReportRequest,
     SyncObjectError,
+    SyncObjectSkipped,
     SyncRunError,
 )
 
@@ -109,6 +111,8 @@ class MemoryIntegration:
         self.page_delay = 0.0
         #: ids the report cannot read (reported as per-object errors)
         self.unreadable: set[str] = set()
+        #: ids the report leaves out on purpose (reported as skipped, not failed)
+        self.skipped: set[str] = set()
         #: lowercase email → reason: pushes of these contacts are refused
         self.reject_push: dict[str, str] = {}
         self.api_calls = 0
@@ -305,6 +309,9 @@ class MemoryExchange(BaseDataExchange):
                 continue
             if record.id in remote.unreadable:
                 errors.append(SyncObjectError("unreadable record", integration_id=record.id))
+            elif record.id in remote.skipped:
+                reason = "left out: an internal test account"
+                errors.append(SyncObjectSkipped(reason, integration_id=record.id))
             else:
                 objects.append(
                     ReportObject(

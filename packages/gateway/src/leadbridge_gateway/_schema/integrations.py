@@ -58,7 +58,7 @@ class SyncState(enum.Enum):
 _ERRORS_ORDER = "sync_errors"
 
 
-@strawberry.type(description="One object a sync run could not sync.")
+@strawberry.type(description="One object a sync run could not sync, or left out on purpose.")
 class SyncObjectError:
     direction: str = strawberry.field(description="`pull` or `push`.")
     object: str
@@ -66,6 +66,9 @@ class SyncObjectError:
     integration_id: str | None = strawberry.field(description="The object's id in the integration.")
     contact_id: strawberry.ID | None = strawberry.field(description="The contact's global ID.")
     field: str | None
+    skipped: bool = strawberry.field(
+        description="Left out on purpose (`message` says why), not a failure."
+    )
     created_at: datetime
     resolved_at: datetime | None = strawberry.field(
         description="When a later run synced the object."
@@ -81,6 +84,7 @@ class SyncObjectError:
             integration_id=row.integration_id,
             contact_id=strawberry.ID(encode_id("Contact", contact)) if contact else None,
             field=row.field,
+            skipped=row.skipped,
             created_at=row.created_at,
             resolved_at=row.resolved_at,
         )
@@ -104,6 +108,9 @@ class SyncRun(Node):
     conflicts: int
     pushed: int
     failed: int
+    skipped: int = strawberry.field(
+        description="Objects left out on purpose (no email, a team member): not failures."
+    )
     api_calls: int
     pk: strawberry.Private[int]
 
@@ -129,6 +136,7 @@ class SyncRun(Node):
             conflicts=c.conflicts,
             pushed=c.pushed,
             failed=c.failed,
+            skipped=c.skipped,
             api_calls=c.api_calls,
         )
 
@@ -142,6 +150,7 @@ class SyncRun(Node):
             conflicts=row.conflicts,
             pushed=row.pushed,
             failed=row.failed,
+            skipped=row.skipped,
             api_calls=row.api_calls,
         )
         return cls.build(
