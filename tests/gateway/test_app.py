@@ -120,6 +120,9 @@ async def test_webhooks_reach_explicit_apps_and_integration_containers(
         def subscribe_all(self, event_bus: object) -> int:  # plugins' event subscribers
             return 0
 
+        def contact_data(self) -> list[object]:  # plugins' Contact fields
+            return []
+
     core = CoreContainer(settings=providers.Object(container.settings()))
     core.integration_registry.override(providers.Object(Registry()))
     app = create_app(core, GatewaySettings(), webhooks={"explicit": asgi_app})

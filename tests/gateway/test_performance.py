@@ -177,7 +177,10 @@ async def test_fast_leaf_path_answers_like_graphql_core(
 WITH_LISTS = """
 query($n: Int!) {
   contacts(first: $n) {
-    nodes { id tags segments { alias } integrationMappings { integration externalId } }
+    nodes {
+      id tags segments { alias } integrationMappings { integration externalId }
+      livestormRegistrations { sessionId attended questions registeredAt }
+    }
   }
 }"""
 
@@ -186,6 +189,8 @@ async def test_segments_tags_and_mappings_cost_the_same_for_100_as_for_10(
     gql: GQL, container: CoreContainer, many: list[int]
 ) -> None:
     from leadbridge.sync import SyncObjectMappingRow
+
+    from .test_contact_data import add_registrations
 
     segments = container.segment_service()
     for alias in ("s1", "s2"):
@@ -198,6 +203,7 @@ async def test_segments_tags_and_mappings_cost_the_same_for_100_as_for_10(
             )
             for i in many
         )
+    await add_registrations(container, many, sessions=2)  # a plugin-provided list field
     await gql.data(WITH_LISTS, {"n": 1})
     counts = {}
     for n in (10, 100):
@@ -206,5 +212,6 @@ async def test_segments_tags_and_mappings_cost_the_same_for_100_as_for_10(
         nodes = data["contacts"]["nodes"]
         assert len(nodes) == n
         assert all(len(c["segments"]) == 2 and len(c["integrationMappings"]) == 1 for c in nodes)
+        assert all(len(c["livestormRegistrations"]) == 2 for c in nodes)
         counts[n] = len(statements)
     assert counts[100] == counts[10], counts

@@ -23,7 +23,7 @@ from ._crypto import SecretBox
 from .contacts import ChangeLogService, ContactService, CustomFieldService
 from .db import create_engine, create_session_factory
 from .events import EventBus
-from .integrations import IntegrationRegistry, IntegrationSettingsService
+from .integrations import BaseContactData, IntegrationRegistry, IntegrationSettingsService
 from .points import PointsService
 from .segments import SegmentService
 from .settings import Settings
@@ -35,6 +35,10 @@ def _subscribe_plugins(event_bus: EventBus, registry: IntegrationRegistry) -> Ev
     """``event_bus`` with every plugin's event subscribers subscribed (once: a Singleton)."""
     registry.subscribe_all(event_bus)
     return event_bus
+
+
+def _contact_data(registry: IntegrationRegistry) -> list[BaseContactData]:
+    return registry.contact_data()
 
 
 def _plugin_contributions(
@@ -75,6 +79,10 @@ class CoreContainer(containers.DeclarativeContainer):
         registry=integration_registry,
         custom_field_service=custom_field_service,
     )
+
+    #: What the loaded plugins publish about each contact (``BaseContactData``), checked: the
+    #: gateway adds a ``Contact`` field per item.
+    contact_data = providers.Singleton(_contact_data, registry=integration_registry)
 
     #: Plugins' event subscribers subscribed to ``event_bus`` the first time a service that
     #: publishes plugin-relevant events (sync, points, segments) is built.

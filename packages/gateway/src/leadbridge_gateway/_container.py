@@ -49,4 +49,4 @@ class GatewayContainer(containers.DeclarativeContainer):
         sync_runner=sync_runner,
         points_service=core.points_service,
     )
-    schema = providers.Singleton(build_schema, settings=settings)
+    schema = providers.Singleton(build_schema, settings=settings, contact_data=core.contact_data)

@@ -15,7 +15,11 @@ from strawberry.dataloader import DataLoader
 
 from leadbridge import ApiToken, ContactService, CustomFieldService, Scope, TokenService
 from leadbridge.contacts import FieldSpec, email_key, load_custom_fields
-from leadbridge.integrations import IntegrationRegistry, IntegrationSettingsService
+from leadbridge.integrations import (
+    BaseContactData,
+    IntegrationRegistry,
+    IntegrationSettingsService,
+)
 from leadbridge.points import PointsService
 from leadbridge.segments import SegmentService
 from leadbridge.sync import SyncRunService
@@ -101,6 +105,7 @@ class Loaders:
         self.segment = DataLoader[int, Row[Any] | None](self._load_segments)
         self.group_scores = DataLoader[int, list[Row[Any]]](self._load_group_scores)
         self._custom_fields: asyncio.Future[list[FieldSpec]] | None = None
+        self._contact_data: dict[str, DataLoader[int, Sequence[Mapping[str, Any]]]] = {}
 
     async def _load_contacts(self, ids: Sequence[int]) -> list[Row[Any] | None]:
         async with self._reads.session() as session:
@@ -136,6 +141,19 @@ class Loaders:
         async with self._reads.session() as session:
             found = await self._services.contacts.group_scores_by_contact(session, ids)
         return [found.get(i, []) for i in ids]
+
+    def contact_data(self, source: BaseContactData) -> DataLoader[int, Sequence[Mapping[str, Any]]]:
+        """The loader of one plugin's contact data (``Contact.<source.name>``)."""
+        loader = self._contact_data.get(source.name)
+        if loader is None:
+
+            async def load(ids: Sequence[int]) -> list[Sequence[Mapping[str, Any]]]:
+                async with self._reads.session() as session:
+                    found = await source.load(session, ids)
+                return [found.get(i, ()) for i in ids]
+
+            loader = self._contact_data[source.name] = DataLoader(load)
+        return loader
 
     async def _load_custom_fields(self) -> list[FieldSpec]:
         async with self._reads.session() as session:

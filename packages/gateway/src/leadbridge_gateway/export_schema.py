@@ -3,6 +3,9 @@
 python -m leadbridge_gateway.export_schema            # rewrite packages/gateway/schema.graphql
 python -m leadbridge_gateway.export_schema --check    # exit 1 when the file is out of date
 python -m leadbridge_gateway.export_schema PATH       # write elsewhere ('-' for stdout)
+
+The schema includes the ``Contact`` fields of every installed plugin, whatever
+``LEADBRIDGE_PLUGINS`` says, so that the file depends only on what is installed.
 """
 
 from __future__ import annotations
@@ -11,14 +14,22 @@ import argparse
 import sys
 from pathlib import Path
 
+from leadbridge import CoreContainer
+from leadbridge.integrations import BaseContactData, IntegrationRegistry
+
 from ._schema import build_schema
 
 #: Where the checked-in copy lives in a source checkout.
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "schema.graphql"
 
 
+def installed_contact_data() -> list[BaseContactData]:
+    """The contact data of every installed plugin (mounting them opens no connection)."""
+    return IntegrationRegistry(CoreContainer()).contact_data()
+
+
 def schema_sdl() -> str:
-    return str(build_schema()).rstrip("\n") + "\n"
+    return str(build_schema(contact_data=installed_contact_data())).rstrip("\n") + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from ._client import (
     Registrant,
     TimeFilter,
 )
+from ._contact_data import LivestormRegistrations, contact_data
 from ._container import MIGRATIONS, LivestormContainer
 from ._demo import LivestormDemo
 from ._errors import (
@@ -146,6 +147,7 @@ __all__ = [
     "LivestormNotFoundError",
     "LivestormPermissionError",
     "LivestormRateLimitedError",
+    "LivestormRegistrations",
     "LivestormRequestError",
     "LivestormSettings",
     "LivestormStore",
@@ -190,6 +192,7 @@ __all__ = [
     "WebhookSignatureError",
     "__version__",
     "award_changes",
+    "contact_data",
     "default_client",
     "delivery_key",
     "event_values",

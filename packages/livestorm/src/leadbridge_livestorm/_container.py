@@ -8,6 +8,7 @@ from leadbridge.sync import BatchSynced
 
 from ._batch import AwardChanges, LivestormBatchWriter
 from ._cli import register
+from ._contact_data import contact_data
 from ._demo import LivestormDemo
 from ._exchange import LivestormExchange
 from ._filters import segment_filters
@@ -48,6 +49,7 @@ class LivestormContainer(containers.DeclarativeContainer):
     )
     segment_filters = providers.Callable(segment_filters)
     point_action_types = providers.Callable(point_action_types)
+    contact_data = providers.Callable(contact_data)
 
     webhook_secret = providers.Singleton(
         StoredWebhookSecret, settings_service=core.integration_settings_service

@@ -15,6 +15,7 @@ from ._base import (
     NoSettings,
     ObjectSpec,
 )
+from ._contact_data import BaseContactData, ColumnType, DataColumn, check_contact_data
 from ._demo import BaseDemo, DemoPointAction, DemoSegment, DemoSetup
 from ._mapping import TYPE_COMPATIBILITY, types_compatible, validate_mappings
 from ._models import IntegrationRow
@@ -34,9 +35,12 @@ __all__ = [
     "ALL_DIRECTIONS",
     "ENTRY_POINT_GROUP",
     "TYPE_COMPATIBILITY",
+    "BaseContactData",
     "BaseDemo",
     "BaseIntegration",
+    "ColumnType",
     "ConflictWinner",
+    "DataColumn",
     "DemoPointAction",
     "DemoSegment",
     "DemoSetup",
@@ -54,6 +58,7 @@ __all__ = [
     "ObjectSpec",
     "PluginLoadError",
     "UnknownIntegrationError",
+    "check_contact_data",
     "installed_cli_registrars",
     "installed_migration_locations",
     "parse_plugins",

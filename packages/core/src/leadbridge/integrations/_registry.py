@@ -14,6 +14,7 @@ from dependency_injector import containers, providers
 from .._errors import ConfigurationError, NotFoundError, ValidationError
 from ..events import Event, EventBus
 from ._base import BaseIntegration, check_integration
+from ._contact_data import BaseContactData, check_contact_data, check_unique
 
 log = logging.getLogger("leadbridge.integrations")
 
@@ -264,6 +265,26 @@ class IntegrationRegistry:
 
     def point_action_types(self) -> list[Any]:
         return self.collect("point_action_types")
+
+    def contact_data(self) -> list[BaseContactData]:
+        """Every loaded plugin's ``contact_data``, checked (:func:`check_contact_data`).
+
+        A plugin whose provider raises is recorded in :attr:`errors` and skipped; a bad
+        declaration, or a field or type name two plugins use, raises
+        :class:`ConfigurationError` naming the plugin and the field.
+        """
+        found: list[tuple[str, BaseContactData]] = []
+        for loaded in self.all():
+            if not loaded.has("contact_data"):
+                continue
+            try:
+                items = list(loaded.provide("contact_data"))
+            except Exception as exc:  # one plugin's bug must not hide the others' data
+                self._record(loaded.name, f"contact_data: {_describe(exc)}")
+                continue
+            found += [(loaded.name, check_contact_data(item, loaded.name)) for item in items]
+        check_unique(found)
+        return [item for _, item in found]
 
     def event_subscribers(self) -> list[tuple[type[Event], Callable[[Any], Any]]]:
         subscribers: list[tuple[type[Event], Callable[[Any], Any]]] = []

@@ -9,21 +9,27 @@ write ``_schema/<concern>.py`` the same way and list its root types below.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.exceptions import DuplicatedTypeName
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
+
+from leadbridge.integrations import BaseContactData
 
 from .._settings import GatewaySettings
 from ._auth import RequireScope, required_scope
 from ._executor import FastLeafExecutionContext, plain_leaves
 from ._extensions import add_codes, extensions, is_unexpected
 from ._relay import Node
+from .contact_data import contact_fields, type_clash
 from .contacts import Contact, ContactsMutation, ContactsQuery, CustomField
 from .integrations import Integration, IntegrationsMutation, IntegrationsQuery, SyncRun
 from .node import NodeQuery
@@ -63,6 +69,21 @@ NODE_TYPES: tuple[type, ...] = (
 
 
 class GatewaySchema(strawberry.Schema):
+    """Strawberry's schema, with the fields plugins add to ``Contact`` (``contact_fields``)."""
+
+    def __init__(
+        self, *args: Any, contact_fields: Sequence[StrawberryField] = (), **kwargs: Any
+    ) -> None:
+        # Set before the base class converts the types: it calls get_fields as it goes.
+        self._contact_fields = list(contact_fields)
+        super().__init__(*args, **kwargs)
+
+    def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
+        fields = super().get_fields(type_definition)
+        if type_definition.origin is Contact and self._contact_fields:
+            return [*fields, *self._contact_fields]
+        return fields
+
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         # Subscriptions stream over websockets only: over HTTP they are a 400, not a crash.
         allowed = kwargs.get("allowed_operation_types") or {
@@ -92,7 +113,14 @@ class GatewaySchema(strawberry.Schema):
                 log.debug("GraphQL error: %s", error.message)
 
 
-def build_schema(settings: GatewaySettings | None = None) -> GatewaySchema:
+def build_schema(
+    settings: GatewaySettings | None = None, contact_data: Sequence[BaseContactData] = ()
+) -> GatewaySchema:
+    """The schema; ``contact_data`` (core's ``contact_data``) adds fields to ``Contact``.
+
+    A contact data name or type name that clashes with the schema's own is a
+    :class:`ConfigurationError`.
+    """
     settings = settings or GatewaySettings()
     query: Any = merge_types("Query", QUERY_TYPES)
     mutation: Any = merge_types("Mutation", MUTATION_TYPES)
@@ -101,15 +129,19 @@ def build_schema(settings: GatewaySettings | None = None) -> GatewaySchema:
     executor: type[FastLeafExecutionContext] = type(
         "GatewayExecutionContext", (FastLeafExecutionContext,), {}
     )
-    schema = GatewaySchema(
-        query=query,
-        mutation=mutation,
-        subscription=subscription,
-        types=[Node, *NODE_TYPES],
-        extensions=extensions(settings),
-        config=StrawberryConfig(disable_field_suggestions=not settings.introspection),
-        execution_context_class=executor,
-    )
+    try:
+        schema = GatewaySchema(
+            query=query,
+            mutation=mutation,
+            subscription=subscription,
+            types=[Node, *NODE_TYPES],
+            extensions=extensions(settings),
+            config=StrawberryConfig(disable_field_suggestions=not settings.introspection),
+            execution_context_class=executor,
+            contact_fields=contact_fields(contact_data),
+        )
+    except DuplicatedTypeName as exc:
+        raise type_clash(exc) from exc
     executor.leaves = plain_leaves(schema._schema, _python_names(schema))
     return schema
 
