@@ -2,51 +2,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
-from typer.testing import CliRunner
 
 from leadbridge import db
-from leadbridge.cli import _load_plugins, app
-from leadbridge.cli._common import state
+from leadbridge.cli import _load_plugins
+from tests._cli import Cli
 
 SECRET = "sk-CLI-SECRET-77"
 
 
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-Cli = Callable[..., Result]
-
-
 @pytest.fixture
-def cli(fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", fresh_database_url)
-    monkeypatch.setenv("LEADBRIDGE_DATA_DIR", str(tmp_path))
+def cli(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """Core's in-process CLI with the plugins' commands added, as `leadbridge` does."""
     monkeypatch.delenv("LEADBRIDGE_PLUGINS", raising=False)
-    _load_plugins()  # what `leadbridge` does before parsing: adds the plugins' commands
-    runner = CliRunner()
-
-    def run(*args: str, ok: bool = True, input: str | None = None) -> Result:
-        state.container = None
-        res = runner.invoke(app, list(args), input=input)
-        if res.exception is not None and not isinstance(res.exception, SystemExit):
-            raise res.exception
-        out = Result(res.exit_code, res.stdout, res.stderr)
-        if ok:
-            assert out.returncode == 0, out.stderr
-        return out
-
-    run("db", "upgrade")
-    return run
+    _load_plugins()
+    return cli
 
 
 def test_db_upgrade_applies_plugin_migrations(cli: Cli, fresh_database_url: str) -> None:

@@ -1,45 +1,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from leadbridge.cli import app
-from leadbridge.cli._common import state
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", fresh_database_url)
-    monkeypatch.setenv("LEADBRIDGE_DATA_DIR", str(tmp_path))
-    runner = CliRunner()
-
-    def run(*args: str, ok: bool = True) -> Result:
-        state.container = None
-        res = runner.invoke(app, list(args))
-        if res.exception is not None and not isinstance(res.exception, SystemExit):
-            raise res.exception
-        out = Result(res.exit_code, res.stdout, res.stderr)
-        if ok:
-            assert out.returncode == 0, out.stderr
-        return out
-
-    run("db", "upgrade")
-    return run
+from tests._cli import Cli
 
 
 def test_segments_end_to_end(cli: Cli, tmp_path: Path) -> None:
