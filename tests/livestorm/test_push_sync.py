@@ -11,6 +11,8 @@ from leadbridge.sync import SyncErrorRow, SyncObjectMappingRow, SyncOptions, Syn
 from leadbridge_livestorm import RegistrationRow, registration_object
 from leadbridge_livestorm.testing import FakeLivestorm, SessionRecord, Workspace, generate_workspace
 
+from .test_sync import configure
+
 PUSH_ONLY = SyncOptions(push_only=True)
 
 
@@ -27,20 +29,9 @@ def registered_emails(session: SessionRecord) -> set[str]:
     return {r.person.email.lower() for r in session.registrations.values() if r.person.email}
 
 
-async def configure(
-    container: CoreContainer, fake: FakeLivestorm, pairs: list[dict[str, str]]
-) -> None:
-    await container.integration_settings_service().configure(
-        "livestorm",
-        settings={
-            "base_url": fake.base_url,
-            "requests_per_second": 50,
-            "quota_reserve": 0,
-            "registration_push": pairs,
-        },
-        credentials={"api_token": fake.token},
-        enabled=True,
-    )
+def invitees_on(session_id: str) -> list[dict[str, str]]:
+    """The ``registration_push`` setting: segment ``invitees`` registered on ``session_id``."""
+    return [{"segment": "invitees", "session_id": session_id}]
 
 
 async def segment_of(container: CoreContainer, alias: str, emails: list[str]) -> dict[str, int]:
@@ -72,7 +63,7 @@ async def test_a_sync_registers_the_segment_and_takes_409s_as_already_registered
     taken = sorted(registered_emails(session))[:4]  # in Livestorm already, unknown here
     new = [f"invitee{i}@example.com" for i in range(57)]
     ids = await segment_of(container, "invitees", new + taken)
-    await configure(container, fake, [{"segment": "invitees", "session_id": session.id}])
+    await configure(container, fake, registration_push=invitees_on(session.id))
 
     result = await container.sync_service().start("livestorm", PUSH_ONLY)
 
@@ -99,7 +90,7 @@ async def test_a_second_run_sends_nothing_and_a_new_member_is_registered_alone(
 ) -> None:
     session = upcoming(workspace)
     await segment_of(container, "invitees", [f"first{i}@example.com" for i in range(5)])
-    await configure(container, fake, [{"segment": "invitees", "session_id": session.id}])
+    await configure(container, fake, registration_push=invitees_on(session.id))
     await container.sync_service().start("livestorm", PUSH_ONLY)
     fake.reset_calls()
 
@@ -122,7 +113,7 @@ async def test_a_refused_registration_is_recorded_and_retried_by_the_next_run(
 ) -> None:
     session = upcoming(workspace)
     ids = await segment_of(container, "invitees", ["one@example.com", "two@example.com"])
-    await configure(container, fake, [{"segment": "invitees", "session_id": session.id}])
+    await configure(container, fake, registration_push=invitees_on(session.id))
     # The bulk job cannot be created, then Livestorm refuses the first single registration.
     fake.fail_next(1, 500, method="POST", path="/sessions/*/people/bulk")
     fake.fail_next(1, 422, method="POST", path="/sessions/*/people", detail="Domain refused")
@@ -152,14 +143,8 @@ async def test_a_missing_segment_names_itself_and_other_pairs_still_push(
 ) -> None:
     session = upcoming(workspace)
     await segment_of(container, "invitees", ["ok@example.com"])
-    await configure(
-        container,
-        fake,
-        [
-            {"segment": "no-such-segment", "session_id": session.id},
-            {"segment": "invitees", "session_id": session.id},
-        ],
-    )
+    missing = {"segment": "no-such-segment", "session_id": session.id}
+    await configure(container, fake, registration_push=[missing, *invitees_on(session.id)])
 
     result = await container.sync_service().start("livestorm", PUSH_ONLY)
 
@@ -173,7 +158,7 @@ async def test_a_session_livestorm_does_not_know_fails_its_members_not_the_run(
     container: CoreContainer, fake: FakeLivestorm
 ) -> None:
     ids = await segment_of(container, "invitees", ["a@example.com", "b@example.com"])
-    await configure(container, fake, [{"segment": "invitees", "session_id": "no-such-session"}])
+    await configure(container, fake, registration_push=invitees_on("no-such-session"))
 
     result = await container.sync_service().start("livestorm", PUSH_ONLY)
 
@@ -186,8 +171,7 @@ async def test_a_bad_token_fails_the_run_with_livestorms_reason(
     container: CoreContainer, fake: FakeLivestorm, workspace: Workspace
 ) -> None:
     await segment_of(container, "invitees", ["a@example.com"])
-    pair = {"segment": "invitees", "session_id": upcoming(workspace).id}
-    await configure(container, fake, [pair])
+    await configure(container, fake, registration_push=invitees_on(upcoming(workspace).id))
     fake.revoke_token()
 
     result = await container.sync_service().start("livestorm", PUSH_ONLY)
@@ -202,7 +186,7 @@ async def test_registered_points_are_awarded_once_for_pushed_registrations(
     session = upcoming(workspace)
     ids = await segment_of(container, "invitees", ["p1@example.com", "p2@example.com"])
     await container.points_service().create_action("Registered", "livestorm.registered", delta=5)
-    await configure(container, fake, [{"segment": "invitees", "session_id": session.id}])
+    await configure(container, fake, registration_push=invitees_on(session.id))
 
     await container.sync_service().start("livestorm", PUSH_ONLY)
     await container.sync_service().start("livestorm")  # the pull sees the same registrations
@@ -217,7 +201,7 @@ async def test_a_dry_run_registers_nobody(
 ) -> None:
     session = upcoming(workspace)
     await segment_of(container, "invitees", ["dry@example.com"])
-    await configure(container, fake, [{"segment": "invitees", "session_id": session.id}])
+    await configure(container, fake, registration_push=invitees_on(session.id))
 
     result = await container.sync_service().start(
         "livestorm", SyncOptions(push_only=True, dry_run=True)

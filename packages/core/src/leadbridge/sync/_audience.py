@@ -115,21 +115,5 @@ class AudienceReader:
             run_id=run_id,
         )
         if run_id is not None:
-            await session.execute(
-                insert(ERRORS),
-                [
-                    {
-                        "run_id": run_id,
-                        "integration": self._integration,
-                        "object": failure.object,
-                        "direction": "push",
-                        "integration_id": None,
-                        "contact_id": None,
-                        "field": None,
-                        "message": failure.message,
-                        "created_at": now,
-                        "resolved_at": None,
-                    }
-                ],
-            )
+            await session.execute(insert(ERRORS), [failure.to_row(self._integration, now)])
         return failure

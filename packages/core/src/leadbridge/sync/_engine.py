@@ -28,7 +28,6 @@ from ._exchange import (
     BaseDataExchange,
     ObjectResult,
     Order,
-    OrderItem,
     OrderResult,
     ReportPage,
     ReportRequest,
@@ -585,7 +584,7 @@ class SyncEngine:
             self._check_cancel(run)
             async with self._sf() as session:
                 planned = await pusher.plan(session, batch)
-            results = [await self._execute(exchange, p, options.dry_run) for p in planned]
+            results = [await self._execute(exchange, p.order, options.dry_run) for p in planned]
             now = self._clock()
             delta = PageOutcome()
             # A dry run counts the results without a transaction to write them in.
@@ -610,22 +609,24 @@ class SyncEngine:
         if not audiences:
             return
         options = run.options
+        # A dry run counts the results without a transaction to write them in.
+        writing = run.run_id is not None
         reader = AudienceReader(integration=manual.integration, session_factory=self._sf)
         for audience in audiences:
             self._check_cancel(run)
             obj = fields_object(manual, audience)
             segment_id = await reader.segment_id(audience)
-            writing = run.run_id is not None and not options.dry_run
             if segment_id is None:
                 delta = PageOutcome()
+                now = self._clock()
                 async with self._sf.begin() if writing else self._sf() as session:
                     failure = await reader.record_missing_segment(
-                        session, audience, run.run_id, self._clock()
+                        session, audience, run.run_id, now
                     )
                     delta.counters.failed += 1
                     delta.failures.append(failure)
                     if writing:
-                        await self._save_run(session, run, delta.counters, self._clock())
+                        await self._save_run(session, run, delta.counters, now)
                 run.commit(delta)
                 continue
             pusher = Pusher(
@@ -644,7 +645,7 @@ class SyncEngine:
             async for items in reader.batches(audience, segment_id, obj):
                 self._check_cancel(run)
                 planned = PlannedOrder(Order(audience.object, creates=items))
-                result = await self._add_to_audience(exchange, audience, items, options.dry_run)
+                result = await self._execute(exchange, planned.order, options.dry_run, audience)
                 now = self._clock()
                 async with self._sf.begin() if writing else self._sf() as session:
                     outcome = await pusher.store(session, planned, result, now)
@@ -654,29 +655,14 @@ class SyncEngine:
                 done += len(items)
                 self._report_progress(run, "push", audience.object, done, None)
 
-    async def _add_to_audience(
+    async def _execute(
         self,
         exchange: BaseDataExchange,
-        audience: Audience,
-        items: list[OrderItem],
+        order: Order,
         dry_run: bool,
+        audience: Audience | None = None,
     ) -> OrderResult:
-        if dry_run:
-            return OrderResult(
-                results=[ObjectResult(i.contact_id, f"dry-run:{i.contact_id}") for i in items]
-            )
-        result = await exchange.add_to_audience(audience, items)
-        if not isinstance(result, OrderResult):
-            raise SyncRunError(
-                f"{type(exchange).__name__}.add_to_audience returned "
-                f"{type(result).__name__}, not an OrderResult"
-            )
-        return result
-
-    async def _execute(
-        self, exchange: BaseDataExchange, planned: PlannedOrder, dry_run: bool
-    ) -> OrderResult:
-        order = planned.order
+        """Hand ``order`` to the exchange: ``execute`` it, or add its creates to ``audience``."""
         if not len(order):
             return OrderResult()
         if dry_run:
@@ -686,11 +672,16 @@ class SyncEngine:
                     for i in (*order.creates, *order.updates, *order.deletes)
                 ]
             )
-        async with contextlib.asynccontextmanager(exchange.around_push)(order):
-            result = await exchange.execute(order)
+        if audience is not None:
+            method = "add_to_audience"
+            result = await exchange.add_to_audience(audience, order.creates)
+        else:
+            method = "execute"
+            async with contextlib.asynccontextmanager(exchange.around_push)(order):
+                result = await exchange.execute(order)
         if not isinstance(result, OrderResult):
             raise SyncRunError(
-                f"{type(exchange).__name__}.execute returned {type(result).__name__}, "
+                f"{type(exchange).__name__}.{method} returned {type(result).__name__}, "
                 "not an OrderResult"
             )
         return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .._errors import ValidationError
+from ._models import SyncRunRow
 
 #: Which contacts push may create in the integration: a ``SELECT`` of contact ids (a segment's
 #: members, say) or an async callable ``(session, contact_ids) -> the ids allowed``.
@@ -101,6 +102,10 @@ class SyncCounters:
         return asdict(self)
 
 
+#: The counters, named as ``SyncCounters`` fields and ``sync_runs`` columns alike.
+_COUNTER_NAMES = tuple(f.name for f in fields(SyncCounters))
+
+
 @dataclass(frozen=True)
 class SyncFailure:
     """One object that failed: ``direction`` is ``pull`` or ``push``."""
@@ -115,6 +120,22 @@ class SyncFailure:
     skipped: bool = False
     created_at: datetime | None = None
     resolved_at: datetime | None = None
+
+    def to_row(self, integration: str, now: datetime) -> dict[str, Any]:
+        """The ``sync_errors`` row recording this failure of ``integration`` at ``now``."""
+        return {
+            "run_id": self.run_id,
+            "integration": integration,
+            "object": self.object,
+            "direction": self.direction,
+            "integration_id": self.integration_id,
+            "contact_id": self.contact_id,
+            "field": self.field,
+            "message": self.message,
+            "skipped": self.skipped,
+            "created_at": now,
+            "resolved_at": None,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -139,6 +160,24 @@ class SyncRun:
     cancel_requested: bool
     counters: SyncCounters
     error: str | None
+
+    @classmethod
+    def from_row(cls, row: SyncRunRow) -> SyncRun:
+        counters = SyncCounters(**{name: getattr(row, name) for name in _COUNTER_NAMES})
+        return cls(
+            id=row.id,
+            integration=row.integration,
+            trigger=row.trigger,
+            status=SyncStatus(row.status),
+            options=dict(row.options or {}),
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            heartbeat_at=row.heartbeat_at,
+            holder=row.holder,
+            cancel_requested=row.cancel_requested,
+            counters=counters,
+            error=row.error,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -605,25 +605,7 @@ class ObjectPuller:
     ) -> None:
         if not failures or self._run_id is None:
             return
-        await session.execute(
-            insert(ERRORS),
-            [
-                {
-                    "run_id": self._run_id,
-                    "integration": self._integration,
-                    "object": self._object,
-                    "direction": "pull",
-                    "integration_id": f.integration_id,
-                    "contact_id": f.contact_id,
-                    "field": f.field,
-                    "message": f.message,
-                    "skipped": f.skipped,
-                    "created_at": now,
-                    "resolved_at": None,
-                }
-                for f in failures
-            ],
-        )
+        await session.execute(insert(ERRORS), [f.to_row(self._integration, now) for f in failures])
 
     def _fail(
         self,

@@ -466,21 +466,7 @@ class Pusher:
         if failures and self._run_id is not None:
             await session.execute(
                 insert(ERRORS),
-                [
-                    {
-                        "run_id": self._run_id,
-                        "integration": self._integration,
-                        "object": f.object,
-                        "direction": "push",
-                        "integration_id": f.integration_id,
-                        "contact_id": f.contact_id,
-                        "field": None,
-                        "message": f.message,
-                        "created_at": now,
-                        "resolved_at": None,
-                    }
-                    for f in failures
-                ],
+                [f.to_row(self._integration, now) for f in failures],
             )
             self._unresolved.update(f.contact_id for f in failures if f.contact_id is not None)
         return out

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._errors import ConflictError, NotFoundError, ValidationError
 from ._models import SyncCursorRow, SyncErrorRow, SyncLeaseRow, SyncObjectMappingRow, SyncRunRow
-from ._options import SyncCounters, SyncFailure, SyncRun, SyncStatus
+from ._options import SyncFailure, SyncRun, SyncStatus
 
 
 @dataclass(frozen=True)
@@ -68,33 +68,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _run(row: SyncRunRow) -> SyncRun:
-    return SyncRun(
-        id=row.id,
-        integration=row.integration,
-        trigger=row.trigger,
-        status=SyncStatus(row.status),
-        options=dict(row.options or {}),
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        heartbeat_at=row.heartbeat_at,
-        holder=row.holder,
-        cancel_requested=row.cancel_requested,
-        counters=SyncCounters(
-            pulled=row.pulled,
-            created=row.created,
-            updated=row.updated,
-            unchanged=row.unchanged,
-            conflicts=row.conflicts,
-            pushed=row.pushed,
-            failed=row.failed,
-            skipped=row.skipped,
-            api_calls=row.api_calls,
-        ),
-        error=row.error,
-    )
-
-
 def _failure(row: SyncErrorRow) -> SyncFailure:
     return SyncFailure(
         direction=row.direction,
@@ -137,14 +110,14 @@ class SyncRunService:
         if before is not None:
             stmt = stmt.where(SyncRunRow.id < before)
         async with self._sf() as session:
-            return [_run(r) for r in (await session.scalars(stmt)).all()]
+            return [SyncRun.from_row(r) for r in (await session.scalars(stmt)).all()]
 
     async def get(self, run_id: int) -> SyncRun:
         async with self._sf() as session:
             row = await session.get(SyncRunRow, run_id)
         if row is None:
             raise NotFoundError(f"sync run {run_id} does not exist")
-        return _run(row)
+        return SyncRun.from_row(row)
 
     async def errors(
         self,
@@ -174,7 +147,7 @@ class SyncRunService:
             if row.status != SyncStatus.RUNNING.value:
                 raise ConflictError(f"sync run {run_id} is not running (it is {row.status})")
             row.cancel_requested = True
-        return _run(row)
+        return SyncRun.from_row(row)
 
     async def mappings(self, contact_id: int) -> list[ObjectMapping]:
         """The integration objects linked to a contact."""
@@ -254,7 +227,7 @@ class SyncRunService:
                         running_run_id=running,
                         holder=lease.holder if running is not None and lease else None,
                         heartbeat_at=lease.heartbeat_at if running is not None and lease else None,
-                        last_run=_run(last) if last is not None else None,
+                        last_run=SyncRun.from_row(last) if last is not None else None,
                         cursors=cursors,
                         mapped=int(mapped or 0),
                         unresolved_errors=int(unresolved or 0),

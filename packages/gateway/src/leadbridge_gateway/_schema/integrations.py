@@ -20,7 +20,6 @@ from leadbridge import LeadBridgeError, NotFoundError, Scope, ValidationError
 from leadbridge.integrations import Direction, FieldMapping, LoadedIntegration
 from leadbridge.sync import (
     IntegrationSyncStatus,
-    SyncCounters,
     SyncErrorRow,
     SyncRunRow,
     SyncStatus,
@@ -142,33 +141,7 @@ class SyncRun(Node):
 
     @classmethod
     def from_row(cls, row: SyncRunRow) -> SyncRun:
-        counters = SyncCounters(
-            pulled=row.pulled,
-            created=row.created,
-            updated=row.updated,
-            unchanged=row.unchanged,
-            conflicts=row.conflicts,
-            pushed=row.pushed,
-            failed=row.failed,
-            skipped=row.skipped,
-            api_calls=row.api_calls,
-        )
-        return cls.build(
-            CoreSyncRun(
-                id=row.id,
-                integration=row.integration,
-                trigger=row.trigger,
-                status=SyncStatus(row.status),
-                options=dict(row.options or {}),
-                started_at=row.started_at,
-                finished_at=row.finished_at,
-                heartbeat_at=row.heartbeat_at,
-                holder=row.holder,
-                cancel_requested=row.cancel_requested,
-                counters=counters,
-                error=row.error,
-            )
-        )
+        return cls.build(CoreSyncRun.from_row(row))
 
     @strawberry.field(description="The objects the run could not sync, newest first.")
     async def errors(
