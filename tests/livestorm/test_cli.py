@@ -124,7 +124,7 @@ def test_webhooks_subscribe_list_and_delete(cli: Cli, fake: FakeLivestorm) -> No
     assert [(w["event"], w["status"]) for w in created] == [(e, "created") for e in HANDLED]
     assert [w["status"] for w in again] == ["existing"] * 5  # subscribing twice is harmless
     assert one.code == 0 and "session.ended" in one.stdout
-    assert len(listed) == 6 and {w["target_url"] for w in listed} == {
+    assert len(listed) == 6 and {w["url"] for w in listed} == {
         url,
         "https://other.example.com/hook",
     }

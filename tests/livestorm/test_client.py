@@ -429,9 +429,7 @@ async def test_unregister_and_webhooks_round_trip(
     await livestorm.delete_webhook(hook.id)
 
     assert person.id not in session.registrations
-    assert [(h.event, h.target_url) for h in listed] == [
-        ("people.attended", "https://hooks.test/ls")
-    ]
+    assert [(h.event, h.url) for h in listed] == [("people.attended", "https://hooks.test/ls")]
     assert await livestorm.webhooks().all() == []
     with pytest.raises(LivestormNotFoundError, match="webhook"):
         await livestorm.delete_webhook(hook.id)

@@ -193,11 +193,19 @@ def test_jobs_and_webhooks() -> None:
         {"id": "j", "type": "jobs", "attributes": {"status": "ended", "total_items": 2}}
     )
     hook = Webhook.model_validate(
-        {"id": "w", "type": "webhooks", "attributes": {"event": "session.ended", "target_url": "u"}}
+        {
+            "id": "w",
+            "type": "webhooks",
+            "attributes": {"event": "session.ended", "url": "https://u"},
+        }
+    )
+    older = Webhook.model_validate(
+        {"id": "o", "type": "webhooks", "attributes": {"event": "session.ended", "target_url": "u"}}
     )
 
     assert job.is_finished
-    assert hook.event == "session.ended"
+    assert (hook.event, hook.url) == ("session.ended", "https://u")
+    assert older.url == "u"
 
 
 def test_error_bodies_parse() -> None:

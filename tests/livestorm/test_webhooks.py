@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -21,13 +22,21 @@ from leadbridge import CoreContainer, db
 from leadbridge.contacts import ContactChangeRow, ContactRow, ContactService
 from leadbridge.events import EventBus
 from leadbridge_livestorm import (
+    URL_SECRET_CREDENTIAL,
     RegistrationChange,
     RegistrationRow,
     SessionRow,
     WebhookDeliveryRow,
+    WebhookNotConfiguredError,
     WebhookReceiver,
     WebhookResult,
+    WebhookSignatureError,
+    new_url_secret,
+    read_delivery,
+    sign_webhook,
     signature_header_value,
+    url_secret_digest,
+    verify_signature,
     webhook_app,
 )
 from leadbridge_livestorm.testing import (
@@ -250,6 +259,221 @@ async def test_the_secret_is_never_logged(
     await receiver.handle(b"{}", {})
 
     assert fake.webhook_secret not in repr(receiver)
+
+
+# -- the documented scheme, as fixed vectors ----------------------------------------------------
+# sha256_hex(timestamp + secret + raw_body), written down once with coreutils
+# (`printf '%s' '<timestamp><secret><body>' | sha256sum`), not recomputed by these tests.
+
+SIGNED_VECTORS = [
+    (
+        1688725648,
+        "s3cr3t-from-the-docs",
+        b'{"data":{"type":"sessions","id":"0abbcb51","attributes":{"status":"past"},'
+        b'"meta":{"webhook":{"event":"session.ended"}}}}',
+        "2a4459fa64e2205121a7e3ee340798a625f50a6c368fdd8ceb3db199230e10d3",
+    ),
+    (
+        1700000000,
+        "another-secret",
+        b"{}",
+        "92ccd783deab6f83694887c3b5923ee80a74a14121128cc1636e45355d343f19",
+    ),
+]
+#: sha256_hex("1700000000" + "" + body): what anyone can compute with an empty secret.
+FORGED_BODY = b'{"data":{"type":"people","id":"x","attributes":{}}}'
+FORGED_WITH_EMPTY_KEY = (
+    "1700000000,e4a3de2c990ff4ae0b6df9223fa7cd30857f5c509ad90bcae9a3935433337ace"
+)
+
+
+@pytest.mark.parametrize(("stamp", "secret", "body", "signature"), SIGNED_VECTORS)
+def test_signatures_match_the_documented_scheme(
+    stamp: int, secret: str, body: bytes, signature: str
+) -> None:
+    assert sign_webhook(stamp, secret, body) == signature
+    assert verify_signature(body, f"{stamp},{signature}", secret, now=stamp + 10) == stamp
+    assert verify_signature(body, f"{stamp},{signature.upper()}", secret, now=stamp) == stamp
+    with pytest.raises(WebhookSignatureError, match="does not match"):
+        verify_signature(body + b" ", f"{stamp},{signature}", secret, now=stamp)
+
+
+def test_an_empty_key_never_signs_nor_verifies() -> None:
+    with pytest.raises(ValueError, match="non-empty secret"):
+        sign_webhook(1700000000, "", FORGED_BODY)
+    with pytest.raises(WebhookNotConfiguredError, match="no Livestorm webhook secret"):
+        verify_signature(FORGED_BODY, FORGED_WITH_EMPTY_KEY, "", now=1700000000)
+
+
+def _forged(document: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """A body signed with the empty secret, as an attacker computes it (no code of ours)."""
+    body = json.dumps(document).encode()
+    stamp = int(time.time())
+    digest = hashlib.sha256(str(stamp).encode() + body).hexdigest()
+    return body, {"x-livestorm-signature": f"{stamp},{digest}"}
+
+
+@pytest.mark.parametrize("state", ["never-configured", "api-token-only"])
+async def test_without_a_webhook_secret_every_delivery_is_refused(
+    container: CoreContainer, fake: FakeLivestorm, workspace: Workspace, state: str
+) -> None:
+    if state == "api-token-only":  # `configure livestorm --secret api_token=… --enable`
+        await container.integration_settings_service().configure(
+            "livestorm",
+            settings={"base_url": fake.base_url},
+            credentials={"api_token": fake.token},
+            enabled=True,
+        )
+    app = container.integration_registry().get("livestorm").provide("webhook_app")
+    session = _past(workspace)
+    registration = _someone(session, attended=True)
+    people = fake.webhook_payload(
+        "people.attended", session_id=session.id, person_id=registration.person.id
+    )
+    ended = fake.webhook_payload("session.ended", session_id=session.id)
+    transport = httpx.ASGITransport(app=app, root_path="/webhooks/livestorm")
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+        answers = []
+        for path in ("/webhooks/livestorm", "/webhooks/livestorm/"):
+            for document in (people, ended):
+                body, headers = _forged(document)
+                answers.append(await http.post(path, content=body, headers=headers))
+        unsigned = await http.post("/webhooks/livestorm", content=json.dumps(people).encode())
+
+    assert [a.status_code for a in [*answers, unsigned]] == [403] * 5
+    assert {a.json()["outcome"] for a in answers} == {"not_configured"}
+    assert "no Livestorm webhook secret is stored" in answers[0].json()["detail"]
+    assert await _count(container, WebhookDeliveryRow) == 0
+    assert await _count(container, RegistrationRow) == 0
+    assert await _count(container, ContactRow) == 0
+    assert await _count(container, SessionRow) == 0
+
+
+# -- event names: data.meta.webhook.event ------------------------------------------------------
+# Documented shapes, written by us: the name sits in the resource's meta.
+
+
+def _documented(kind: str, attributes: dict[str, Any], event: str | None) -> bytes:
+    data: dict[str, Any] = {"id": "0abbcb51-1", "type": kind, "attributes": attributes}
+    if event is not None:
+        data["meta"] = {"webhook": {"event": event}}
+    return json.dumps({"data": data}).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "event"),
+    [
+        (_documented("people", {"role": "participant"}, "people.attended"), "people.attended"),
+        (_documented("people", {}, "people.not_attended"), "people.not_attended"),
+        (_documented("people", {}, "people.watched_replay"), "people.watched_replay"),
+        (_documented("sessions", {"status": "past"}, "session.ended"), "session.ended"),
+        (_documented("events", {"title": "Demo"}, "event.published"), "event.published"),
+        (
+            b'{"data":{"id":"s","type":"sessions","attributes":{}},"meta":{"event":"session.ended"}}',
+            "session.ended",
+        ),
+        # Livestorm's Webhooks app names no event: judged by the resource.
+        (_documented("people", {}, None), "people.registered"),
+        (_documented("sessions", {"status": "past"}, None), "session.ended"),
+        (_documented("sessions", {"status": "live"}, None), "sessions.updated"),
+    ],
+    ids=[
+        "attended",
+        "not-attended",
+        "replay",
+        "session-ended",
+        "event-published",
+        "top-level-meta",
+        "unnamed-person",
+        "unnamed-past-session",
+        "unnamed-live-session",
+    ],
+)
+def test_the_event_name_is_read_where_livestorm_puts_it(body: bytes, event: str) -> None:
+    assert read_delivery(body).event == event
+
+
+# -- a secret URL for unsigned deliveries ------------------------------------------------------
+
+
+def test_url_secrets_are_long_random_and_stored_as_a_digest() -> None:
+    first, second = new_url_secret(), new_url_secret()
+
+    assert len(first) >= 43 and first != second
+    assert url_secret_digest(URL_SECRET) == (
+        "d81c5b2fda0c852df7d51147a7d4a97913f91537aa21821cf180ac9a7f747a91"  # sha256sum
+    )
+
+
+async def test_an_unsigned_delivery_to_the_secret_url_is_applied_once(
+    container: CoreContainer, fake: FakeLivestorm, served: LoopbackServer, workspace: Workspace
+) -> None:
+    base = served.url + "/webhooks/livestorm"
+    fake.subscribe(f"{base}/{URL_SECRET}", ["people.attended"], signed=False)
+    fake.subscribe(f"{base}/{URL_SECRET[:-1]}x", ["session.ended"], signed=False)
+    fake.subscribe(base, ["people.not_attended"], signed=False)
+    session = _past(workspace)
+    registration = _someone(session, attended=True)
+    absent = _someone(session, attended=False)
+
+    (applied,) = await fake.deliver(
+        "people.attended", session_id=session.id, person_id=registration.person.id
+    )
+    replayed = await fake.redeliver(applied)
+    (wrong,) = await fake.deliver("session.ended", session_id=session.id)
+    (unsigned_on_signed_route,) = await fake.deliver(
+        "people.not_attended", session_id=session.id, person_id=absent.person.id
+    )
+    async with httpx.AsyncClient() as http:
+        deeper = await http.post(f"{base}/{URL_SECRET}/more", content=applied.body)
+
+    assert (applied.status_code, replayed.status_code) == (200, 200)
+    assert wrong.status_code == 404
+    assert unsigned_on_signed_route.status_code == 401
+    assert deeper.status_code == 404
+    row = await _row(container, session.id, registration.person.id)
+    assert row.attended and row.contact_id is not None
+    assert await _count(container, WebhookDeliveryRow) == 1  # the replay was not applied again
+    assert await _count(container, RegistrationRow) == 1
+
+
+async def test_a_signature_on_the_secret_url_is_still_checked(
+    container: CoreContainer, fake: FakeLivestorm, served: LoopbackServer, workspace: Workspace
+) -> None:
+    url = f"{served.url}/webhooks/livestorm/{URL_SECRET}"
+    fake.subscribe(url, ["session.ended"])  # made through the API: signed
+    session = _past(workspace)
+
+    (good,) = await fake.deliver("session.ended", session_id=session.id)
+    fake.webhook_secret = "someone-else"
+    forged = await fake.redeliver(good)
+
+    assert good.status_code == 200
+    assert forged.status_code == 401  # the URL secret does not excuse a wrong signature
+
+
+async def test_the_gateway_route_reads_the_stored_url_secret(
+    container: CoreContainer, fake: FakeLivestorm, workspace: Workspace
+) -> None:
+    secret = new_url_secret()
+    await container.integration_settings_service().configure(
+        "livestorm", credentials={URL_SECRET_CREDENTIAL: url_secret_digest(secret)}
+    )
+    app = container.integration_registry().get("livestorm").provide("webhook_app")
+    session = _past(workspace)
+    body = json.dumps(fake.webhook_payload("session.ended", session_id=session.id)).encode()
+    transport = httpx.ASGITransport(app=app, root_path="/webhooks/livestorm")
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+        accepted = await http.post(f"/webhooks/livestorm/{secret}", content=body)
+        wrong = await http.post(f"/webhooks/livestorm/{new_url_secret()}", content=body)
+        signed_route = await http.post("/webhooks/livestorm/", content=body)
+
+    assert (accepted.status_code, accepted.json()["outcome"]) == (200, "applied")
+    assert wrong.status_code == 404
+    assert signed_route.status_code == 403  # still no webhook secret: signed route refused
+    async with container.session_factory()() as db_session:
+        row = await db_session.get(SessionRow, session.id)
+    assert row is not None and row.pull_requested_at is not None
 
 
 # -- dedupe -----------------------------------------------------------------------------------
@@ -486,9 +710,10 @@ async def test_other_events_are_acknowledged_and_ignored(
 class ServedReceiver:
     """The receiver as the gateway would mount it, with its own engine in the server's loop."""
 
-    def __init__(self, database_url: str, secret: str) -> None:
+    def __init__(self, database_url: str, secret: str, url_secret_digest: str | None) -> None:
         self.database_url = database_url
         self.secret = secret
+        self.url_secret_digest = url_secret_digest
         self.app: ASGIApp | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.engine: Any = None
@@ -500,6 +725,7 @@ class ServedReceiver:
             factory = db.create_session_factory(self.engine)
             receiver = WebhookReceiver(
                 secret=self.secret,
+                url_secret_digest=self.url_secret_digest,
                 session_factory=factory,
                 contact_service=ContactService(session_factory=factory, event_bus=EventBus()),
             )
@@ -511,10 +737,31 @@ class ServedReceiver:
             asyncio.run_coroutine_threadsafe(self.engine.dispose(), self.loop).result(10)
 
 
+class AtRoot:
+    """Hands requests on with ``root_path`` set to the mount point, as the gateway does."""
+
+    def __init__(self, app: ASGIApp, root_path: str) -> None:
+        self.app = app
+        self.root_path = root_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app({**scope, "root_path": self.root_path}, receive, send)
+
+
+#: The URL secret of the served receiver (a test value: real ones come from new_url_secret()).
+URL_SECRET = "K7gNU3sdo-OL0wNhqoVWhr3g6s1xYv72ol_pe_Unols"
+
+
 @pytest.fixture
 def served(fake: FakeLivestorm, database_url: str) -> Iterator[LoopbackServer]:
-    receiver = ServedReceiver(database_url, fake.webhook_secret)
-    app = Starlette(routes=[Route("/webhooks/livestorm", receiver)])
+    receiver = ServedReceiver(database_url, fake.webhook_secret, url_secret_digest(URL_SECRET))
+    mounted = AtRoot(receiver, "/webhooks/livestorm")
+    app = Starlette(
+        routes=[
+            Route("/webhooks/livestorm", mounted),
+            Route("/webhooks/livestorm/{rest:path}", mounted),
+        ]
+    )
     with LoopbackServer(app) as server:
         try:
             yield server

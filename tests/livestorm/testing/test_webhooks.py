@@ -14,7 +14,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from leadbridge_livestorm import WEBHOOK_SIGNATURE_HEADER, Person, Session, sign_webhook
-from leadbridge_livestorm.testing import WEBHOOK_EVENTS, FakeLivestorm, LoopbackServer
+from leadbridge_livestorm.testing import (
+    WEBHOOK_EVENTS,
+    FakeLivestorm,
+    LoopbackServer,
+    generate_workspace,
+)
 
 
 class Receiver:
@@ -56,7 +61,7 @@ def test_webhooks_are_created_listed_and_deleted_through_the_api(
     body = {
         "data": {
             "type": "webhooks",
-            "attributes": {"event": "people.attended", "target_url": "https://hooks.test/a"},
+            "attributes": {"event": "people.attended", "url": "https://hooks.test/a"},
         }
     }
 
@@ -68,6 +73,7 @@ def test_webhooks_are_created_listed_and_deleted_through_the_api(
 
     assert created.status_code == 201
     assert created.json()["data"]["attributes"]["event"] == "people.attended"
+    assert created.json()["data"]["attributes"]["url"] == "https://hooks.test/a"
     assert [h["id"] for h in listed["data"]] == [hook_id]
     assert listed["meta"]["record_count"] == 1
     assert (deleted.status_code, again.status_code) == (204, 404)
@@ -77,10 +83,12 @@ def test_webhooks_are_created_listed_and_deleted_through_the_api(
 @pytest.mark.parametrize(
     "attributes",
     [
-        {"event": "people.danced", "target_url": "https://hooks.test/a"},
-        {"event": "people.attended", "target_url": "ftp://hooks.test/a"},
+        {"event": "people.danced", "url": "https://hooks.test/a"},
+        {"event": "people.attended", "url": "ftp://hooks.test/a"},
         {"event": "people.attended"},
+        {"event": "people.attended", "target_url": "https://hooks.test/a"},
     ],
+    ids=["unknown-event", "not-http", "no-url", "target_url-is-not-the-attribute"],
 )
 def test_bad_subscriptions_get_422(fresh_client: httpx.Client, attributes: dict) -> None:
     response = fresh_client.post(
@@ -111,7 +119,8 @@ async def test_a_delivery_is_signed_and_verifiable(
     ).hexdigest()
     assert headers[WEBHOOK_SIGNATURE_HEADER] == f"{stamp},{expected}"
     document = json.loads(body)
-    assert document["meta"] == {"event": "people.attended"}
+    assert document["data"]["meta"]["webhook"]["event"] == "people.attended"
+    assert "meta" not in document
     person = Person.model_validate(document["data"])
     assert person.id == registration.person.id
     assert person.registrant_detail is not None
@@ -193,3 +202,40 @@ async def test_an_unreachable_receiver_is_reported(fresh_fake: FakeLivestorm) ->
 
     assert delivery.status_code is None
     assert delivery.error
+
+
+async def test_a_webhooks_app_subscription_delivers_unsigned(
+    fresh_fake: FakeLivestorm, receiver: Receiver
+) -> None:
+    fresh_fake.subscribe(receiver.url, ["session.ended"], signed=False)
+    session = next(s for s in fresh_fake.workspace.sessions.values() if s.status == "past")
+
+    (delivery,) = await fresh_fake.deliver("session.ended", session_id=session.id)
+    again = await fresh_fake.redeliver(delivery)
+
+    assert delivery.ok and again.ok
+    for headers, body in receiver.received:
+        assert WEBHOOK_SIGNATURE_HEADER not in headers
+        assert json.loads(body)["data"]["meta"]["webhook"]["event"] == "session.ended"
+
+
+@pytest.mark.parametrize("endpoint", ["events", "sessions", "people"])
+def test_updated_since_can_be_ignored_per_endpoint(endpoint: str) -> None:
+    workspace = generate_workspace(seed=5, people=30)
+    with FakeLivestorm(workspace, rate_limit=None, ignore_updated_since={endpoint}) as fake:
+        session_id = next(iter(fake.workspace.sessions))
+        event_id = fake.workspace.sessions[session_id].event_id
+        paths = {
+            "events": "/events",
+            "sessions": f"/events/{event_id}/sessions",
+            "people": f"/sessions/{session_id}/people",
+        }
+        future = {"filter[updated_since]": str(fake.clock + 86_400)}
+        with httpx.Client(base_url=fake.base_url, headers=fake.auth_headers) as http:
+            counts = {
+                name: len(http.get(path, params=future).json()["data"])
+                for name, path in paths.items()
+            }
+
+    assert counts[endpoint] > 0  # ignored: older records come back
+    assert all(count == 0 for name, count in counts.items() if name != endpoint)

@@ -80,7 +80,15 @@ from ._push import (
 )
 from ._quota import QuotaState
 from ._route import StoredSecretWebhookApp, StoredWebhookSecret
-from ._signing import WEBHOOK_SIGNATURE_HEADER, sign_webhook, signature_header_value
+from ._signing import (
+    URL_SECRET_CREDENTIAL,
+    WEBHOOK_SIGNATURE_HEADER,
+    new_url_secret,
+    sign_webhook,
+    signature_header_value,
+    url_secret_digest,
+    url_secret_matches,
+)
 from ._store import (
     LivestormStore,
     RegistrationChange,
@@ -98,12 +106,16 @@ from ._tables import (
 from ._version import __version__
 from ._webhooks import (
     HANDLED_EVENTS,
+    WebhookDelivery,
     WebhookError,
+    WebhookNotConfiguredError,
     WebhookPayloadError,
     WebhookReceiver,
     WebhookResult,
     WebhookSignatureError,
+    WebhookUrlSecretError,
     delivery_key,
+    read_delivery,
     verify_signature,
     webhook_app,
 )
@@ -116,6 +128,7 @@ __all__ = [
     "MAX_BULK_REGISTRATIONS",
     "MIGRATIONS",
     "PAGE_SIZE",
+    "URL_SECRET_CREDENTIAL",
     "WEBHOOK_SIGNATURE_HEADER",
     "AlreadyRegisteredError",
     "ApiError",
@@ -184,21 +197,26 @@ __all__ = [
     "Timestamp",
     "UpsertResult",
     "Webhook",
+    "WebhookDelivery",
     "WebhookDeliveryRow",
     "WebhookError",
+    "WebhookNotConfiguredError",
     "WebhookPayloadError",
     "WebhookReceiver",
     "WebhookResult",
     "WebhookSignatureError",
+    "WebhookUrlSecretError",
     "__version__",
     "award_changes",
     "contact_data",
     "default_client",
     "delivery_key",
     "event_values",
+    "new_url_secret",
     "parse_timestamp",
     "person_to_contact_fields",
     "point_action_types",
+    "read_delivery",
     "registration_object",
     "registration_values",
     "segment_filters",
@@ -206,6 +224,8 @@ __all__ = [
     "sign_webhook",
     "signature_header_value",
     "to_timestamp",
+    "url_secret_digest",
+    "url_secret_matches",
     "verify_signature",
     "webhook_app",
 ]

@@ -23,6 +23,7 @@ from leadbridge.cli._common import console, fail, print_json
 from ._client import DEFAULT_BASE_URL, LivestormClient
 from ._errors import LivestormPermissionError
 from ._models import Organization, Webhook
+from ._signing import URL_SECRET_CREDENTIAL, new_url_secret, url_secret_digest
 from ._webhooks import HANDLED_EVENTS
 
 T = TypeVar("T")
@@ -35,7 +36,11 @@ app = typer.Typer(
     help="Livestorm: check the API token, manage webhook subscriptions.",
     no_args_is_help=True,
 )
-webhooks_app = typer.Typer(help="Livestorm webhook subscriptions.", no_args_is_help=True)
+webhooks_app = typer.Typer(
+    help="Livestorm webhook subscriptions and how the receiver authenticates deliveries; "
+    "without a command, the receiver's state.",
+    invoke_without_command=True,
+)
 app.add_typer(webhooks_app, name="webhooks")
 
 TokenOption = Annotated[
@@ -108,7 +113,7 @@ def _webhook_dict(hook: Webhook, **extra: Any) -> dict[str, Any]:
     return {
         "id": hook.id,
         "event": hook.event,
-        "target_url": hook.target_url,
+        "url": hook.url,
         "created_at": hook.created_at.isoformat() if hook.created_at else None,
         **extra,
     }
@@ -176,7 +181,7 @@ def subscribe(
     events = list(dict.fromkeys(event or HANDLED_EVENTS))
 
     async def body(client: LivestormClient) -> list[dict[str, Any]]:
-        existing = {(hook.event, hook.target_url): hook async for hook in client.webhooks()}
+        existing = {(hook.event, hook.url): hook async for hook in client.webhooks()}
         rows = []
         for name in events:
             hook = existing.get((name, url))
@@ -190,6 +195,8 @@ def subscribe(
     if as_json:
         print_json({"webhooks": rows})
         return
+    if not asyncio.run(_receiver_state())["signed"]["accepted"]:
+        console.print(f"[yellow]warning:[/yellow] {_REFUSED}", soft_wrap=True)
     table = Table("event", "id", "status")
     for row in rows:
         table.add_row(row["event"], row["id"], row["status"])
@@ -214,9 +221,9 @@ def list_webhooks(
     if not rows:
         console.print("no webhook subscriptions")
         return
-    table = Table("id", "event", "target_url")
+    table = Table("id", "event", "url")
     for row in rows:
-        table.add_row(row["id"], row["event"], row["target_url"])
+        table.add_row(row["id"], row["event"], row["url"])
     console.print(table)
 
 
@@ -233,3 +240,121 @@ def delete_webhook(
 
     _run(token, base_url, body)
     console.print(f"deleted webhook {webhook_id}", soft_wrap=True)
+
+
+# -- the receiver: how deliveries are authenticated ----------------------------------------
+
+_REFUSED = (
+    "the receiver refuses every signed delivery until a webhook secret is stored: "
+    "`leadbridge integrations configure livestorm --secret webhook_secret`"
+)
+
+
+async def _stored_credentials() -> dict[str, Any]:
+    from leadbridge.cli._common import container
+    from leadbridge.container import shutdown
+
+    core = container()
+    try:
+        return await core.integration_settings_service().credentials("livestorm")
+    except (LeadBridgeError, SQLAlchemyError, OSError):
+        return {}
+    finally:
+        await shutdown(core)
+
+
+async def _receiver_state() -> dict[str, Any]:
+    credentials = await _stored_credentials()
+    return {
+        "signed": {
+            "path": "/webhooks/livestorm",
+            "accepted": bool(credentials.get("webhook_secret")),
+        },
+        "url_secret": {
+            "path": "/webhooks/livestorm/<url secret>",
+            "accepted": bool(credentials.get(URL_SECRET_CREDENTIAL)),
+        },
+    }
+
+
+@webhooks_app.callback()
+def receiver_state(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Without a command: which deliveries the gateway's receiver accepts, and why."""
+    if ctx.invoked_subcommand is not None:
+        return
+    state = asyncio.run(_receiver_state())
+    if as_json:
+        print_json(state)
+        return
+    signed, unsigned = state["signed"], state["url_secret"]
+    console.print(f"Signed deliveries (webhooks created through the API), POST {signed['path']}:")
+    if signed["accepted"]:
+        console.print("  [green]accepted[/green]: checked against the stored webhook secret")
+    else:
+        console.print(f"  [red]refused[/red]: {_REFUSED}", soft_wrap=True)
+    console.print(
+        f"Unsigned deliveries (Livestorm's Webhooks app), POST {unsigned['path']}:",
+        soft_wrap=True,
+    )
+    if unsigned["accepted"]:
+        console.print(
+            "  [green]accepted[/green] at the secret URL shown when it was made "
+            "(`leadbridge livestorm webhooks rotate-url-secret` makes a new one)",
+            soft_wrap=True,
+        )
+    else:
+        console.print(
+            "  [red]off[/red]: make a secret URL with "
+            "`leadbridge livestorm webhooks rotate-url-secret`",
+            soft_wrap=True,
+        )
+
+
+@webhooks_app.command("rotate-url-secret")
+def rotate_url_secret(
+    public_url: Annotated[
+        str,
+        typer.Option(
+            "--public-url",
+            help="The gateway's public address, to print the whole receiver URL.",
+        ),
+    ] = "https://<gateway>",
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Remove the URL secret: no unsigned delivery.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Make a new secret URL for unsigned deliveries (the old one stops working); shown once.
+
+    Only its SHA-256 is stored. The gateway reads it again within 30 seconds.
+    """
+    secret = None if revoke else new_url_secret()
+
+    async def store() -> None:
+        from leadbridge.cli._common import container
+        from leadbridge.container import shutdown
+
+        core = container()
+        try:
+            digest = None if secret is None else url_secret_digest(secret)
+            await core.integration_settings_service().configure(
+                "livestorm", credentials={URL_SECRET_CREDENTIAL: digest}
+            )
+        finally:
+            await shutdown(core)
+
+    try:
+        asyncio.run(store())
+    except LeadBridgeError as exc:
+        fail(str(exc), exc)
+    except (SQLAlchemyError, OSError) as exc:
+        fail(f"{type(exc).__name__}: {exc}", exc)
+    url = None if secret is None else f"{public_url.rstrip('/')}/webhooks/livestorm/{secret}"
+    if as_json:
+        print_json({"url": url, "revoked": revoke})
+        return
+    if url is None:
+        console.print("URL secret removed: unsigned deliveries are refused (404)")
+        return
+    console.print("Receiver URL for Livestorm's Webhooks app (shown once, keep it secret):")
+    console.print(url, soft_wrap=True, markup=False, highlight=False)

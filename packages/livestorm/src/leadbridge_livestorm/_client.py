@@ -708,7 +708,7 @@ class LivestormClient:
 
     async def create_webhook(self, event: str, url: str) -> Webhook:
         """Subscribe ``url`` to one webhook ``event`` (``people.attended``…) for the workspace."""
-        body = {"data": {"type": "webhooks", "attributes": {"event": event, "target_url": url}}}
+        body = {"data": {"type": "webhooks", "attributes": {"event": event, "url": url}}}
         response = await self._send("POST", "/webhooks", body=body)
         return Webhook.from_document(response.json())
 

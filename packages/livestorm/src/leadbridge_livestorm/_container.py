@@ -57,12 +57,14 @@ class LivestormContainer(containers.DeclarativeContainer):
     webhook_receiver = providers.Singleton(
         WebhookReceiver,
         secret=webhook_secret,
+        url_secret_digest=webhook_secret.provided.url_secret_digest,
         session_factory=core.session_factory,
         contact_service=core.contact_service,
         store=store,
         on_changes=award_changes,
     )
-    #: The gateway mounts it at ``/webhooks/livestorm``.
+    #: The gateway mounts it at ``/webhooks/livestorm`` (signed deliveries) and
+    #: ``/webhooks/livestorm/<url secret>`` (unsigned ones, :mod:`._signing`).
     webhook_app = providers.Singleton(
         StoredSecretWebhookApp, receiver=webhook_receiver, secret=webhook_secret
     )

@@ -20,13 +20,18 @@ from ._client import DEFAULT_BASE_URL
 
 
 class LivestormCredentials(pydantic.BaseModel):
-    """A private API token (sent raw) or an OAuth2 access token, and the webhook secret."""
+    """A private API token (sent raw) or an OAuth2 access token, and the webhook secrets.
+
+    ``webhook_secret`` checks signed deliveries; ``webhook_url_secret_sha256`` is the digest
+    of the receiver's URL secret (``leadbridge livestorm webhooks rotate-url-secret``).
+    """
 
     model_config = pydantic.ConfigDict(extra="forbid")
 
     api_token: pydantic.SecretStr | None = None
     oauth_access_token: pydantic.SecretStr | None = None
     webhook_secret: pydantic.SecretStr | None = None
+    webhook_url_secret_sha256: pydantic.SecretStr | None = None
 
 
 class RegistrationPush(pydantic.BaseModel):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import AliasChoices, Field, field_validator
 
 from ._jsonapi import ApiError, JsonApiModel, Resource, Timestamp
 
@@ -245,10 +245,13 @@ class JobTask(Resource):
 
 
 class Webhook(Resource):
-    """A webhook subscription: one Livestorm ``event`` name posted to ``target_url``."""
+    """A webhook subscription: one Livestorm ``event`` name posted to ``url``.
+
+    Livestorm calls the address ``url`` (``target_url`` is read too, for older answers).
+    """
 
     resource_type = "webhooks"
 
     event: str = ""
-    target_url: str = ""
+    url: str = Field(default="", validation_alias=AliasChoices("url", "target_url"))
     created_at: Timestamp = None

@@ -28,10 +28,9 @@ from typing import Any, Literal, cast
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from leadbridge._errors import LeadBridgeError
 from leadbridge.contacts import CORE_FIELDS, ContactRow, ContactService, CustomFieldRow, email_key
@@ -40,7 +39,7 @@ from leadbridge.db import utcnow
 from ._errors import PersonSkippedError
 from ._mapping import DEFAULT_FORM_FIELDS, person_to_contact_fields, registration_values
 from ._models import Person, Session
-from ._signing import WEBHOOK_SIGNATURE_HEADER, sign_webhook
+from ._signing import WEBHOOK_SIGNATURE_HEADER, sign_webhook, url_secret_matches
 from ._store import ChangesHook, LivestormStore, RegistrationChange, dialect_insert
 from ._tables import WebhookDeliveryRow
 
@@ -58,7 +57,16 @@ HANDLED_EVENTS = (*PEOPLE_EVENTS, SESSION_ENDED)
 #: Bodies larger than this are refused (413) before they are read further.
 MAX_BODY_BYTES = 1_048_576
 
-Outcome = Literal["applied", "duplicate", "ignored", "unauthorized", "invalid", "error"]
+Outcome = Literal[
+    "applied",
+    "duplicate",
+    "ignored",
+    "unauthorized",
+    "not_configured",
+    "not_found",
+    "invalid",
+    "error",
+]
 #: Called with a session's id after a ``session.ended`` delivery committed.
 SessionEndedHook = Callable[[str], Awaitable[None]]
 
@@ -78,11 +86,34 @@ class WebhookSignatureError(WebhookError):
     status_code = 401
 
 
+class WebhookNotConfiguredError(WebhookError):
+    """No webhook secret is stored, so no signed delivery can be trusted: all are refused."""
+
+    code = "LIVESTORM_WEBHOOK_NOT_CONFIGURED"
+    status_code = 403
+
+
+class WebhookUrlSecretError(WebhookError):
+    """The secret in the receiver's URL is unknown (answered as a plain 404)."""
+
+    code = "LIVESTORM_WEBHOOK_NOT_FOUND"
+    status_code = 404
+
+
 class WebhookPayloadError(WebhookError):
     """The body is not a JSON:API document the receiver can read."""
 
     code = "LIVESTORM_WEBHOOK_PAYLOAD"
     status_code = 400
+
+
+_OUTCOMES: dict[int, Outcome] = {401: "unauthorized", 403: "not_configured", 404: "not_found"}
+#: Told to a sender while no webhook secret is stored.
+NOT_CONFIGURED = (
+    "this receiver refuses every signed delivery: no Livestorm webhook secret is stored "
+    "(`leadbridge integrations configure livestorm --secret webhook_secret`); for unsigned "
+    "deliveries use the secret URL of `leadbridge livestorm webhooks rotate-url-secret`"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +122,9 @@ class WebhookResult:
 
     ``outcome``: ``applied``, ``duplicate`` (a redelivery: acknowledged, not applied again),
     ``ignored`` (an event the receiver does not apply, or a payload it cannot use),
-    ``unauthorized`` (401), ``invalid`` (400), ``error`` (500: nothing was kept, so
-    Livestorm's retry applies it).
+    ``unauthorized`` (401), ``not_configured`` (403: no webhook secret is stored),
+    ``not_found`` (404: unknown URL secret), ``invalid`` (400), ``error`` (500: nothing was
+    kept, so Livestorm's retry applies it).
     """
 
     status_code: int
@@ -111,6 +143,27 @@ class WebhookResult:
         return {"outcome": self.outcome, "event": self.event, "detail": self.detail}
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """An authenticated delivery, read: what :meth:`WebhookReceiver.apply` takes.
+
+    ``raw_body`` is kept as received (its hash, :attr:`key`, dedupes redeliveries); a
+    deferred job can carry it and rebuild the delivery with :func:`read_delivery`.
+    """
+
+    event: str
+    data: Mapping[str, Any] = field(repr=False)
+    raw_body: bytes = field(repr=False)
+
+    @property
+    def key(self) -> str:
+        return delivery_key(self.raw_body)
+
+    @property
+    def handled(self) -> bool:
+        return self.event in HANDLED_EVENTS
+
+
 def verify_signature(
     raw_body: bytes,
     header: str | None,
@@ -121,10 +174,14 @@ def verify_signature(
 ) -> int:
     """Check an ``x-livestorm-signature: <unix seconds>,<64 hex>`` header; return its time.
 
-    Raises :class:`WebhookSignatureError` when the header is missing or malformed, when its
-    time is more than ``tolerance`` seconds away from ``now`` (stale, or from the future), or
-    when the signature does not match (compared in constant time).
+    Raises :class:`WebhookNotConfiguredError` when ``secret`` is empty (a signature made
+    with an empty key proves nothing, so it is never compared), and
+    :class:`WebhookSignatureError` when the header is missing or malformed, when its time is
+    more than ``tolerance`` seconds away from ``now`` (stale, or from the future), or when
+    the signature does not match (compared in constant time).
     """
+    if not secret:
+        raise WebhookNotConfiguredError(NOT_CONFIGURED)
     if not header:
         raise WebhookSignatureError(f"the {WEBHOOK_SIGNATURE_HEADER} header is missing")
     stamp_text, comma, given = header.strip().partition(",")
@@ -162,8 +219,13 @@ def delivery_key(raw_body: bytes) -> str:
 class WebhookReceiver:
     """Applies Livestorm's webhooks to the plugin's tables, once each.
 
-    - ``secret``: the webhook secret (or a callable returning it, read on each delivery so a
-      rotated setting applies); never logged.
+    - ``secret``: the webhook secret signed deliveries are checked with (or a callable
+      returning it, read on each delivery so a rotated setting applies); never logged. While
+      it is empty every signed delivery is refused (403): nothing is ever checked against an
+      empty key.
+    - ``url_secret_digest``: the SHA-256 (hex) of the secret in the receiver's URL, for
+      unsigned deliveries (Livestorm's Webhooks app) posted to ``…/<url secret>`` (or a
+      callable returning it); ``None``/empty: no such receiver, every URL secret is a 404.
     - ``session_factory``, ``contact_service``: core's; a delivery is one transaction.
     - ``tolerance``: how far (seconds or a ``timedelta``) a signature's time may be from now.
     - ``form_fields``, ``include_team_members``: the contact mapping
@@ -172,7 +234,13 @@ class WebhookReceiver:
       registration changes it made (point actions hook in here).
     - ``on_session_ended(session_id)``: runs after a ``session.ended`` delivery committed
       (schedule the incremental pull of that session here); the session is also flagged in
-      the table (``pull_requested_at``), so nothing is lost if no hook is set.
+      the table (``pull_requested_at``) and the next sync pulls it, so nothing is lost if no
+      hook is set.
+
+    A delivery goes through three steps, each callable on its own (a deferred job calls
+    :meth:`apply` with what :meth:`verify` returned): :meth:`verify` (authenticate, read the
+    event name), :meth:`store` (record its key; a redelivery is recognised) and
+    :meth:`apply`. :meth:`handle` runs the three, the last two in one transaction.
 
     ``people.*`` deliveries upsert the person's registration (``people.attended`` /
     ``people.not_attended`` / ``people.watched_replay`` assert their fact over the payload),
@@ -187,6 +255,7 @@ class WebhookReceiver:
         secret: str | Callable[[], str],
         session_factory: async_sessionmaker[AsyncSession],
         contact_service: ContactService,
+        url_secret_digest: str | Callable[[], str | None] | None = None,
         store: LivestormStore | None = None,
         tolerance: float | timedelta = 300.0,
         form_fields: Mapping[str, str] = DEFAULT_FORM_FIELDS,
@@ -196,6 +265,7 @@ class WebhookReceiver:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._secret = secret
+        self._url_secret_digest = url_secret_digest
         self._session_factory = session_factory
         self._contacts = contact_service
         self._store = store or LivestormStore()
@@ -214,29 +284,71 @@ class WebhookReceiver:
     def _secret_value(self) -> str:
         return self._secret() if callable(self._secret) else self._secret
 
-    def verify(self, raw_body: bytes, headers: Mapping[str, str]) -> int:
-        """Check the delivery's signature; its timestamp, or :class:`WebhookSignatureError`."""
-        header = _header(headers, WEBHOOK_SIGNATURE_HEADER)
-        return verify_signature(
-            raw_body, header, self._secret_value(), now=self._clock(), tolerance=self.tolerance
-        )
+    def _digest_value(self) -> str | None:
+        digest = self._url_secret_digest
+        return digest() if callable(digest) else digest
 
-    async def handle(self, raw_body: bytes, headers: Mapping[str, str]) -> WebhookResult:
+    def verify(
+        self, raw_body: bytes, headers: Mapping[str, str], *, url_secret: str | None = None
+    ) -> WebhookDelivery:
+        """Authenticate a delivery and read it, or raise a :class:`WebhookError`.
+
+        Without ``url_secret`` (the plain route) the signature must verify against the
+        stored webhook secret. With one (``…/<url secret>``) the secret must match the stored
+        digest (else a 404); a signature, when the delivery carries one and a webhook secret
+        is stored, is checked too.
+        """
+        header = _header(headers, WEBHOOK_SIGNATURE_HEADER)
+        if url_secret is None:
+            verify_signature(
+                raw_body, header, self._secret_value(), now=self._clock(), tolerance=self.tolerance
+            )
+        else:
+            if not url_secret_matches(url_secret, self._digest_value()):
+                raise WebhookUrlSecretError("not found")
+            secret = self._secret_value()
+            if header and secret:
+                verify_signature(
+                    raw_body, header, secret, now=self._clock(), tolerance=self.tolerance
+                )
+        return read_delivery(raw_body)
+
+    async def store(self, db: AsyncSession, delivery: WebhookDelivery) -> bool:
+        """Record the delivery's key in ``db``'s transaction; ``False`` when seen before."""
+        insert = dialect_insert(db, DELIVERIES)
+        statement = (
+            insert.values(delivery_key=delivery.key, event=delivery.event, received_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["delivery_key"])
+            .returning(DELIVERIES.c.id)
+        )
+        return (await db.execute(statement)).scalar() is not None
+
+    async def apply(self, db: AsyncSession, delivery: WebhookDelivery) -> WebhookResult:
+        """Apply a verified delivery in ``db``'s transaction (the caller commits)."""
+        if delivery.event == SESSION_ENDED:
+            return await self._session_ended(db, delivery.data)
+        if delivery.event in PEOPLE_EVENTS:
+            return await self._people(db, delivery.event, delivery.data)
+        return WebhookResult(200, "ignored", delivery.event, f"{delivery.event} is not applied")
+
+    async def handle(
+        self, raw_body: bytes, headers: Mapping[str, str], *, url_secret: str | None = None
+    ) -> WebhookResult:
         """Verify, dedupe and apply one delivery; never raises for a bad delivery."""
         try:
-            self.verify(raw_body, headers)
-            event, data = _parse(raw_body)
+            delivery = self.verify(raw_body, headers, url_secret=url_secret)
         except WebhookError as exc:
-            outcome: Outcome = "unauthorized" if exc.status_code == 401 else "invalid"
+            outcome = _OUTCOMES.get(exc.status_code, "invalid")
             log.warning("Livestorm webhook refused: %s", exc)
             return WebhookResult(exc.status_code, outcome, detail=str(exc))
-        if event not in HANDLED_EVENTS:
+        event = delivery.event
+        if not delivery.handled:
             return WebhookResult(200, "ignored", event, f"{event} is not applied")
         try:
-            if event == SESSION_ENDED:
-                result = await self._session_ended(raw_body, data)
-            else:
-                result = await self._people(event, raw_body, data)
+            async with self._session_factory.begin() as db:
+                if not await self.store(db, delivery):
+                    return WebhookResult(200, "duplicate", event, "already applied")
+                result = await self.apply(db, delivery)
         except Exception:
             # Nothing was committed (the delivery key neither): Livestorm's retry applies it.
             log.exception("Livestorm webhook %s could not be applied", event)
@@ -249,17 +361,7 @@ class WebhookReceiver:
                 log.exception("the session.ended hook failed for %s", result.session_id)
         return result
 
-    async def _claim(self, db: AsyncSession, raw_body: bytes, event: str) -> bool:
-        """Record the delivery's key; ``False`` when it was applied before."""
-        insert = dialect_insert(db, DELIVERIES)
-        statement = (
-            insert.values(delivery_key=delivery_key(raw_body), event=event, received_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["delivery_key"])
-            .returning(DELIVERIES.c.id)
-        )
-        return (await db.execute(statement)).scalar() is not None
-
-    async def _people(self, event: str, raw_body: bytes, data: Mapping[str, Any]) -> WebhookResult:
+    async def _people(self, db: AsyncSession, event: str, data: Mapping[str, Any]) -> WebhookResult:
         try:
             person = Person.model_validate(data)
             values = registration_values(person)
@@ -267,15 +369,12 @@ class WebhookReceiver:
             detail = getattr(exc, "message", None) or "the payload is not a registered person"
             return WebhookResult(200, "ignored", event, detail)
         _assert_fact(event, values)
-        async with self._session_factory.begin() as db:
-            if not await self._claim(db, raw_body, event):
-                return WebhookResult(200, "duplicate", event, "already applied")
-            contact_id = await self._contact(db, person)
-            values["contact_id"] = contact_id
-            await self._store.ensure_session(db, values["session_id"], values["event_id"])
-            written = await self._store.write_registrations(db, [values])
-            if self._on_changes is not None and written.changes:
-                await self._on_changes(written.changes, db)
+        contact_id = await self._contact(db, person)
+        values["contact_id"] = contact_id
+        await self._store.ensure_session(db, values["session_id"], values["event_id"])
+        written = await self._store.write_registrations(db, [values])
+        if self._on_changes is not None and written.changes:
+            await self._on_changes(written.changes, db)
         detail = "registration updated" if written.changes else "nothing changed"
         return WebhookResult(
             200,
@@ -308,19 +407,16 @@ class WebhookReceiver:
             created = await self._contacts.bulk_upsert([minimal], source="livestorm", session=db)
         return created.ids.get(key)
 
-    async def _session_ended(self, raw_body: bytes, data: Mapping[str, Any]) -> WebhookResult:
+    async def _session_ended(self, db: AsyncSession, data: Mapping[str, Any]) -> WebhookResult:
         try:
             session = Session.model_validate(data)
         except PydanticValidationError:
             return WebhookResult(200, "ignored", SESSION_ENDED, "the payload is not a session")
         if not session.event_id:
             return WebhookResult(200, "ignored", SESSION_ENDED, "the session names no event")
-        async with self._session_factory.begin() as db:
-            if not await self._claim(db, raw_body, SESSION_ENDED):
-                return WebhookResult(200, "duplicate", SESSION_ENDED, "already applied")
-            await self._store.ensure_session(db, session.id, session.event_id)
-            await self._store.upsert_sessions(db, [session])
-            await self._store.request_pull(db, session.id)
+        await self._store.ensure_session(db, session.id, session.event_id)
+        await self._store.upsert_sessions(db, [session])
+        await self._store.request_pull(db, session.id)
         return WebhookResult(
             200, "applied", SESSION_ENDED, "session pull requested", session_id=session.id
         )
@@ -337,21 +433,43 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def _parse(raw_body: bytes) -> tuple[str, Mapping[str, Any]]:
-    """``(event name, data)`` of a delivery, or :class:`WebhookPayloadError`."""
+def read_delivery(raw_body: bytes) -> WebhookDelivery:
+    """Read a delivery's body (not its authenticity), or raise :class:`WebhookPayloadError`.
+
+    The event name is ``data.meta.webhook.event``, where Livestorm puts it; a top-level
+    ``meta.event`` is read too. A body naming no event (Livestorm's Webhooks app) is judged
+    by its resource: a person is a ``people.registered`` (its snapshot applied as it is), a
+    session whose status is ``past`` a ``session.ended`` (inferred); anything else is
+    ``<type>.updated`` and ignored.
+    """
     try:
         document = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise WebhookPayloadError("the webhook body is not JSON") from None
     data = document.get("data") if isinstance(document, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise WebhookPayloadError('the webhook body is not a JSON:API document {"data": {…}}')
-    meta = document.get("meta")
-    event = meta.get("event") if isinstance(meta, dict) else None
-    if not isinstance(event, str) or not event:
-        # (inferred) Without a named event, a people payload still carries its state.
-        event = "people.registered" if data["type"] == "people" else f"{data['type']}.updated"
-    return event, data
+    event = _named_event(data.get("meta"), "webhook") or _named_event(document, "meta")
+    if event is None:
+        event = _unnamed_event(data)
+    return WebhookDelivery(event=event, data=data, raw_body=raw_body)
+
+
+def _named_event(container: Any, key: str) -> str | None:
+    """``container[key]["event"]`` when it is a non-empty string."""
+    inner = container.get(key) if isinstance(container, dict) else None
+    event = inner.get("event") if isinstance(inner, dict) else None
+    return event if isinstance(event, str) and event else None
+
+
+def _unnamed_event(data: Mapping[str, Any]) -> str:
+    kind = data["type"]
+    if kind == "people":
+        return "people.registered"
+    attributes = data.get("attributes")
+    if kind == "sessions" and isinstance(attributes, dict) and attributes.get("status") == "past":
+        return SESSION_ENDED
+    return f"{kind}.updated"
 
 
 def _assert_fact(event: str, values: dict[str, Any]) -> None:
@@ -368,15 +486,21 @@ def _assert_fact(event: str, values: dict[str, Any]) -> None:
             values["replay_watched_at"] = utcnow().replace(microsecond=0)
 
 
-def webhook_app(receiver: WebhookReceiver, *, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
-    """An ASGI app that answers Livestorm's webhook POSTs on any path it is mounted at.
+def webhook_app(
+    receiver: WebhookReceiver, *, max_body_bytes: int = MAX_BODY_BYTES
+) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """An ASGI app that answers Livestorm's webhook POSTs where it is mounted.
 
+    Two routes, relative to the mount point (``root_path``): ``/`` (and no path at all) for
+    signed deliveries, ``/<url secret>`` for deliveries authenticated by the secret in their
+    URL (:meth:`WebhookReceiver.verify`); any other path is a 404, any other method a 405.
     2xx once the delivery is applied (or is a redelivery, or an event not applied), 401 on a
-    bad signature, 400 on a malformed body, 413 on a body over ``max_body_bytes``, 500 when
-    it could not be applied (Livestorm retries). The answer is a small JSON document.
+    bad signature, 403 while no webhook secret is stored, 404 on an unknown URL secret, 400
+    on a malformed body, 413 on a body over ``max_body_bytes``, 500 when it could not be
+    applied (Livestorm retries). The answer is a small JSON document.
     """
 
-    async def receive(request: Request) -> Response:
+    async def receive(request: Request, url_secret: str | None) -> Response:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
             return JSONResponse({"outcome": "invalid", "detail": "body too large"}, 413)
@@ -385,7 +509,25 @@ def webhook_app(receiver: WebhookReceiver, *, max_body_bytes: int = MAX_BODY_BYT
             body.extend(chunk)
             if len(body) > max_body_bytes:
                 return JSONResponse({"outcome": "invalid", "detail": "body too large"}, 413)
-        result = await receiver.handle(bytes(body), request.headers)
+        result = await receiver.handle(bytes(body), request.headers, url_secret=url_secret)
         return JSONResponse(result.to_dict(), status_code=result.status_code)
 
-    return Starlette(routes=[Route("/{path:path}", receive, methods=["POST"])])
+    async def app(scope: Scope, receive_message: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive_message)
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        rest = path[len(root) :] if root and path.startswith(root) else path
+        parts = [part for part in rest.split("/") if part]
+        if len(parts) > 1:
+            response: Response = JSONResponse({"outcome": "not_found", "detail": "not found"}, 404)
+        elif request.method != "POST":
+            response = JSONResponse(
+                {"outcome": "invalid", "detail": "POST only"}, 405, headers={"Allow": "POST"}
+            )
+        else:
+            response = await receive(request, parts[0] if parts else None)
+        await response(scope, receive_message, send)
+
+    return app

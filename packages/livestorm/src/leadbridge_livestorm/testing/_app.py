@@ -239,6 +239,12 @@ class _Api:
     async def ping(self, request: Request) -> Response:
         return Response(b"", status_code=200)
 
+    def _updated(self, request: Request, endpoint: str) -> tuple[int | None, int | None]:
+        """``filter[updated_since/until]``, or nothing where the fake is told to ignore it."""
+        if endpoint in self.fake.ignore_updated_since:
+            return None, None
+        return _time(request, "updated_since"), _time(request, "updated_until")
+
     async def organization(self, request: Request) -> Response:
         return _document(organization_resource(self.ws))
 
@@ -249,7 +255,7 @@ class _Api:
         title = (_text(request, "title") or "").lower()
         scheduling = _text(request, "scheduling_status")
         created = _time(request, "created_since"), _time(request, "created_until")
-        updated = _time(request, "updated_since"), _time(request, "updated_until")
+        updated = self._updated(request, "events")
         with self.ws.lock:
             events = [
                 event
@@ -288,7 +294,7 @@ class _Api:
         status = _text(request, "status")
         dates = _time(request, "date_from"), _time(request, "date_to")
         created = _time(request, "created_since"), _time(request, "created_until")
-        updated = _time(request, "updated_since"), _time(request, "updated_until")
+        updated = self._updated(request, "sessions")
         with self.ws.lock:
             chosen = [
                 session
@@ -344,7 +350,7 @@ class _Api:
         email = (_text(request, "email") or "").strip().lower() or None
         role = _text(request, "role")
         created = _time(request, "created_since"), _time(request, "created_until")
-        updated = _time(request, "updated_since"), _time(request, "updated_until")
+        updated = self._updated(request, "people")
         chosen = [
             reg
             for reg in registrations
@@ -384,7 +390,7 @@ class _Api:
         email = (_text(request, "email") or "").strip().lower() or None
         role = _text(request, "role")
         created = _time(request, "created_since"), _time(request, "created_until")
-        updated = _time(request, "updated_since"), _time(request, "updated_until")
+        updated = self._updated(request, "people")
         with self.ws.lock:
             people = [
                 person
@@ -545,11 +551,11 @@ class _Api:
 
     async def create_webhook(self, request: Request) -> Response:
         attributes = await _attributes(request, "webhooks")
-        event, url = attributes.get("event"), attributes.get("target_url")
+        event, url = attributes.get("event"), attributes.get("url")
         if event not in WEBHOOK_EVENTS:
             raise Problem(422, f"event {event!r}: use one of {', '.join(WEBHOOK_EVENTS)}")
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-            raise Problem(422, "target_url must be an http(s) URL")
+            raise Problem(422, "url must be an http(s) URL")
         with self.ws.lock:
             hook = self.fake.add_webhook(url, event)
             return _document(webhook_resource(hook), status=201)

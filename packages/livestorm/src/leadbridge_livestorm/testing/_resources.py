@@ -222,7 +222,7 @@ def webhook_resource(webhook: WebhookRecord) -> dict[str, Any]:
         "type": "webhooks",
         "attributes": {
             "event": webhook.event,
-            "target_url": webhook.target_url,
+            "url": webhook.target_url,
             "created_at": webhook.created_at,
         },
     }

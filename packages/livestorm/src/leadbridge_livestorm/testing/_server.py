@@ -73,7 +73,7 @@ class WebhookDelivery:
     url: str
     body: bytes
     timestamp: int
-    signature: str
+    signature: str | None
     status_code: int | None
     error: str | None = None
 
@@ -83,7 +83,10 @@ class WebhookDelivery:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"content-type": "application/json", WEBHOOK_SIGNATURE_HEADER: self.signature}
+        headers = {"content-type": "application/json"}
+        if self.signature is not None:
+            headers[WEBHOOK_SIGNATURE_HEADER] = self.signature
+        return headers
 
 
 class FakeLivestorm(StartStopContext):
@@ -118,6 +121,7 @@ class FakeLivestorm(StartStopContext):
         monthly_limit: int = 10_000,
         job_delay: float = 0.05,
         webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
+        ignore_updated_since: Iterable[str] = (),
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -131,6 +135,10 @@ class FakeLivestorm(StartStopContext):
         self.quota_reset_at = self.workspace.clock + 30 * DAY
         self.job_delay = job_delay
         self.webhook_secret = webhook_secret
+        #: The lists (``events``, ``sessions``, ``people``) that answer as if
+        #: ``filter[updated_since]``/``[updated_until]`` were not given, as the real API may
+        #: for the filters its reference does not list.
+        self.ignore_updated_since: set[str] = set(ignore_updated_since)
         #: ``(method, path)`` of every request, ``path`` relative to ``/v1``.
         self.calls: list[tuple[str, str]] = []
         #: Every request with its query string and answered status.
@@ -291,8 +299,11 @@ class FakeLivestorm(StartStopContext):
 
     # -- webhooks -------------------------------------------------------------------------
 
-    def add_webhook(self, target_url: str, event: str) -> WebhookRecord:
-        """Subscribe ``target_url`` to one webhook event (what ``POST /webhooks`` does)."""
+    def add_webhook(self, target_url: str, event: str, *, signed: bool = True) -> WebhookRecord:
+        """Subscribe ``target_url`` to one webhook event (what ``POST /webhooks`` does).
+
+        ``signed=False`` makes one of Livestorm's Webhooks app: its deliveries are unsigned.
+        """
         if event not in WEBHOOK_EVENTS:
             raise ValueError(f"unknown webhook event {event!r}")
         with self.workspace.lock:
@@ -301,15 +312,19 @@ class FakeLivestorm(StartStopContext):
                 event=event,
                 target_url=target_url,
                 created_at=self.workspace.clock,
+                signed=signed,
             )
             self.workspace.webhooks[hook.id] = hook
             return hook
 
     def subscribe(
-        self, target_url: str, events: Iterable[str] | None = None
+        self, target_url: str, events: Iterable[str] | None = None, *, signed: bool = True
     ) -> list[WebhookRecord]:
         """Subscribe ``target_url`` to ``events`` (all of them by default)."""
-        return [self.add_webhook(target_url, event) for event in (events or WEBHOOK_EVENTS)]
+        return [
+            self.add_webhook(target_url, event, signed=signed)
+            for event in (events or WEBHOOK_EVENTS)
+        ]
 
     def webhook_payload(
         self,
@@ -324,8 +339,8 @@ class FakeLivestorm(StartStopContext):
 
         ``people.*`` need ``session_id`` and ``person_id``; ``session.*`` a ``session_id``;
         ``event.*`` an ``event_id``; ``job.*`` a ``job_id``. The body is
-        ``{"data": <resource>, "meta": {"event": event_name}}``; the ``meta`` is **inferred**
-        (it tells the receiver which subscription fired).
+        ``{"data": {…the resource…, "meta": {"webhook": {"event": event_name}}}}``: the event
+        name at ``data.meta.webhook.event``, where Livestorm's receivers read it.
         """
         if event_name not in WEBHOOK_EVENTS:
             raise ValueError(f"unknown webhook event {event_name!r}")
@@ -348,7 +363,7 @@ class FakeLivestorm(StartStopContext):
                 if job_id is None:
                     raise ValueError(f"{event_name} needs job_id")
                 resource = job_resource(ws.jobs[job_id])
-        return {"data": resource, "meta": {"event": event_name}}
+        return {"data": _named(resource, event_name)}
 
     def _prepare(
         self,
@@ -356,19 +371,24 @@ class FakeLivestorm(StartStopContext):
         resource: Mapping[str, Any] | None,
         timestamp: int | None,
         ids: Mapping[str, str | None],
-    ) -> list[tuple[WebhookRecord, bytes, int, str]]:
+    ) -> list[tuple[WebhookRecord, bytes, int, str | None]]:
         if resource is None:
             document: Mapping[str, Any] = self.webhook_payload(event_name, **ids)
         elif "data" in resource:
             document = resource
         else:
-            document = {"data": resource, "meta": {"event": event_name}}
+            document = {"data": _named(resource, event_name)}
         body = json.dumps(document, separators=(",", ":")).encode()
         stamp = int(time.time()) if timestamp is None else timestamp
-        header = signature_header_value(stamp, self.webhook_secret, body)
         with self.workspace.lock:
             hooks = [h for h in self.workspace.webhooks.values() if h.event == event_name]
-        return [(hook, body, stamp, header) for hook in hooks]
+        return [(hook, body, stamp, self._signature(hook, stamp, body)) for hook in hooks]
+
+    def _signature(self, hook: WebhookRecord, stamp: int, body: bytes) -> str | None:
+        """The signature header of a delivery: none for a Webhooks-app subscription."""
+        if not hook.signed:
+            return None
+        return signature_header_value(stamp, self.webhook_secret, body)
 
     async def deliver(
         self,
@@ -457,7 +477,9 @@ class FakeLivestorm(StartStopContext):
     ) -> WebhookDelivery:
         """Post the same body again (Livestorm's retry), signed afresh for ``timestamp``."""
         stamp = int(time.time()) if timestamp is None else timestamp
-        header = signature_header_value(stamp, self.webhook_secret, delivery.body)
+        header = None
+        if delivery.signature is not None:
+            header = signature_header_value(stamp, self.webhook_secret, delivery.body)
         own = client is None
         http = client or httpx.AsyncClient(timeout=10)
         try:
@@ -477,7 +499,7 @@ class FakeLivestorm(StartStopContext):
         url: str,
         body: bytes,
         stamp: int,
-        header: str,
+        header: str | None,
     ) -> WebhookDelivery:
         delivery = _attempt(webhook_id, event_name, url, body, stamp, header)
         try:
@@ -522,7 +544,14 @@ class FakeLivestorm(StartStopContext):
         }
 
 
+def _named(resource: Mapping[str, Any], event_name: str) -> dict[str, Any]:
+    """``resource`` carrying its webhook event name at ``meta.webhook.event``."""
+    meta = dict(resource.get("meta") or {})
+    meta["webhook"] = {"event": event_name}
+    return {**resource, "meta": meta}
+
+
 def _attempt(
-    webhook_id: str, event_name: str, url: str, body: bytes, stamp: int, header: str
+    webhook_id: str, event_name: str, url: str, body: bytes, stamp: int, header: str | None
 ) -> WebhookDelivery:
     return WebhookDelivery(webhook_id, event_name, url, body, stamp, header, status_code=None)

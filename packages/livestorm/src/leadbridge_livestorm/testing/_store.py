@@ -267,12 +267,17 @@ class JobRecord:
 
 @dataclass(slots=True, eq=False)
 class WebhookRecord:
-    """A subscription of ``target_url`` to one webhook ``event``, for the whole workspace."""
+    """A subscription of ``target_url`` to one webhook ``event``, for the whole workspace.
+
+    ``signed``: made through the REST API (deliveries carry ``x-livestorm-signature``);
+    ``False`` for one of Livestorm's Webhooks app, whose deliveries are unsigned.
+    """
 
     id: str
     event: str
     target_url: str
     created_at: int
+    signed: bool = True
 
 
 class Workspace:
