@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from leadbridge.cli._common import state as cli_state
 from leadbridge.container import CoreContainer
+from leadbridge_livestorm import URL_SECRET_CREDENTIAL, url_secret_digest
 from leadbridge_livestorm._cli import register
 from leadbridge_livestorm.testing import FakeLivestorm
 
@@ -180,3 +181,53 @@ async def test_ping_reads_the_stored_credentials_without_token(
 
     assert result.code == 0, result.stderr
     assert json.loads(result.stdout)["ok"] is True
+
+
+async def test_webhooks_says_which_deliveries_the_receiver_accepts(
+    cli: Cli, fake: FakeLivestorm, container: CoreContainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        cli_state, "container", CoreContainer(settings=providers.Object(container.settings()))
+    )
+    settings = container.integration_settings_service()
+    await settings.configure("livestorm", credentials={"api_token": fake.token}, enabled=True)
+
+    refused = await asyncio.to_thread(cli, "webhooks")
+    subscribed = await asyncio.to_thread(cli, "webhooks", "subscribe", "https://crm.test/hook")
+    await settings.configure("livestorm", credentials={"webhook_secret": "a-long-shared-secret"})
+    accepted = await asyncio.to_thread(cli, "webhooks", "--json")
+
+    assert refused.code == 0, refused.stderr
+    assert "refused" in refused.stdout and "--secret webhook_secret" in refused.stdout
+    assert "off" in refused.stdout and "rotate-url-secret" in refused.stdout
+    assert "refuses every signed delivery" in subscribed.stdout
+    state = json.loads(accepted.stdout)
+    assert state["signed"]["accepted"] is True and state["url_secret"]["accepted"] is False
+
+
+async def test_rotate_url_secret_shows_it_once_and_stores_a_digest(
+    cli: Cli, container: CoreContainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        cli_state, "container", CoreContainer(settings=providers.Object(container.settings()))
+    )
+
+    first = await asyncio.to_thread(
+        cli, "webhooks", "rotate-url-secret", "--public-url", "https://crm.test/", "--json"
+    )
+    second = await asyncio.to_thread(cli, "webhooks", "rotate-url-secret")
+    state = await asyncio.to_thread(cli, "webhooks", "--json")
+    stored = await container.integration_settings_service().credentials("livestorm")
+    revoked = await asyncio.to_thread(cli, "webhooks", "rotate-url-secret", "--revoke")
+    after = await container.integration_settings_service().credentials("livestorm")
+
+    url = json.loads(first.stdout)["url"]
+    assert url.startswith("https://crm.test/webhooks/livestorm/")
+    secret = url.rsplit("/", 1)[1]
+    newer = second.stdout.strip().splitlines()[-1].rsplit("/", 1)[1]
+    assert len(secret) >= 43 and newer != secret
+    assert json.loads(state.stdout)["url_secret"]["accepted"] is True
+    digest = str(stored[URL_SECRET_CREDENTIAL])
+    assert digest == url_secret_digest(newer) and newer not in str(stored)
+    assert revoked.code == 0 and "removed" in revoked.stdout
+    assert not after.get(URL_SECRET_CREDENTIAL)
