@@ -11,8 +11,13 @@ from leadbridge.contacts import ContactRow
 from leadbridge.container import CoreContainer
 from leadbridge.points import PointsService
 from leadbridge.sync import SyncOptions, SyncStatus
-from leadbridge_livestorm import RegistrationRow
-from leadbridge_livestorm.testing import FakeLivestorm, Workspace, generate_workspace
+from leadbridge_livestorm import LivestormStore, RegistrationRow, SessionRow
+from leadbridge_livestorm.testing import (
+    FakeLivestorm,
+    RegistrationRecord,
+    Workspace,
+    generate_workspace,
+)
 
 
 @pytest.fixture
@@ -78,6 +83,15 @@ async def test_first_sync_imports_unique_emails_with_registrations(
     assert status.unresolved_errors == 0
 
 
+def reads(fake: FakeLivestorm) -> list[str]:
+    """``path?query`` of every request since the last reset (quota headers aside)."""
+    return [f"{r.path}?{r.query}" if r.query else r.path for r in fake.requests]
+
+
+def people_reads(fake: FakeLivestorm) -> list[str]:
+    return [read for read in reads(fake) if "/people" in read]
+
+
 async def test_second_sync_without_changes_writes_nothing(
     container: CoreContainer, fake: FakeLivestorm
 ) -> None:
@@ -87,28 +101,21 @@ async def test_second_sync_without_changes_writes_nothing(
     again = await container.sync_service().start("livestorm")
     assert again.error is None
     assert again.counters.created == again.counters.updated == 0
-    # Only the events list is read: no event changed, so no session nor person is read.
-    assert [path for _, path in fake.calls] == ["/events"]
+    # The session list only (4 sessions: one page), within the window of 90 days.
+    [listing] = fake.requests
+    assert listing.path == "/sessions" and "filter%5Bdate_from%5D" in listing.query
+    assert again.counters.api_calls == 1
 
 
-async def test_changed_attendance_is_picked_up_incrementally(
-    container: CoreContainer, fake: FakeLivestorm, workspace: Workspace
-) -> None:
-    await configure(container, fake)
-    await container.sync_service().start("livestorm")
-    reg = next(
+async def _one_absent(workspace: Workspace) -> RegistrationRecord:
+    return next(
         r
         for r in workspace.iter_registrations()
         if r.person.email and not r.person.is_team_member and not r.attended
     )
-    fake.advance(60)
-    workspace.set_attendance(
-        reg.session_id, reg.person.id, attended=True, attendance_rate=80, attendance_duration=1800
-    )
-    fake.reset_calls()
-    await container.sync_service().start("livestorm")
-    people_calls = [p for _, p in fake.calls if p.endswith("/people")]
-    assert people_calls == [f"/sessions/{reg.session_id}/people"]
+
+
+async def _stored(container: CoreContainer, reg: RegistrationRecord) -> RegistrationRow:
     async with container.session_factory()() as session:
         row = await session.scalar(
             select(RegistrationRow).where(
@@ -116,7 +123,119 @@ async def test_changed_attendance_is_picked_up_incrementally(
                 RegistrationRow.person_id == reg.person.id,
             )
         )
-    assert row is not None and row.attended and row.attendance_rate == 80
+    assert row is not None
+    return row
+
+
+@pytest.mark.parametrize("stamps_sessions", [True, False], ids=["stamped", "counts-only"])
+async def test_changed_attendance_is_picked_up_incrementally(
+    container: CoreContainer, fake: FakeLivestorm, workspace: Workspace, stamps_sessions: bool
+) -> None:
+    # counts-only: Livestorm may not move a session's updated_at when a registration changes;
+    # its attendees_count still does.
+    workspace.registration_changes_stamp_sessions = stamps_sessions
+    await configure(container, fake, session_window_days=365)
+    await container.sync_service().start("livestorm")
+    reg = await _one_absent(workspace)
+    fake.advance(60)
+    workspace.set_attendance(
+        reg.session_id, reg.person.id, attended=True, attendance_rate=80, attendance_duration=1800
+    )
+    fake.reset_calls()
+    result = await container.sync_service().start("livestorm")
+    [people] = people_reads(fake)
+    assert people.startswith(f"/sessions/{reg.session_id}/people?")
+    assert "updated_since" in people  # honoured here: only what changed comes back
+    assert result.counters.pulled == 1 and result.counters.failed == 0
+    row = await _stored(container, reg)
+    assert row.attended and row.attendance_rate == 80
+
+
+async def test_an_ignored_people_filter_is_detected_and_not_used_again(
+    container: CoreContainer, fake: FakeLivestorm, workspace: Workspace
+) -> None:
+    fake.ignore_updated_since = {"people", "sessions", "events"}
+    await configure(container, fake, session_window_days=365)
+    await container.sync_service().start("livestorm")
+    first, second = [
+        r
+        for r in workspace.iter_registrations()
+        if r.person.email and not r.person.is_team_member and not r.attended
+    ][:2]
+
+    fake.advance(60)
+    workspace.set_attendance(first.session_id, first.person.id, attendance_rate=70)
+    fake.reset_calls()
+    await container.sync_service().start("livestorm")
+    tried = people_reads(fake)
+    fake.advance(60)
+    workspace.set_attendance(second.session_id, second.person.id, attendance_rate=60)
+    fake.reset_calls()
+    await container.sync_service().start("livestorm")
+    after = people_reads(fake)
+
+    assert tried and all("updated_since" in read for read in tried)  # tried once…
+    assert after and not any("updated_since" in read for read in after)  # …then not again
+    assert {read.split("?")[0] for read in after} == {f"/sessions/{second.session_id}/people"}
+    assert (await _stored(container, first)).attendance_rate == 70
+    assert (await _stored(container, second)).attendance_rate == 60
+
+
+async def test_a_new_registration_is_found_by_the_registrant_count(
+    container: CoreContainer, fake: FakeLivestorm, workspace: Workspace
+) -> None:
+    workspace.registration_changes_stamp_sessions = False
+    await configure(container, fake, session_window_days=365)
+    await container.sync_service().start("livestorm")
+    session = next(iter(workspace.sessions.values()))
+    fake.advance(60)
+    person = workspace.add_person("late@example.com", first_name="Late")
+    workspace.register(session.id, person)
+    fake.reset_calls()
+
+    await container.sync_service().start("livestorm")
+
+    assert {read.split("?")[0] for read in people_reads(fake)} == {f"/sessions/{session.id}/people"}
+    assert "late@example.com" in await emails(container)
+
+
+async def test_sessions_outside_the_window_are_not_listed(
+    container: CoreContainer, fake: FakeLivestorm, workspace: Workspace
+) -> None:
+    await configure(container, fake)  # 90 days before the newest time seen
+    await container.sync_service().start("livestorm")
+    oldest = min(workspace.sessions.values(), key=lambda s: s.estimated_started_at)
+    reg = next(r for r in oldest.registrations.values() if r.person.email and not r.attended)
+    fake.advance(60)
+    workspace.set_attendance(oldest.id, reg.person.id, attendance_rate=50)
+    fake.reset_calls()
+
+    await container.sync_service().start("livestorm")
+
+    assert people_reads(fake) == []  # a late change to an old session: webhooks bring it
+    assert (await _stored(container, reg)).attended is False
+
+
+async def test_a_session_flagged_by_a_webhook_is_pulled_then_unflagged(
+    container: CoreContainer, fake: FakeLivestorm, workspace: Workspace
+) -> None:
+    await configure(container, fake, session_window_days=365)
+    await container.sync_service().start("livestorm")
+    session = next(iter(workspace.sessions.values()))
+    async with container.session_factory().begin() as db:
+        await LivestormStore().request_pull(db, session.id)  # what session.ended does
+    fake.reset_calls()
+
+    await container.sync_service().start("livestorm")
+    pulled = people_reads(fake)
+    fake.reset_calls()
+    await container.sync_service().start("livestorm")
+
+    assert {read.split("?")[0] for read in pulled} == {f"/sessions/{session.id}/people"}
+    assert people_reads(fake) == []  # served: the flag is gone
+    async with container.session_factory()() as db:
+        row = await db.get(SessionRow, session.id)
+    assert row is not None and row.pull_requested_at is None
 
 
 async def test_quota_reserve_stops_partial_and_next_run_continues(

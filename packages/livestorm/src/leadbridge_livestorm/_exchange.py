@@ -1,14 +1,16 @@
-"""The sync data exchange: Livestorm people ↔ contacts, incremental by ``updated_since``.
+"""The sync data exchange: Livestorm people ↔ contacts, incremental by documented signals.
 
-Pull walks events changed since the cursor, their sessions changed since the cursor, and
-each changed session's people changed since the cursor, 50 a call, gathered into report
-pages of about 500. Sessions that did not change are never read. The cursor is opaque JSON:
-
-* between pages of a run: ``{"since": S, "newest": N, "done": [session ids]}`` — a rerun
-  (after a crash or the quota reserve) starts again from ``S`` but skips the sessions already
-  done;
-* after the last page: ``{"since": N + 1}`` (Livestorm's ``updated_since`` is inclusive, so
-  the newest second already read is not read again).
+Pull lists the sessions (``GET /sessions``, or ``GET /events/{id}/sessions`` for the events
+of the ``events`` setting; 50 a call; after the first pull, those starting at most
+``session_window_days`` before the newest time seen, and every later one) and compares each
+one's documented change signals — ``status``, ``registrants_count``, ``attendees_count``,
+``updated_at`` — with what they were when its people were last read (:mod:`._pull_state`).
+Only the people of new or changed sessions, and of sessions a webhook flagged
+(``session.ended``, a registration for a session not stored yet), are read: 50 a call, with
+``filter[updated_since]`` while Livestorm honours it for people (a person older than the
+filter coming back proves it does not, and the pull stops using it), gathered into report
+pages of about 500. A sync with no change costs the session list only: one call per 50
+sessions in the window.
 
 Registrations and attendance are written by :class:`LivestormBatchWriter` (a ``BatchSynced``
 subscriber) in the page's transaction; point actions fire there too.
@@ -22,7 +24,6 @@ email, as Livestorm identifies a registration within a session), so it is not se
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ from typing_extensions import override
 from leadbridge import ConfigurationError
 from leadbridge.auth import BearerTokenAuth, StaticToken
 from leadbridge.contacts import email_key
+from leadbridge.db import utcnow
 from leadbridge.http import ApiCallCounter
 from leadbridge.integrations import IntegrationSettingsService
 from leadbridge.sync import (
@@ -63,6 +65,7 @@ from ._integration import LivestormCredentials, LivestormSettings
 from ._jsonapi import to_timestamp
 from ._mapping import person_to_contact_fields
 from ._models import Event, Person, Session
+from ._pull_state import PEOPLE_ENDPOINT, PullState, session_signals
 from ._push import ContactToRegister, RegistrationPusher, RegistrationPushResult
 from ._store import ChangesHook, LivestormStore
 
@@ -71,6 +74,7 @@ INTEGRATION = "livestorm"
 #: People gathered into one report page (ten API pages).
 REPORT_PAGE = 500
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DAY = 86_400
 
 #: Builds a client from the stored settings and credentials (tests pass a transport here).
 ClientFactory = Callable[[LivestormSettings, LivestormCredentials], LivestormClient]
@@ -160,25 +164,17 @@ def _stamp(value: datetime | None) -> int:
     return to_timestamp(value) if value is not None else 0
 
 
-def _read_cursor(cursor: str | None, since: datetime | None) -> tuple[int | None, int, set[str]]:
-    """``(since, newest, done)`` from a stored cursor (or the first-sync date)."""
-    if cursor:
-        try:
-            state = json.loads(cursor)
-            start = state.get("since")
-            return (
-                int(start) if start is not None else None,
-                int(state.get("newest") or 0),
-                set(state.get("done") or ()),
-            )
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise SyncRunError(f"the stored livestorm cursor {cursor!r} is unreadable") from exc
-    start = to_timestamp(since) if since is not None else None
-    return start, 0, set()
+def _changed_at(person: Person) -> int:
+    """When a registration last changed, as ``filter[updated_since]`` sees it."""
+    detail = person.registrant_detail
+    return max(_stamp(person.updated_at), _stamp(detail.updated_at if detail else None))
 
 
-def _progress(start: int | None, newest: int, done: set[str]) -> str:
-    return json.dumps({"since": start, "newest": newest, "done": sorted(done)})
+@dataclass(slots=True)
+class _SessionToRead:
+    session: Session
+    #: ``filter[updated_since]`` for its people; ``None`` reads them all.
+    since: int | None
 
 
 class LivestormExchange(BaseDataExchange):
@@ -225,42 +221,125 @@ class LivestormExchange(BaseDataExchange):
         if request.object != "people":
             raise SyncRunError(f"livestorm has no object {request.object!r} (only 'people')")
         settings, client = await self.client()
-        start, newest, done = _read_cursor(request.cursor, request.since)
-        wanted = set(settings.events)
+        state = PullState.read(request.cursor)
+        started_at = utcnow()
+        async with self._session_factory() as db:
+            flagged = set(await self._store.pull_requests(db))
         async with client:
             buffer = _PageBuffer(client.counter)
             try:
-                async for event in client.events(updated_since=start):
-                    if wanted and event.id not in wanted:
-                        continue
-                    newest = max(newest, _stamp(event.updated_at))
-                    async for session in client.sessions(event.id, updated_since=start):
-                        newest = max(newest, _stamp(session.updated_at))
-                        if session.id in done:
-                            continue
-                        people = client.session_people(session.id, updated_since=start)
-                        async for page in people.pages():
-                            for person in page.items:
-                                newest = max(newest, _stamp(person.updated_at))
-                                buffer.add(self._read_person(person, session, event, settings))
-                            if page.is_last:
-                                done.add(session.id)
-                            if buffer.full:
-                                yield buffer.cut(_progress(start, newest, done))
+                to_read = await self._sessions_to_read(client, settings, state, request, flagged)
+                events = await self._events(client, {item.session.event_id for item in to_read})
+                for item in to_read:
+                    session, event = item.session, events[item.session.event_id or ""]
+                    since = item.since if state.filter_works(PEOPLE_ENDPOINT) else None
+                    seen_before = state.seen
+                    people = client.session_people(session.id, updated_since=since)
+                    async for page in people.pages():
+                        for person in page.items:
+                            changed = _changed_at(person)
+                            if since is not None and changed and changed < since:
+                                # Livestorm ignores the filter here: this read is a full one
+                                # anyway; later reads go without it.
+                                state.unfiltered.add(PEOPLE_ENDPOINT)
+                            state.seen = max(state.seen, changed)
+                            buffer.add(self._read_person(person, session, event, settings))
+                        if page.is_last:
+                            state.done.add(session.id)
+                            state.sessions[session.id] = (session_signals(session), seen_before)
+                        if buffer.full:
+                            yield buffer.cut(state.write(finished=False))
             except QuotaReserveReachedError as exc:
                 # Stop cleanly: what was read is applied, the stop fails the run as partial
                 # and keeps the progress; the next run resumes from it.
                 buffer.errors.append(SyncObjectError(f"stopped early: {exc}"))
-                yield buffer.cut(_progress(start, newest, done))
+                yield buffer.cut(state.write(finished=False))
                 return
             except LivestormAuthenticationError as exc:
                 raise SyncRunError(
                     f"Livestorm refused the credentials (401): {exc}; "
                     "check the API token with `leadbridge livestorm ping`"
                 ) from exc
-            final = newest + 1 if newest else start
-            if buffer.pending or buffer.cuts or (final is not None and final != start):
-                yield buffer.cut(json.dumps({"since": final}))
+            final = state.write(finished=True)
+            if buffer.pending or buffer.cuts or final != request.cursor:
+                yield buffer.cut(final)
+        served = flagged & state.done
+        if served:
+            async with self._session_factory.begin() as db:
+                await self._store.clear_pull_requests(db, served, requested_before=started_at)
+
+    async def _sessions_to_read(
+        self,
+        client: LivestormClient,
+        settings: LivestormSettings,
+        state: PullState,
+        request: ReportRequest,
+        flagged: set[str],
+    ) -> list[_SessionToRead]:
+        """The sessions whose people this run reads: new, changed, or flagged by a webhook.
+
+        Lists the sessions of the window (every one on a first pull); sessions listed before
+        that left the window are forgotten.
+        """
+        if not state.in_run:
+            state.done = set()
+            state.window_from = self._window_from(settings, state, request)
+        wanted = set(settings.events)
+        listings = (
+            [client.sessions(event_id, date_from=state.window_from) for event_id in sorted(wanted)]
+            if wanted
+            else [client.sessions(date_from=state.window_from)]
+        )
+        listed: dict[str, Session] = {}
+        for listing in listings:
+            async for session in listing:
+                if not wanted or session.event_id in wanted:
+                    listed[session.id] = session
+        for session_id in sorted(flagged - listed.keys()):
+            # Flagged by a webhook but outside the listing: read it on its own.
+            try:
+                session = await client.session(session_id)
+            except LivestormNotFoundError:
+                continue
+            if not wanted or session.event_id in wanted:
+                listed[session.id] = session
+        to_read = []
+        for session in listed.values():
+            state.seen = max(state.seen, _stamp(session.updated_at))
+            known = state.sessions.get(session.id)
+            if session.id in state.done or not session.event_id:
+                continue
+            if known is None:
+                to_read.append(_SessionToRead(session, None))
+            elif known[0] != session_signals(session) or session.id in flagged:
+                to_read.append(_SessionToRead(session, known[1] or None))
+        state.sessions = {sid: entry for sid, entry in state.sessions.items() if sid in listed}
+        return to_read
+
+    @staticmethod
+    def _window_from(
+        settings: LivestormSettings, state: PullState, request: ReportRequest
+    ) -> int | None:
+        """``filter[date_from]`` of the session list: the window, or the first-sync date."""
+        if not state.sessions:
+            return to_timestamp(request.since) if request.since is not None else None
+        if not settings.session_window_days or not state.seen:
+            return None
+        return max(0, state.seen - settings.session_window_days * DAY)
+
+    @staticmethod
+    async def _events(client: LivestormClient, event_ids: set[str | None]) -> dict[str, Event]:
+        """The events of the sessions to read: one by id, or the whole list for several."""
+        wanted = {event_id for event_id in event_ids if event_id}
+        if not wanted:
+            return {}
+        if len(wanted) == 1:
+            (event_id,) = wanted
+            return {event_id: await client.event(event_id)}
+        found = {event.id: event async for event in client.events() if event.id in wanted}
+        for event_id in sorted(wanted - found.keys()):
+            found[event_id] = await client.event(event_id)
+        return found
 
     # -- push: registrations ---------------------------------------------------------------
 

@@ -54,6 +54,9 @@ class LivestormSettings(pydantic.BaseModel):
     #: Calls of the monthly quota a sync leaves unused.
     quota_reserve: int = pydantic.Field(default=500, ge=0)
     import_team_members: bool = False
+    #: An incremental pull lists the sessions starting at most this many days before the
+    #: newest Livestorm time it has seen (and every later one); ``0`` lists them all.
+    session_window_days: int = pydantic.Field(default=90, ge=0)
     registration_push: list[RegistrationPush] = []
 
 

@@ -6,7 +6,8 @@ on the workspace's own clock (``Workspace.clock``), which only moves when a test
 
 A change to a registration (attendance, replay, answers) stamps the registration, its session
 and its event with the clock, so a client can find it through ``filter[updated_since]`` at each
-level (events → sessions → people). A change to a person's own attributes (name, email) stamps
+level (events → sessions → people); ``Workspace.registration_changes_stamp_sessions = False``
+stamps the registration only. A change to a person's own attributes (name, email) stamps
 only the person: it shows in ``/people`` and in each registration's ``updated_at`` filter.
 """
 
@@ -308,6 +309,9 @@ class Workspace:
         self.people: dict[str, PersonRecord] = {}
         self.jobs: dict[str, JobRecord] = {}
         self.webhooks: dict[str, WebhookRecord] = {}
+        #: Whether a registration's change moves its session's and event's ``updated_at``
+        #: (``False``: as the real API may do, only the session's counts tell).
+        self.registration_changes_stamp_sessions = True
         self._people_by_email: dict[str, PersonRecord] = {}
 
     # -- ids and time ---------------------------------------------------------------------
@@ -503,7 +507,7 @@ class Workspace:
                 **details,
             )
             session.registrations[person.id] = registration
-            self._touch(session, stamp)
+            self._touch_for_registration(session, stamp)
             return registration
 
     # -- changing -------------------------------------------------------------------------
@@ -540,7 +544,7 @@ class Workspace:
                     raise AttributeError(f"RegistrationRecord has no attribute {name!r}")
                 setattr(registration, name, value)
             registration.updated_at = self.clock
-            self._touch(self.sessions[session_id], self.clock)
+            self._touch_for_registration(self.sessions[session_id], self.clock)
             return registration
 
     def set_attendance(
@@ -608,8 +612,12 @@ class Workspace:
             if person is None or person.id not in session.registrations:
                 raise KeyError(f"{email} is not registered on session {session_id}")
             registration = session.registrations.pop(person.id)
-            self._touch(session, self.clock)
+            self._touch_for_registration(session, self.clock)
             return registration
+
+    def _touch_for_registration(self, session: SessionRecord, stamp: int) -> None:
+        if self.registration_changes_stamp_sessions:
+            self._touch(session, stamp)
 
     def _touch(self, session: SessionRecord, stamp: int) -> None:
         session.updated_at = max(session.updated_at, stamp)
