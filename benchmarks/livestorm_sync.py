@@ -8,7 +8,7 @@ code under measurement), burst limit off on both sides, the fake's and the clien
 ``leadbridge sync run livestorm`` does it: contacts, mappings, change log, registration and
 attendance rows, point actions. ``n`` is the people objects (registrations) the API listed.
 
-Floor: the same pages (events, each event's sessions, each session's people, 50 a page) read
+Floor: the same pages (the sessions, the events, each session's people, 50 a page) read
 with a bare ``httpx.AsyncClient`` loop and json-decoded, nothing else, against the same server.
 Targets (full, SQLite): ratio to floor ≤ 2.5; ``api_calls`` (what the run
 counted) equal to ``pages_needed`` (computed from what the fake holds), no more.
@@ -48,11 +48,8 @@ def pages_needed(workspace: Workspace) -> int:
     def pages(count: int) -> int:
         return max(1, math.ceil(count / PAGE_SIZE))
 
-    total = pages(len(workspace.events))
-    for event in workspace.events.values():
-        total += pages(len(event.session_ids))
-        total += sum(pages(len(workspace.sessions[s].registrations)) for s in event.session_ids)
-    return total
+    total = pages(len(workspace.sessions)) + pages(len(workspace.events))
+    return total + sum(pages(len(s.registrations)) for s in workspace.sessions.values())
 
 
 class FakeServer:
@@ -124,9 +121,10 @@ async def bare_floor(base_url: str, token: str) -> tuple[float, int, int]:
             return items
 
         started = time.perf_counter()
-        for event in await walk("/events"):
-            for session in await walk(f"/events/{event['id']}/sessions"):
-                people += len(await walk(f"/sessions/{session['id']}/people"))
+        sessions = await walk("/sessions")
+        await walk("/events")
+        for session in sessions:
+            people += len(await walk(f"/sessions/{session['id']}/people"))
         seconds = time.perf_counter() - started
     return seconds, calls, people
 
