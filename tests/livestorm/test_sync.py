@@ -226,12 +226,17 @@ async def test_a_session_flagged_by_a_webhook_is_pulled_then_unflagged(
         await LivestormStore().request_pull(db, session.id)  # what session.ended does
     fake.reset_calls()
 
+    await container.sync_service().start("livestorm", SyncOptions(dry_run=True))
+    dry = people_reads(fake)
+    fake.reset_calls()
     await container.sync_service().start("livestorm")
     pulled = people_reads(fake)
     fake.reset_calls()
     await container.sync_service().start("livestorm")
 
-    assert {read.split("?")[0] for read in pulled} == {f"/sessions/{session.id}/people"}
+    expected = {f"/sessions/{session.id}/people"}
+    assert {read.split("?")[0] for read in dry} == expected  # a dry run serves no flag
+    assert {read.split("?")[0] for read in pulled} == expected
     assert people_reads(fake) == []  # served: the flag is gone
     async with container.session_factory()() as db:
         row = await db.get(SessionRow, session.id)

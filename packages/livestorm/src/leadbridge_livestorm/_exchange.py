@@ -222,9 +222,7 @@ class LivestormExchange(BaseDataExchange):
             raise SyncRunError(f"livestorm has no object {request.object!r} (only 'people')")
         settings, client = await self.client()
         state = PullState.read(request.cursor)
-        started_at = utcnow()
-        async with self._session_factory() as db:
-            flagged = set(await self._store.pull_requests(db))
+        flagged = await self._flagged_sessions(state)
         async with client:
             buffer = _PageBuffer(client.counter)
             try:
@@ -260,13 +258,25 @@ class LivestormExchange(BaseDataExchange):
                     f"Livestorm refused the credentials (401): {exc}; "
                     "check the API token with `leadbridge livestorm ping`"
                 ) from exc
+            state.served = flagged & state.done
             final = state.write(finished=True)
             if buffer.pending or buffer.cuts or final != request.cursor:
                 yield buffer.cut(final)
-        served = flagged & state.done
-        if served:
+
+    async def _flagged_sessions(self, state: PullState) -> set[str]:
+        """Sessions a webhook flagged for a pull, once the flags the stored cursor says a
+        finished run served are cleared (the cursor is stored only with that run's data)."""
+        if state.served and state.started is not None:
+            served_before = datetime.fromtimestamp(state.started, UTC)
             async with self._session_factory.begin() as db:
-                await self._store.clear_pull_requests(db, served, requested_before=started_at)
+                await self._store.clear_pull_requests(
+                    db, state.served, requested_before=served_before
+                )
+        if not state.in_run:
+            state.started = utcnow().timestamp()
+        state.served = set()
+        async with self._session_factory() as db:
+            return set(await self._store.pull_requests(db))
 
     async def _sessions_to_read(
         self,

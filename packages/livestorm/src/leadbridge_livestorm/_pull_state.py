@@ -8,13 +8,17 @@ promise — ``status`` (``upcoming`` → ``live`` → ``past``), ``registrants_c
 
 Cursor after a run::
 
-    {"seen": N, "sessions": {"<session id>": ["<signals>", S], …}, "unfiltered": ["people"]}
+    {"seen": N, "sessions": {"<session id>": ["<signals>", S], …}, "unfiltered": ["people"],
+     "served": ["<session id>", …], "started": T}
 
 ``seen`` is the newest Livestorm time read (it anchors the window of sessions listed);
 ``S`` the newest time read before the session's people were read, which a later read passes
 as ``filter[updated_since]`` while that filter works; ``unfiltered`` names the endpoints
 caught ignoring it (a record older than the filter came back), which are then read without it.
-Between pages of a run the cursor adds ``"done": [session ids]`` and ``"from": T`` (the
+``served`` are the sessions a webhook had flagged that the run read, and ``started`` when that
+run started (Unix seconds, this machine's clock): the next run clears those flags, only once
+this cursor is stored, so a run that failed, a dry run or a targeted run never clears a flag.
+Between pages of a run the cursor adds ``"done": [session ids]`` and ``"from": W`` (the
 window of that run), so a rerun resumes without reading those sessions again.
 """
 
@@ -50,6 +54,8 @@ class PullState:
     done: set[str] = field(default_factory=set)
     window_from: int | None = None
     in_run: bool = False
+    served: set[str] = field(default_factory=set)
+    started: float | None = None
 
     @classmethod
     def read(cls, cursor: str | None) -> PullState:
@@ -63,6 +69,7 @@ class PullState:
                 for key, value in (state.get("sessions") or {}).items()
             }
             window = state.get("from")
+            started = state.get("started")
             return cls(
                 seen=int(state.get("seen") or 0),
                 sessions=sessions,
@@ -70,6 +77,8 @@ class PullState:
                 done={str(sid) for sid in state.get("done") or ()},
                 window_from=int(window) if window is not None else None,
                 in_run="done" in state,
+                served={str(sid) for sid in state.get("served") or ()},
+                started=float(started) if started is not None else None,
             )
         except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
             raise SyncRunError(f"the stored livestorm cursor {cursor!r} is unreadable") from exc
@@ -80,6 +89,8 @@ class PullState:
             "seen": self.seen,
             "sessions": {sid: list(entry) for sid, entry in sorted(self.sessions.items())},
             "unfiltered": sorted(self.unfiltered),
+            "served": sorted(self.served),
+            "started": self.started,
         }
         if not finished:
             document["done"] = sorted(self.done)
