@@ -231,7 +231,15 @@ async def test_the_tolerance_window_is_configurable(
 
 
 @pytest.mark.parametrize(
-    "body", [b"not json", b"[]", b'{"meta": {}}', b'{"data": {"id": "x"}}'], ids=repr
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"meta": {}}',
+        b'{"data": {"id": "x"}}',
+        b'{"data":' * 5000 + b"1" + b"}" * 5000,
+    ],
+    ids=["not-json", "a-list", "no-data", "no-type", "nested-5000-deep"],
 )
 async def test_a_malformed_body_is_a_400(
     container: CoreContainer, fake: FakeLivestorm, receiver: WebhookReceiver, body: bytes
