@@ -3,11 +3,13 @@
 ::
 
     receiver = WebhookReceiver(
-        secret=settings.webhook_secret,
+        secret=settings.webhook_secret,            # "" refuses every signed delivery
+        url_secret_digest=stored_digest,           # optional: unsigned deliveries
         session_factory=container.session_factory(),
         contact_service=container.contact_service(),
     )
     result = await receiver.handle(raw_body, request.headers)   # any framework
+    result = await receiver.handle(raw_body, request.headers, url_secret=from_the_path)
     return Response(status=result.status_code)
 
     app.mount("/webhooks/livestorm", webhook_app(receiver))     # or the ready ASGI app
