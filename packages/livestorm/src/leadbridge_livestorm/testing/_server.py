@@ -102,7 +102,10 @@ class FakeLivestorm(StartStopContext):
     50, filters, 401/403/404/409/422 bodies, ``RateLimit-*`` headers on every answer, a burst
     limit (``rate_limit`` requests per ``rate_window`` seconds; ``None`` turns it off) and a
     monthly quota (``monthly_limit``, ``monthly_remaining``), bulk jobs that end
-    ``job_delay`` seconds after they are created, and signed webhooks (:meth:`deliver`).
+    ``job_delay`` seconds after they are created, and webhooks (:meth:`deliver`): signed, or
+    unsigned for a Webhooks-app subscription (``subscribe(..., signed=False)``), the event name
+    at ``data.meta.webhook.event``. ``ignore_updated_since`` names the lists (``events``,
+    ``sessions``, ``people``) that ignore ``filter[updated_since]``, as the real API may.
 
     Tests steer it through :attr:`workspace` (see :class:`Workspace`'s helpers),
     :attr:`clock`, :meth:`fail_next`, :meth:`throttle_next`, :meth:`revoke_token`, and read
