@@ -35,7 +35,7 @@ from typing_extensions import override
 from leadbridge import ConfigurationError
 from leadbridge.auth import BearerTokenAuth, StaticToken
 from leadbridge.contacts import email_key
-from leadbridge.http import ApiCallCounter
+from leadbridge.http import ApiCallCounter, RetryPolicy
 from leadbridge.integrations import IntegrationSettingsService
 from leadbridge.sync import (
     Audience,
@@ -53,9 +53,11 @@ from leadbridge.sync import (
 
 from ._client import LivestormClient
 from ._errors import (
+    LivestormAPIError,
     LivestormAuthenticationError,
     LivestormNotFoundError,
     LivestormPermissionError,
+    LivestormRateLimitedError,
     PersonSkippedError,
     QuotaReserveReachedError,
 )
@@ -97,6 +99,7 @@ def default_client(
         "base_url": base_url,
         "requests_per_second": settings.requests_per_second or None,
         "quota_reserve": settings.quota_reserve,
+        "retries": RetryPolicy(rate_limit_budget=settings.rate_limit_budget),
     }
     if credentials.api_token is not None:
         return LivestormClient(api_token=credentials.api_token.get_secret_value(), **common)
@@ -129,6 +132,10 @@ class _PageBuffer:
     @property
     def pending(self) -> bool:
         return bool(self.objects or self.errors)
+
+    @property
+    def unreported_calls(self) -> int:
+        return self._counter.count - self._calls
 
     @property
     def full(self) -> bool:
@@ -240,6 +247,13 @@ class LivestormExchange(BaseDataExchange):
                             continue
                         people = client.session_people(session.id, updated_since=start)
                         async for page in people.pages():
+                            for skipped in page.skipped:
+                                buffer.add(
+                                    SyncObjectError(
+                                        f"Livestorm person: {skipped.reason}",
+                                        integration_id=skipped.id,
+                                    )
+                                )
                             for person in page.items:
                                 newest = max(newest, _stamp(person.updated_at))
                                 buffer.add(self._read_person(person, session, event, settings))
@@ -247,19 +261,30 @@ class LivestormExchange(BaseDataExchange):
                                 done.add(session.id)
                             if buffer.full:
                                 yield buffer.cut(_progress(start, newest, done))
-            except QuotaReserveReachedError as exc:
+            except (QuotaReserveReachedError, LivestormRateLimitedError) as exc:
                 # Stop cleanly: what was read is applied, the stop fails the run as partial
                 # and keeps the progress; the next run resumes from it.
                 buffer.errors.append(SyncObjectError(f"stopped early: {exc}"))
                 yield buffer.cut(_progress(start, newest, done))
                 return
-            except LivestormAuthenticationError as exc:
-                raise SyncRunError(
-                    f"Livestorm refused the credentials (401): {exc}; "
-                    "check the API token with `leadbridge livestorm ping`"
-                ) from exc
+            except LivestormAPIError as exc:
+                if buffer.pending or buffer.unreported_calls:
+                    # The calls made so far are the run's too: report them (with what was
+                    # read) before the run fails, so api_calls is what was sent.
+                    yield buffer.cut(_progress(start, newest, done))
+                if isinstance(exc, LivestormAuthenticationError):
+                    raise SyncRunError(
+                        f"Livestorm refused the credentials (401): {exc}; "
+                        "check the API token with `leadbridge livestorm ping`"
+                    ) from exc
+                raise
             final = newest + 1 if newest else start
-            if buffer.pending or buffer.cuts or (final is not None and final != start):
+            if (
+                buffer.pending
+                or buffer.cuts
+                or buffer.unreported_calls
+                or (final is not None and final != start)
+            ):
                 yield buffer.cut(json.dumps({"since": final}))
 
     # -- push: registrations ---------------------------------------------------------------

@@ -8,6 +8,7 @@ They layer like httpx's own transports, so they apply below auth flows and event
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import random
@@ -141,7 +142,9 @@ class RateLimiter:
             raise ValidationError(f"burst must be >= 1, got {burst!r}", field="burst", value=burst)
         for name, value in (("window", window), ("margin", margin)):
             if value < 0:
-                raise ValidationError(f"{name} must be >= 0, got {value!r}", field=name, value=value)
+                raise ValidationError(
+                    f"{name} must be >= 0, got {value!r}", field=name, value=value
+                )
         self.requests_per_second = requests_per_second
         self.burst = burst
         self.window = window
@@ -205,10 +208,8 @@ class RateLimiter:
     async def _wait(self, delay: float | None) -> None:
         assert self._changed is not None
         self._changed.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._changed.wait(), timeout=delay)
-        except TimeoutError:
-            pass
 
 
 class _WrappingTransport(httpx.AsyncBaseTransport):
@@ -346,7 +347,9 @@ class RetryTransport(_WrappingTransport):
             return None
         return delay
 
-    def _retry_delay(self, response: httpx.Response, failures: int, may_resend: bool) -> float | None:
+    def _retry_delay(
+        self, response: httpx.Response, failures: int, may_resend: bool
+    ) -> float | None:
         policy = self.policy
         if failures > policy.retries or response.status_code not in policy.statuses:
             return None
@@ -360,7 +363,9 @@ class RetryTransport(_WrappingTransport):
         return retry_after
 
     async def _wait(self, request: httpx.Request, url: str, delay: float, attempt: int) -> None:
-        logger.debug("retrying %s %s in %.2fs (attempt %d)", request.method, url, delay, attempt + 1)
+        logger.debug(
+            "retrying %s %s in %.2fs (attempt %d)", request.method, url, delay, attempt + 1
+        )
         await asyncio.sleep(delay)
 
     def _count(self, sent: bool) -> None:
