@@ -11,6 +11,7 @@
 See the package README, section "Trying the integration without a Livestorm account".
 """
 
+from ._app import BodyFault
 from ._generator import generate_workspace
 from ._server import (
     DEFAULT_TOKEN,
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_TOKEN",
     "DEFAULT_WEBHOOK_SECRET",
     "WEBHOOK_EVENTS",
+    "BodyFault",
     "EventRecord",
     "FakeLivestorm",
     "FormField",
