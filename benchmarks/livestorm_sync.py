@@ -16,7 +16,7 @@ counted) equal to ``pages_needed`` (computed from what the fake holds), no more.
 Rate-limited: a second sync, of a smaller workspace (``LIMITED_SCALES``; full: 2,500 people,
 the first sync issue #15 measured), against a fake with its burst limit on (at most 5 requests
 in any sliding second) and the client's limiter on, as against Livestorm. It records
-``ceiling_efficiency`` = pages served / (5 × seconds) — how much of the 5 per second ceiling
+``ceiling_efficiency`` = pages served / (5 x seconds) — how much of the 5 per second ceiling
 the sync uses (target ≥ 0.95) — and ``throttled``, the 429s the fake answered (target 0).
 """
 

@@ -486,7 +486,7 @@ class _StrictWindow(http.server.BaseHTTPRequestHandler):
     refused: list[float]
     lock = threading.Lock()
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         now = time.monotonic()
         with self.lock:
             recent = [t for t in self.stamps if t > now - 1.0]
@@ -540,8 +540,11 @@ async def test_a_connection_reset_mid_body_is_retried_like_a_503(
 
 @pytest.mark.parametrize(
     ("kind", "content_type", "start"),
-    [(BodyFault.HTML, "text/html", "<!DOCTYPE html>"), (BodyFault.TRUNCATED, "application/vnd.api+json", '{"data"')],
-)  # fmt: skip
+    [
+        (BodyFault.HTML, "text/html", "<!DOCTYPE html>"),
+        (BodyFault.TRUNCATED, "application/vnd.api+json", '{"data"'),
+    ],
+)
 async def test_a_body_that_is_not_json_api_is_a_typed_error_naming_the_call(
     fake: FakeLivestorm, livestorm: LivestormClient, kind: BodyFault, content_type: str, start: str
 ) -> None:
