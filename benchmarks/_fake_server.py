@@ -5,7 +5,8 @@
 log on a ``reset`` line, and prints ``{"calls": N, "throttled": M}`` (requests answered since the
 last reset, and how many of them got a 429) and exits when its stdin closes. ``RATE_LIMIT``
 (default 0: off) turns the fake's burst limit on, that many requests per second. In its own
-process the server does not compete with the code under measurement for the interpreter lock, as a real API server on another machine would not.
+process the server does not compete with the code under measurement for the interpreter
+lock, as a real API server on another machine would not.
 """
 
 from __future__ import annotations
