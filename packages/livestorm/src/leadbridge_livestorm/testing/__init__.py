@@ -11,7 +11,7 @@
 See the package README, section "Trying the integration without a Livestorm account".
 """
 
-from ._app import BodyFault
+from ._app import BodyFault, TaskShape
 from ._generator import generate_workspace
 from ._server import (
     DEFAULT_TOKEN,
@@ -56,6 +56,7 @@ __all__ = [
     "Scopes",
     "SessionRecord",
     "TaskRecord",
+    "TaskShape",
     "WebhookDelivery",
     "WebhookRecord",
     "Workspace",

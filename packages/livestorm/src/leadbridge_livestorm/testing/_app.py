@@ -513,7 +513,8 @@ class _Api:
                 else:
                     task.status = "succeeded"
                     task.person_id = registration.person.id
-            job.status = "ended"
+            # Livestorm: "ended" if every task succeeded, "failed" if at least one failed.
+            job.status = "failed" if any(t.status == "failed" for t in job.tasks) else "ended"
             job.updated_at = self.ws.clock
 
     async def unregister(self, request: Request) -> Response:
@@ -536,7 +537,22 @@ class _Api:
         with self.ws.lock:
             job = self._job(request)
             page, meta = paginate(request, job.tasks)
-            return _document([task_resource(task) for task in page], meta=meta)
+            return _document([self._task(job, task) for task in page], meta=meta)
+
+    def _task(self, job: JobRecord, task: TaskRecord) -> dict[str, Any]:
+        shape = self.fake.task_shape
+        if shape is TaskShape.OPAQUE:
+            return {"id": task.id, "type": "job_tasks", "attributes": {"state": "done"}}
+        if shape is TaskShape.DOCUMENTED:
+            registration = self.ws.sessions[job.session_id].registrations.get(task.person_id or "")
+            if task.status == "succeeded" and registration is not None:
+                return registration_resource(self.ws, registration)
+            return {
+                "id": task.id,
+                "type": "tasks",
+                "attributes": {"fields": task.attributes.get("fields"), "errors": task.errors},
+            }
+        return task_resource(task)
 
     # webhooks
 
@@ -607,6 +623,18 @@ async def _attributes(request: Request, kind: str) -> Mapping[str, Any]:
 
 
 # -- the gate -----------------------------------------------------------------------------
+
+
+class TaskShape(StrEnum):
+    """How ``GET /jobs/{id}/tasks`` describes each item (Livestorm does not publish it)."""
+
+    #: ``{"index", "status", "email", "person_id", "errors"}`` — our first guess.
+    INFERRED = "inferred"
+    #: What the docs say: a created item is the registrant (a ``people`` resource), a failed
+    #: one carries its fields and its error.
+    DOCUMENTED = "documented"
+    #: Nothing a client can use: only an id and a status word of its own.
+    OPAQUE = "opaque"
 
 
 class BodyFault(StrEnum):

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 import httpx
 
 from .._signing import WEBHOOK_SIGNATURE_HEADER, signature_header_value
-from ._app import API_PREFIX, BodyFault, build_app
+from ._app import API_PREFIX, BodyFault, TaskShape, build_app
 from ._resources import event_resource, job_resource, registration_resource, session_resource
 from ._serving import LoopbackServer, StartStopContext
 from ._store import DAY, WEBHOOK_EVENTS, WebhookRecord, Workspace
@@ -118,6 +118,7 @@ class FakeLivestorm(StartStopContext):
         rate_window: float = 1.0,
         monthly_limit: int = 10_000,
         quota_header_spelling: str = "Monthly",
+        task_shape: TaskShape = TaskShape.INFERRED,
         job_delay: float = 0.05,
         webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
         host: str = "127.0.0.1",
@@ -129,6 +130,8 @@ class FakeLivestorm(StartStopContext):
         self.rate_window = rate_window
         #: ``Monthly`` (the docs) or ``Montly`` (Livestorm's published spec, sic).
         self.quota_header_spelling = quota_header_spelling
+        #: How ``GET /jobs/{id}/tasks`` describes each item (see :class:`TaskShape`).
+        self.task_shape = TaskShape(task_shape)
         self.monthly_limit = monthly_limit
         self.monthly_remaining = monthly_limit
         #: Unix time (fake clock) when the monthly quota resets; sent as ``RateLimit-Reset``.
