@@ -2,8 +2,8 @@
 
 ``python -m benchmarks._fake_server SEED EVENTS SESSIONS_PER_EVENT PEOPLE MONTHLY_LIMIT
 [RATE_LIMIT]`` prints ``{"base_url", "token"}`` as one JSON line once serving, resets its call
-log on a ``reset`` line, and prints ``{"calls": N, "throttled": M}`` (requests answered since the
-last reset, and how many of them got a 429) and exits when its stdin closes. ``RATE_LIMIT``
+log on a ``reset`` line, and prints ``{"calls": N, "throttled": M, "span": S}`` (requests answered since
+the last reset, how many of them got a 429, seconds from the first to the last arrival) and exits when its stdin closes. ``RATE_LIMIT``
 (default 0: off) turns the fake's burst limit on, that many requests per second. In its own
 process the server does not compete with the code under measurement for the interpreter
 lock, as a real API server on another machine would not.
@@ -30,7 +30,10 @@ def main() -> None:
                 fake.reset_calls()
                 print("ok", flush=True)
         throttled = sum(1 for request in fake.requests if request.status == 429)
-        print(json.dumps({"calls": fake.call_count(), "throttled": throttled}), flush=True)
+        arrivals = [request.received_at for request in fake.requests]
+        span = max(arrivals) - min(arrivals) if arrivals else 0.0
+        counts = {"calls": fake.call_count(), "throttled": throttled, "span": span}
+        print(json.dumps(counts), flush=True)
 
 
 if __name__ == "__main__":

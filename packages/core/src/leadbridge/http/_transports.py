@@ -130,7 +130,7 @@ class RateLimiter:
         *,
         burst: int = 1,
         window: float = 1.0,
-        margin: float = 0.02,
+        margin: float = 0.01,
     ) -> None:
         if not requests_per_second > 0:
             raise ValidationError(

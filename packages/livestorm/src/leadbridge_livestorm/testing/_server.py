@@ -8,7 +8,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Self
 from urllib.parse import parse_qsl
 
@@ -34,12 +34,14 @@ Scopes = Mapping[str, str] | None
 
 @dataclass(slots=True)
 class RecordedRequest:
-    """One request the fake received: ``path`` is relative to ``/v1``; ``status`` as answered."""
+    """One request the fake received: ``path`` is relative to ``/v1``; ``status`` as answered;
+    ``received_at`` the ``time.monotonic()`` of its arrival."""
 
     method: str
     path: str
     query: str
     status: int = 0
+    received_at: float = field(default_factory=time.monotonic)
 
     @property
     def params(self) -> dict[str, str]:
