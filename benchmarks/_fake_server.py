@@ -2,11 +2,12 @@
 
 ``python -m benchmarks._fake_server SEED EVENTS SESSIONS_PER_EVENT PEOPLE MONTHLY_LIMIT
 [RATE_LIMIT]`` prints ``{"base_url", "token"}`` as one JSON line once serving, resets its call
-log on a ``reset`` line, and prints ``{"calls": N, "throttled": M, "span": S}`` (requests answered since
-the last reset, how many of them got a 429, seconds from the first to the last arrival) and exits when its stdin closes. ``RATE_LIMIT``
-(default 0: off) turns the fake's burst limit on, that many requests per second. In its own
-process the server does not compete with the code under measurement for the interpreter
-lock, as a real API server on another machine would not.
+log on a ``reset`` line, and prints ``{"calls": N, "throttled": M, "span": S}`` (requests
+answered since the last reset, how many got a 429, seconds from the first to the last
+arrival) and exits when its stdin closes. ``RATE_LIMIT`` (default 0: off) turns the fake's
+burst limit on, that many requests per second. In its own process the server does not
+compete with the code under measurement for the interpreter lock, as a real API server on
+another machine would not.
 """
 
 from __future__ import annotations
