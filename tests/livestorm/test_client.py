@@ -577,3 +577,16 @@ async def test_429s_past_the_budget_raise_rate_limited(fake: FakeLivestorm) -> N
         with pytest.raises(RateLimitedError):
             await client.ping()
     assert 2 <= len(fake.requests) <= 6
+
+
+@pytest.mark.parametrize("spelling", ["Monthly", "Montly"])
+async def test_the_quota_reserve_applies_under_either_header_spelling(
+    workspace: Workspace, spelling: str
+) -> None:
+    with FakeLivestorm(workspace, rate_limit=None, quota_header_spelling=spelling) as fake:
+        fake.reset_quota(501)
+        async with make_client(fake, quota_reserve=500) as client:
+            await client.ping()
+            assert client.quota.monthly_remaining == 500
+            with pytest.raises(QuotaReserveReachedError):
+                await client.ping()

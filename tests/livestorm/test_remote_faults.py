@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 
 from leadbridge.container import CoreContainer
 from leadbridge.sync import BaseDataExchange, MappingManual, RegistryTargetResolver, SyncStatus
 from leadbridge.testing.contract import ExchangeContract
+from leadbridge_livestorm import RegistrationRow
 from leadbridge_livestorm.testing import BodyFault, FakeLivestorm, Workspace, generate_workspace
 
 from .test_sync import configure, emails
@@ -98,3 +100,27 @@ class TestLivestormExchange(ExchangeContract):
 
     async def prepare_store(self, container: CoreContainer) -> None:
         await container.custom_field_service().define("job_title", "text", label="Job title")
+
+
+async def test_fractional_attendance_is_pulled_rounded_not_refused(
+    container: CoreContainer, fake: FakeLivestorm, workspace: Workspace
+) -> None:
+    session = next(s for s in workspace.sessions.values() if s.status == "past")
+    registration = next(
+        r for r in session.registrations.values() if r.person.email and not r.person.is_team_member
+    )
+    workspace.set_attendance(
+        session.id, registration.person.id, attendance_rate=87.5, attendance_duration=1234.4
+    )
+    await configure(container, fake)
+    result = await container.sync_service().start("livestorm")
+    assert result.status == SyncStatus.SUCCEEDED, result.error
+    async with container.session_factory()() as db:
+        row = await db.scalar(
+            select(RegistrationRow).where(
+                RegistrationRow.session_id == session.id,
+                RegistrationRow.person_id == registration.person.id,
+            )
+        )
+    assert row is not None and row.attended
+    assert (row.attendance_rate, row.attendance_duration) == (88, 1234)
