@@ -53,6 +53,8 @@ class LivestormSettings(pydantic.BaseModel):
     requests_per_second: float = pydantic.Field(default=5.0, ge=0, le=50)
     #: Calls of the monthly quota a sync leaves unused.
     quota_reserve: int = pydantic.Field(default=500, ge=0)
+    #: Seconds one request may spend waiting out 429s before the run stops as ``partial``.
+    rate_limit_budget: float = pydantic.Field(default=120.0, ge=0, le=3600)
     import_team_members: bool = False
     #: An incremental pull lists the sessions starting at most this many days before the
     #: newest Livestorm time it has seen (and every later one); ``0`` lists them all.
