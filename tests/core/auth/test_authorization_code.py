@@ -7,6 +7,7 @@ import base64
 import hashlib
 import logging
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,6 +20,7 @@ from leadbridge.auth import (
     MemoryTokenStore,
     OAuth2AuthorizationCodeAuth,
     OAuthToken,
+    ReauthorizationRequiredError,
     TokenStore,
 )
 from leadbridge.http import AuthenticationError, create_client, raise_for_status
@@ -219,11 +221,14 @@ async def test_a_401_refreshes_once_and_does_not_loop(oauth_server: OAuthTestSer
 async def test_nothing_stored_asks_for_authorization_without_crashing(
     oauth_server: OAuthTestServer,
 ) -> None:
-    async with create_client(
-        base_url=oauth_server.base_url, auth=provider(oauth_server, MemoryTokenStore())
-    ) as client:
-        with pytest.raises(AuthenticationError, match="authorize it again"):
+    auth = provider(oauth_server, MemoryTokenStore(), integration="demo")
+    async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
+        with pytest.raises(ReauthorizationRequiredError) as info:
             await client.get("/api/me")
+    assert str(info.value) == (
+        "demo: no OAuth refresh token is stored; authorize the integration again"
+    )
+    assert info.value.integration == "demo"
     assert oauth_server.hits["/api/me"] == 0
     assert oauth_server.token_requests.total() == 0
 
@@ -239,7 +244,10 @@ async def test_a_lost_access_token_forces_a_refresh(oauth_server: OAuthTestServe
 
 
 async def test_token_is_refreshed_within_the_leeway(oauth_server: OAuthTestServer) -> None:
-    auth = provider(oauth_server, stored(oauth_server, expires_in=20), leeway=60)
+    issued = OAuthToken.from_response(oauth_server.issue_token(expires_in=20))
+    assert issued.issued_at is not None
+    an_hour_old = replace(issued, issued_at=issued.issued_at - timedelta(seconds=3580))
+    auth = provider(oauth_server, MemoryTokenStore(an_hour_old), leeway=60)
     async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
         assert (await client.get("/api/me")).status_code == 200
     assert oauth_server.token_requests == {"refresh_token": 1}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -80,7 +82,10 @@ async def test_expired_token_is_fetched_again_transparently(oauth_server: OAuthT
 async def test_token_is_renewed_within_the_leeway_before_expiry(
     oauth_server: OAuthTestServer, leeway: float, fetches: int
 ) -> None:
+    # An hour-long token with 20 s left (the leeway is capped at half the lifetime).
     token = OAuthToken.from_response(oauth_server.issue_token(expires_in=20, refresh=False))
+    assert token.issued_at is not None
+    token = replace(token, issued_at=token.issued_at - timedelta(seconds=3580))
     auth = provider(oauth_server, store=MemoryTokenStore(token), leeway=leeway)
     async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
         assert (await client.get("/api/me")).status_code == 200

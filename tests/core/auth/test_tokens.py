@@ -58,8 +58,8 @@ def test_repr_and_str_mask_both_tokens() -> None:
 def test_expiry_from_expires_in_or_expires_at(payload: dict[str, object]) -> None:
     token = OAuthToken.from_response({"access_token": "a", **payload}, now=NOW)
     assert token.expires_at == NOW + timedelta(hours=1)
-    assert token.needs_refresh(leeway=3601, now=NOW)
-    assert not token.needs_refresh(leeway=3599, now=NOW)
+    assert token.expires_within(3601, now=NOW)
+    assert not token.expires_within(3599, now=NOW)
 
 
 def test_no_lifetime_means_used_until_rejected() -> None:
