@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from leadbridge import ValidationError
 from leadbridge.auth import (
     ClientIdSecret,
     MemoryTokenStore,
@@ -23,7 +24,7 @@ from leadbridge.auth import (
     ReauthorizationRequiredError,
     TokenStore,
 )
-from leadbridge.http import AuthenticationError, create_client, raise_for_status
+from leadbridge.http import AuthenticationError, FatalAPIError, create_client, raise_for_status
 from leadbridge.testing import OAuthTestServer, ScriptedResponse
 
 REDIRECT_URI = "https://app.example.com/integrations/demo/callback"
@@ -258,3 +259,101 @@ async def test_get_token_gives_a_valid_token(oauth_server: OAuthTestServer) -> N
     token = await auth.get_token()
     assert token.access_token is not None and not token.needs_refresh()
     assert await auth.get_token() is token
+
+
+async def test_a_refresh_token_shorter_than_the_leeway_is_refreshed_once_for_twenty_requests(
+    oauth_server: OAuthTestServer,
+) -> None:
+    oauth_server.token_lifetime = 20  # every refreshed token lives less than the 30 s leeway
+    oauth_server.token_delay = 0.2
+    store = stored(oauth_server, expires_in=-60)
+    async with create_client(
+        base_url=oauth_server.base_url, auth=provider(oauth_server, store)
+    ) as client:
+        responses = await asyncio.gather(*(client.get("/api/me") for _ in range(20)))
+    assert [r.status_code for r in responses] == [200] * 20
+    assert oauth_server.token_requests == {"refresh_token": 1}
+    # Stored with its lifetime: the next provider (the next run) uses it as it is.
+    async with create_client(
+        base_url=oauth_server.base_url, auth=provider(oauth_server, store)
+    ) as client:
+        assert (await client.get("/api/me")).status_code == 200
+    assert oauth_server.token_requests == {"refresh_token": 1}
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ["state"],
+        ["code_challenge"],
+        ["code_challenge_method"],
+        ["redirect_uri"],
+        ["client_id"],
+        ["response_type"],
+        ["state", "redirect_uri"],
+    ],
+)
+def test_extra_params_cannot_replace_what_the_callback_relies_on(
+    oauth_server: OAuthTestServer, keys: list[str]
+) -> None:
+    extra = {key: "attacker" for key in keys} | {"prompt": "consent"}
+    with pytest.raises(ValidationError) as info:
+        provider(oauth_server).authorization_url(extra_params=extra)
+    assert info.value.field == "extra_params"
+    assert str(info.value) == (
+        f"extra_params cannot set {', '.join(sorted(keys))}: the provider sets them itself"
+    )
+
+
+def test_extra_params_add_what_the_server_documents(oauth_server: OAuthTestServer) -> None:
+    auth = provider(oauth_server)
+    request = auth.authorization_url(extra_params={"prompt": "consent", "scope": "read"})
+    params = query(request.url)
+    assert (params["prompt"], params["scope"]) == ("consent", "read")
+    assert params["state"] == request.state
+    oauth_server.approve(request.url)  # still a valid request
+    with pytest.raises(ValidationError, match="cannot set scope"):  # the provider has its own
+        provider(oauth_server, scope="write").authorization_url(extra_params={"scope": "read"})
+
+
+async def test_a_rejected_refresh_token_asks_to_authorize_the_integration_again(
+    oauth_server: OAuthTestServer,
+) -> None:
+    store = stored(oauth_server, expires_in=-60)
+    oauth_server.revoke_refresh_tokens()  # the user revoked the app, or the grant expired
+    auth = provider(oauth_server, store, integration="livestorm")
+    async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
+        with pytest.raises(ReauthorizationRequiredError) as info:
+            await client.get("/api/me")
+    error = info.value
+    assert str(error) == (
+        "livestorm: the stored authorization was rejected (invalid_grant); "
+        "authorize the integration again"
+    )
+    assert isinstance(error, AuthenticationError) and isinstance(error, FatalAPIError)
+    assert (error.integration, error.status, error.server_code) == ("livestorm", 400, "invalid_grant")
+    assert isinstance(error.__cause__, AuthenticationError)  # the token endpoint's own answer
+    assert not any(secret in str(error) for secret in oauth_server.all_secrets())
+    assert oauth_server.hits["/api/me"] == 0
+
+
+async def test_a_reused_refresh_token_revokes_the_grant_on_the_server(
+    oauth_server: OAuthTestServer,
+) -> None:
+    # Two providers that do not share a store, holding one refresh token: the second
+    # presents a spent token, and the server revokes everything issued from that grant.
+    first = OAuthToken.from_response(oauth_server.issue_token(expires_in=-60))
+    other_grant = stored(oauth_server, expires_in=3600)
+    winner = provider(oauth_server, MemoryTokenStore(first))
+    loser = provider(oauth_server, MemoryTokenStore(first), integration="demo")
+    fresh = await winner.get_token()
+    with pytest.raises(ReauthorizationRequiredError, match="demo: the stored authorization"):
+        await loser.get_token()
+    assert oauth_server.refresh_token_reuse == 1
+    async with create_client(base_url=oauth_server.base_url) as client:
+        revoked = await client.get("/api/me", headers={"Authorization": f"Bearer {fresh.access_token}"})
+        untouched = await client.get("/api/me", auth=provider(oauth_server, other_grant))
+    assert revoked.status_code == 401  # the winner's new token went with the grant
+    assert untouched.status_code == 200  # another authorization is not affected
+    with pytest.raises(ReauthorizationRequiredError):  # nor can the winner refresh again
+        await provider(oauth_server, MemoryTokenStore(replace(fresh, access_token=None))).get_token()
