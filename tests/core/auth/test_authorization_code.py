@@ -331,7 +331,8 @@ async def test_a_rejected_refresh_token_asks_to_authorize_the_integration_again(
         "authorize the integration again"
     )
     assert isinstance(error, AuthenticationError) and isinstance(error, FatalAPIError)
-    assert (error.integration, error.status, error.server_code) == ("livestorm", 400, "invalid_grant")
+    assert error.integration == "livestorm"
+    assert (error.status, error.server_code) == (400, "invalid_grant")
     assert isinstance(error.__cause__, AuthenticationError)  # the token endpoint's own answer
     assert not any(secret in str(error) for secret in oauth_server.all_secrets())
     assert oauth_server.hits["/api/me"] == 0
@@ -351,9 +352,11 @@ async def test_a_reused_refresh_token_revokes_the_grant_on_the_server(
         await loser.get_token()
     assert oauth_server.refresh_token_reuse == 1
     async with create_client(base_url=oauth_server.base_url) as client:
-        revoked = await client.get("/api/me", headers={"Authorization": f"Bearer {fresh.access_token}"})
+        bearer = {"Authorization": f"Bearer {fresh.access_token}"}
+        revoked = await client.get("/api/me", headers=bearer)
         untouched = await client.get("/api/me", auth=provider(oauth_server, other_grant))
     assert revoked.status_code == 401  # the winner's new token went with the grant
     assert untouched.status_code == 200  # another authorization is not affected
     with pytest.raises(ReauthorizationRequiredError):  # nor can the winner refresh again
-        await provider(oauth_server, MemoryTokenStore(replace(fresh, access_token=None))).get_token()
+        spent = MemoryTokenStore(replace(fresh, access_token=None))
+        await provider(oauth_server, spent).get_token()

@@ -169,4 +169,3 @@ async def test_providers_sharing_a_memory_store_refresh_once(
         )
     assert [r.status_code for r in responses] == [200] * 15
     assert oauth_server.token_requests == {"refresh_token": 1}
-
