@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event, select
 
-from leadbridge import CoreContainer
+from leadbridge import CoreContainer, db
 from leadbridge.auth import (
     ClientIdSecret,
     MemoryTokenStore,
@@ -24,7 +25,9 @@ from leadbridge.auth import (
     OAuthToken,
     TokenStore,
 )
-from leadbridge.http import create_client
+from leadbridge.http import RetriableAPIError, create_client
+from leadbridge.integrations import IntegrationRow, IntegrationSettingsService
+from leadbridge.integrations import _service as integrations_service
 from leadbridge.testing import OAuthTestServer
 
 from . import refresh_worker
@@ -169,3 +172,35 @@ async def test_providers_sharing_a_memory_store_refresh_once(
         )
     assert [r.status_code for r in responses] == [200] * 15
     assert oauth_server.token_requests == {"refresh_token": 1}
+
+
+async def test_a_refresh_that_cannot_get_the_lock_is_a_retriable_error(
+    container: CoreContainer, oauth_server: OAuthTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = container.integration_settings_service()
+    await service.token_store("example").save(expired(oauth_server))
+    url = container.settings().database_url
+    engine = db.create_engine(url)
+    if engine.dialect.name == "sqlite":
+        # The engine waits 30 s for SQLite's write lock; wait half a second here.
+        event.listen(engine.sync_engine, "connect", _short_busy_timeout)
+    monkeypatch.setattr(integrations_service, "_TOKEN_LOCK_WAIT", 1)  # PostgreSQL's wait
+    waiting = IntegrationSettingsService(
+        db.create_session_factory(engine), container.secret_box(), container.integration_registry()
+    )
+    try:
+        async with container.session_factory()() as holder, holder.begin():
+            # Another worker in the middle of its refresh.
+            await holder.execute(select(IntegrationRow).with_for_update())
+            with pytest.raises(RetriableAPIError) as info:
+                await provider(oauth_server, waiting.token_store("example")).get_token()
+    finally:
+        await engine.dispose()
+    assert str(info.value).startswith("example: another process held the OAuth token for over")
+    assert oauth_server.token_requests.total() == 0  # nothing was refreshed behind the lock
+
+
+def _short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=500")
+    cursor.close()

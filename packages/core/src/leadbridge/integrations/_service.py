@@ -12,7 +12,7 @@ from typing import Any, Literal, get_args
 import pydantic
 import pydantic_core
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._crypto import SecretBox
@@ -29,6 +29,7 @@ from ._registry import IntegrationRegistry
 ConflictWinner = Literal["internal", "integration"]
 #: Seconds a token refresh waits for another process's refresh (SQLite: the busy timeout).
 _TOKEN_LOCK_WAIT = 30
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for lock_timeout
 _WINNERS: tuple[str, ...] = get_args(ConflictWinner)
 
 
@@ -74,6 +75,13 @@ class IntegrationSettings:
                 for obj, mappings in self.mappings.items()
             },
         }
+
+
+def _is_lock_wait(exc: DBAPIError) -> bool:
+    """Whether ``exc`` is a lock wait that ran out (PostgreSQL's lock_timeout, SQLite's busy)."""
+    return getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE or (
+        "database is locked" in str(exc.orig)
+    )
 
 
 def _reveal(value: Any) -> Any:
@@ -445,7 +453,9 @@ class IntegrationSettingsService:
         try:
             # On SQLite the transaction's BEGIN IMMEDIATE is the lock, taken here.
             return await self._row(session, name, for_update=True)
-        except OperationalError as exc:
+        except DBAPIError as exc:
+            if not _is_lock_wait(exc):
+                raise
             raise RetriableAPIError(
                 f"{name}: another process held the OAuth token for over {_TOKEN_LOCK_WAIT} s; retry"
             ) from exc
