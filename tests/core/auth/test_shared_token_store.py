@@ -22,6 +22,7 @@ from leadbridge.auth import (
     ClientIdSecret,
     MemoryTokenStore,
     OAuth2AuthorizationCodeAuth,
+    OAuth2ClientCredentialsAuth,
     OAuthToken,
     TokenStore,
 )
@@ -204,3 +205,18 @@ def _short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=500")
     cursor.close()
+
+
+async def test_a_token_for_an_integration_never_configured_is_stored(
+    container: CoreContainer, oauth_server: OAuthTestServer
+) -> None:
+    service = container.integration_settings_service()
+    assert not (await service.get("example")).configured
+    auth = OAuth2ClientCredentialsAuth(
+        ClientIdSecret(oauth_server.client_id, oauth_server.client_secret),
+        token_url=oauth_server.token_url,
+        store=service.token_store("example"),
+    )
+    token = await auth.get_token()
+    assert await service.token_store("example").load() == token
+    assert oauth_server.token_requests == {"client_credentials": 1}

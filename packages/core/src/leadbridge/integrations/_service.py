@@ -436,13 +436,11 @@ class IntegrationSettingsService:
         for _ in range(2):
             async with self._session_factory.begin() as session:
                 row = await self._lock_row(session, name)
-                if row is None:
-                    # Not yet configured: nothing to lock on PostgreSQL. Leave the transaction
-                    # and create the row as a first save does (rare; raced saves are retried).
-                    await session.rollback()
-                else:
+                if row is not None:
                     yield self._token_access(session, row, key)
                     return
+            # Not yet configured: nothing to lock on PostgreSQL. Create the row as a first save
+            # does (rare; raced first saves are retried there), then lock it.
             await self._write(integration, lambda row: None)
         raise AssertionError("unreachable: the row was created")  # pragma: no cover
 
