@@ -166,8 +166,7 @@ class _OAuth2Auth(httpx.Auth):
         raise NotImplementedError
 
     def _apply(self, request: httpx.Request, token: OAuthToken) -> None:
-        access_token = required(token.access_token, "access_token")
-        request.headers["Authorization"] = f"Bearer {access_token}"
+        request.headers["Authorization"] = f"Bearer {token.access_token}"
 
     def _who(self) -> str:
         return self.integration or "OAuth2"
