@@ -62,7 +62,12 @@ def create_app(
     if settings is not None:
         gateway.settings.override(providers.Object(settings))
     settings = gateway.settings()
-    view = GraphQLView(gateway.schema(), gateway.services(), graphiql=settings.graphiql)
+    view = GraphQLView(
+        gateway.schema(),
+        gateway.services(),
+        graphiql=settings.graphiql,
+        allowed_origins=settings.cors_origins,
+    )
     dispatcher = WebhookDispatcher(webhooks or {}, lambda name: discover(container, name))
 
     async def healthz(_request: Request) -> JSONResponse:
@@ -127,7 +132,7 @@ def create_app(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type"],
+                allow_headers=["Accept", "Authorization", "Content-Type"],
                 max_age=600,
             ),
         )
