@@ -50,13 +50,15 @@ def create_app(
     settings: GatewaySettings | None = None,
     *,
     webhooks: Mapping[str, Any] | None = None,
+    graphiql_token: str | None = None,
 ) -> Starlette:
     """The gateway over ``container``.
 
     ``settings`` default to ``LEADBRIDGE_GATEWAY_*`` variables. ``webhooks`` maps integration
     names to ASGI apps or request handlers, in addition to those integrations expose. The
     app's lifespan starts the container's resources and, at shutdown, closes the database
-    pool.
+    pool. ``graphiql_token`` (the demo's) is put in GraphiQL's headers editor: only for a
+    token anyone who can load the page may see.
     """
     gateway = GatewayContainer(core=container)
     if settings is not None:
@@ -67,6 +69,7 @@ def create_app(
         gateway.services(),
         graphiql=settings.graphiql,
         allowed_origins=settings.cors_origins,
+        graphiql_token=graphiql_token,
     )
     dispatcher = WebhookDispatcher(webhooks or {}, lambda name: discover(container, name))
 

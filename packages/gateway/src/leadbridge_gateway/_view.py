@@ -68,6 +68,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         *,
         graphiql: bool,
         allowed_origins: tuple[str, ...] = (),
+        graphiql_token: str | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -76,6 +77,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             allowed_origins=allowed_origins,
         )
         self.services = services
+        self._graphiql_token = graphiql_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -129,4 +131,6 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         return await super().on_ws_connect(context)
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        return graphiql_page(request.url_for("graphiql_static", name="").path)
+        return graphiql_page(
+            request.url_for("graphiql_static", name="").path, token=self._graphiql_token
+        )
