@@ -1,9 +1,14 @@
 """GraphQL clients we did not write, against the gateway on loopback: Python's ``gql`` over
-websockets and HTTP, and browsers' CORS rules (preflight and actual request)."""
+websockets and HTTP, npm's ``graphql-ws``, and browsers' CORS rules (preflight and actual
+request)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -178,3 +183,53 @@ async def test_a_browser_websocket_from_an_allowed_origin_connects(
                 assert refused.response.status_code == 403
                 opened = False
             assert opened is accepted, origin
+
+
+# -- the npm graphql-ws client ----------------------------------------------------------------
+
+JS_CLIENTS = Path(__file__).parent / "js"
+NODE = shutil.which("node")
+
+
+@pytest.mark.skipif(NODE is None, reason="no node on PATH: the npm graphql-ws client needs it")
+@pytest.mark.skipif(
+    not (JS_CLIENTS / "node_modules" / "graphql-ws").is_dir(),
+    reason="npm packages not installed: run `npm ci --prefix tests/gateway/js`",
+)
+async def test_npm_graphql_ws_client(
+    server: str, make_token: MakeToken, remote: MemoryIntegration, container: CoreContainer
+) -> None:
+    await container.contact_service().create("ann@x.io")
+    token = await make_token(Scope.CONTACTS_READ, Scope.INTEGRATIONS_READ, Scope.SYNC_RUN)
+    async with httpx.AsyncClient(base_url=f"http://{server}") as client:
+        started = await client.post(
+            "/graphql",
+            json={"query": 'mutation { startSync(integration: "memory") { run { id } } }'},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    run_id = started.json()["data"]["startSync"]["run"]["id"]
+    assert NODE is not None
+    proc = await asyncio.create_subprocess_exec(
+        NODE,
+        str(JS_CLIENTS / "graphql_ws_client.mjs"),
+        f"ws://{server}/graphql",
+        token,
+        run_id,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(60):
+            out, err = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, err.decode()
+    doc = json.loads(out)
+    [listed] = doc["query"]  # the sync may have added contacts meanwhile
+    assert listed["data"]["contacts"]["totalCount"] >= 1
+    updates = [r["data"]["syncRunProgress"] for r in doc["subscription"]]
+    assert updates[-1] == {"status": "SUCCEEDED", "pulled": 12}
+    assert doc["refused"]["code"] == 4403
+    assert doc["refused"]["reason"].startswith("the API token is unknown, revoked or expired")
