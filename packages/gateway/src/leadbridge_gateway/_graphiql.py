@@ -206,8 +206,7 @@ _WITH_TOKEN = """# The demo's API token is in the Headers tab below.
 
 _WITHOUT_TOKEN = """# Put an API token in the Headers tab below, as
 #   {"Authorization": "Bearer <token>"}
-# (create one with `leadbridge tokens create --name me --scope contacts:read`),
-# then reload the page to see the Docs.
+# (create one with `leadbridge tokens create --name me --scope contacts:read`).
 {
   contacts(first: 10) {
     totalCount
