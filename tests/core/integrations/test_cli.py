@@ -86,6 +86,7 @@ def test_configure_and_show_never_print_secrets(cli: Cli) -> None:
         "requests_per_second": 2.5,
         "sync_deleted": False,
         "tags": ["a", "b"],
+        "region": "eu",
     }
     assert doc["conflict_winner"] == "integration"
     assert doc["first_sync_from"].startswith("2024-01-01T00:00:00")

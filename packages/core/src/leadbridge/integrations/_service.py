@@ -97,11 +97,29 @@ def _reveal(value: Any) -> Any:
     return value
 
 
+def _whole_numbers(value: Any) -> Any:
+    # JSON has one number type: 2.0 is the integer 2, as JSON Schema's "integer" has it.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_whole_numbers(v) for v in value]
+    return value
+
+
 def _validate(
     kind: str, schema: type[pydantic.BaseModel], data: Mapping[str, Any]
 ) -> pydantic.BaseModel:
+    # Judged as the JSON it is, strictly: the verdict of the published JSON Schema
+    # (``model_json_schema``), so a form that validates with it and the server agree ("5" is
+    # no number, 1 is no boolean).
     try:
-        return schema.model_validate(dict(data))
+        document = pydantic_core.to_json(_whole_numbers(_reveal(dict(data))))
+    except pydantic_core.PydanticSerializationError:
+        raise ValidationError(f"{kind} must hold JSON values only", field=kind) from None
+    try:
+        return schema.model_validate_json(document, strict=True)
     except pydantic.ValidationError as exc:
         problems = exc.errors(include_url=False, include_input=False, include_context=False)
         paths = [".".join([kind, *(str(p) for p in e["loc"])]) for e in problems]
@@ -276,6 +294,16 @@ class IntegrationSettingsService:
         except pydantic.ValidationError:
             return stored  # incomplete: what is stored, without the schema's defaults
         return {**stored, **pydantic_core.to_jsonable_python(_reveal(model.model_dump()))}
+
+    async def credential_keys(self, name: str) -> frozenset[str]:
+        """The names of the credentials stored for ``name``, never their values."""
+        self._integration(name)
+        async with self._session_factory() as session:
+            row = await self._row(session, name)
+        if row is None or row.credentials is None:
+            return frozenset()
+        stored: dict[str, Any] = dict(self._box.decrypt_json(row.credentials))
+        return frozenset(key for key, value in stored.items() if value not in (None, ""))
 
     async def default_mapping(self, name: str) -> dict[str, list[FieldMapping]]:
         """The mapping ``name`` proposes for the current core and custom fields (unvalidated)."""
