@@ -22,7 +22,7 @@ def cli(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Cli:
 
 
 def test_db_upgrade_applies_plugin_migrations(cli: Cli, fresh_database_url: str) -> None:
-    branches = {b["branch"]: b for b in json.loads(cli("db", "current", "--json").stdout)}
+    branches = {b["branch"]: b for b in json.loads(cli("db", "current", "--json").stdout)["items"]}
     assert branches["example"]["up_to_date"] and branches["example"]["current"] == "example_0001"
     assert branches["integrations"]["current"] == "integrations_0001"
 
@@ -38,7 +38,7 @@ def test_db_upgrade_applies_plugin_migrations(cli: Cli, fresh_database_url: str)
 
 
 def test_list_shows_integrations_and_broken_plugins(cli: Cli) -> None:
-    rows = {r["name"]: r for r in json.loads(cli("integrations", "list", "--json").stdout)}
+    rows = {r["name"]: r for r in json.loads(cli("integrations", "list", "--json").stdout)["items"]}
     assert rows["example"] == {
         "name": "example",
         "display_name": "Example CRM",
@@ -55,7 +55,7 @@ def test_list_shows_integrations_and_broken_plugins(cli: Cli) -> None:
 
 def test_leadbridge_plugins_restricts_the_list(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEADBRIDGE_PLUGINS", "example")
-    rows = json.loads(cli("integrations", "list", "--json").stdout)
+    rows = json.loads(cli("integrations", "list", "--json").stdout)["items"]
     assert [r["name"] for r in rows] == ["example"]
 
 

@@ -18,7 +18,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from leadbridge._errors import LeadBridgeError
-from leadbridge.cli._common import console, fail, print_json
+from leadbridge.cli._common import console, fail, print_json, print_list
 
 from ._client import DEFAULT_BASE_URL, LivestormClient
 from ._errors import LivestormPermissionError
@@ -188,7 +188,7 @@ def subscribe(
 
     rows = _run(token, base_url, body)
     if as_json:
-        print_json({"webhooks": rows})
+        print_list(rows)
         return
     table = Table("event", "id", "status")
     for row in rows:
@@ -209,7 +209,7 @@ def list_webhooks(
 
     rows = _run(token, base_url, body)
     if as_json:
-        print_json({"webhooks": rows})
+        print_list(rows)
         return
     if not rows:
         console.print("no webhook subscriptions")

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from ..contacts import FieldSpec, FieldType
-from ._common import console, print_json, run
+from ._common import console, print_json, print_list, run
 
 app = typer.Typer(help="Custom contact fields.", no_args_is_help=True)
 
@@ -61,7 +61,7 @@ def list_cmd(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     """List core and custom fields."""
     specs = run(lambda c: c.custom_field_service().all_fields())
     if json_:
-        print_json([spec_dict(s) for s in specs.values()])
+        print_list(spec_dict(s) for s in specs.values())
         return
     table = Table("alias", "label", "type", "options", "unique", "required", "core")
     for s in specs.values():

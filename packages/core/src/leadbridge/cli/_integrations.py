@@ -18,7 +18,7 @@ from ..integrations import (
     IntegrationSettings,
     LoadedIntegration,
 )
-from ._common import console, print_json, run
+from ._common import console, print_json, print_list, run
 
 app = typer.Typer(
     help="Integrations: installed plugins, settings, credentials and field mappings.",
@@ -129,7 +129,7 @@ def list_cmd(json_: JsonOpt = False) -> None:
 
     rows = run(body)
     if json_:
-        print_json(rows)
+        print_list(rows)
         return
     table = Table("name", "display name", "enabled", "configured", "features", "error")
     for r in rows:

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from .._errors import ValidationError
 from ..container import CoreContainer
-from ._common import console, fail, print_json, run
+from ._common import console, fail, print_json, print_list, run
 
 app = typer.Typer(help="Points: actions, groups, triggers, history and adjustments.")
 actions_app = typer.Typer(help="Configured point actions.", no_args_is_help=True)
@@ -41,7 +41,7 @@ def actions_list(
     """List configured point actions."""
     actions = run(lambda c: c.points_service().list_actions(type=type_))
     if json_:
-        print_json([a.to_dict() for a in actions])
+        print_list(a.to_dict() for a in actions)
         return
     table = Table("id", "name", "type", "delta", "group", "repeatable", "published", "settings")
     for a in actions:
@@ -207,7 +207,7 @@ def groups_list(json_: JsonOpt = False) -> None:
     """List point groups."""
     groups = run(lambda c: c.points_service().list_groups())
     if json_:
-        print_json([g.to_dict() for g in groups])
+        print_list(g.to_dict() for g in groups)
         return
     table = Table("id", "name", "description")
     for g in groups:
@@ -237,7 +237,7 @@ def triggers_list(json_: JsonOpt = False) -> None:
     """List threshold triggers."""
     triggers = run(lambda c: c.points_service().list_triggers())
     if json_:
-        print_json([t.to_dict() for t in triggers])
+        print_list(t.to_dict() for t in triggers)
         return
     table = Table("id", "name", "threshold", "group", "published", "events")
     for t in triggers:

@@ -7,7 +7,7 @@ import typer
 from rich.table import Table
 
 from ..tokens import ApiToken, Scope
-from ._common import console, err_console, print_json, run
+from ._common import console, err_console, print_json, print_list, run
 
 app = typer.Typer(help="API tokens of the GraphQL gateway.", no_args_is_help=True)
 
@@ -49,7 +49,7 @@ def list_cmd(json_: JsonOpt = False) -> None:
     """List tokens (never their secrets)."""
     tokens: list[ApiToken] = run(lambda c: c.token_service().list())
     if json_:
-        print_json([t.to_dict() for t in tokens])
+        print_list(t.to_dict() for t in tokens)
         return
     table = Table("id", "name", "prefix", "scopes", "created", "last used", "expires", "status")
     for t in tokens:
