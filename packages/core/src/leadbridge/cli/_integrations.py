@@ -19,6 +19,7 @@ from ..integrations import (
     LoadedIntegration,
 )
 from ._common import console, print_json, print_list, run
+from ._secrets import read_secrets, split_pair
 
 app = typer.Typer(
     help="Integrations: installed plugins, settings, credentials and field mappings.",
@@ -159,14 +160,6 @@ def show_cmd(name: str, json_: JsonOpt = False) -> None:
         _print_show(doc)
 
 
-def _pair(text: str, option: str) -> tuple[str, str | None]:
-    key, sep, value = text.partition("=")
-    key = key.strip()
-    if not key:
-        raise typer.BadParameter(f"expected key=value, got {text!r}", param_hint=option)
-    return key, value if sep else None
-
-
 def _is_text(annotation: Any) -> bool:
     if annotation in (str, pydantic.SecretStr):
         return True
@@ -217,8 +210,29 @@ def configure_cmd(
         list[str] | None,
         typer.Option(
             "--secret",
-            help="key=value stored as an encrypted credential; give only the key to be "
-            "prompted for the value without echo.",
+            metavar="KEY[=VALUE]",
+            help="A credential, stored encrypted. Give only KEY to be prompted for it without "
+            "echo (recommended): a VALUE on the command line shows in ps and shell history.",
+            show_default=False,
+        ),
+    ] = None,
+    secret_from_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret-from-env",
+            metavar="KEY=VARIABLE",
+            help="A credential read from an environment variable, for scripts and CI.",
+            show_default=False,
+        ),
+    ] = None,
+    secret_stdin: Annotated[
+        str | None,
+        typer.Option(
+            "--secret-stdin",
+            metavar="KEY",
+            help="A credential read from the first line of standard input, for scripts "
+            '(printf %s "$TOKEN" | leadbridge integrations configure …).',
+            show_default=False,
         ),
     ] = None,
     enabled: Annotated[
@@ -237,15 +251,11 @@ def configure_cmd(
 ) -> None:
     """Change an integration's settings, credentials and state; the rest is kept."""
     since = _parse_since(first_sync_from)
-    set_pairs = [_pair(p, "--set") for p in set_ or ()]
+    set_pairs = [split_pair(p, "--set") for p in set_ or ()]
     for key, value in set_pairs:
         if value is None:
             raise typer.BadParameter(f"expected key=value, got {key!r}", param_hint="--set")
-    secret_pairs = [_pair(p, "--secret") for p in secret or ()]
-    secrets: dict[str, str] = {
-        key: value if value is not None else typer.prompt(key, hide_input=True)
-        for key, value in secret_pairs
-    }
+    secrets = read_secrets(secret or (), secret_from_env or (), secret_stdin)
 
     async def body(c: CoreContainer) -> dict[str, Any]:
         loaded = c.integration_registry().get(name)
