@@ -163,8 +163,7 @@ def subscribe(
         list[str] | None,
         typer.Option(
             "--event",
-            help="A webhook event to subscribe (repeat it); default: every event LeadBridge "
-            "applies.",
+            help="A webhook event to subscribe (default: every event LeadBridge applies).",
             show_default=False,
         ),
     ] = None,

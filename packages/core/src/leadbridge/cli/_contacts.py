@@ -53,16 +53,19 @@ def _show(contact: Contact) -> None:
 @app.command("add")
 def add_cmd(
     email: str,
-    first_name: Annotated[str | None, typer.Option()] = None,
-    last_name: Annotated[str | None, typer.Option()] = None,
-    company: Annotated[str | None, typer.Option()] = None,
-    phone: Annotated[str | None, typer.Option()] = None,
-    city: Annotated[str | None, typer.Option()] = None,
-    country: Annotated[str | None, typer.Option()] = None,
+    first_name: Annotated[str | None, typer.Option(metavar="TEXT", help="First name.")] = None,
+    last_name: Annotated[str | None, typer.Option(metavar="TEXT", help="Last name.")] = None,
+    company: Annotated[str | None, typer.Option(metavar="TEXT", help="Company name.")] = None,
+    phone: Annotated[str | None, typer.Option(metavar="TEXT", help="Phone number.")] = None,
+    city: Annotated[str | None, typer.Option(metavar="TEXT", help="City.")] = None,
+    country: Annotated[str | None, typer.Option(metavar="TEXT", help="Country.")] = None,
     field: Annotated[
-        list[str] | None, typer.Option("--field", help="alias=value, repeatable.")
+        list[str] | None,
+        typer.Option("--field", metavar="ALIAS=VALUE", help="A custom field's value."),
     ] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Repeatable.")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", metavar="TAG", help="A tag to add.")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Add a contact."""

@@ -68,7 +68,9 @@ def upgrade_cmd(
 
 
 @app.command("current")
-def current_cmd(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def current_cmd(
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
     """Show where each migration branch stands."""
     locations = migration_locations()
     branches = run(lambda c: db.current(c.engine(), locations))

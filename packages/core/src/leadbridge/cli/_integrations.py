@@ -26,7 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def _features(integration: BaseIntegration) -> list[str]:
@@ -202,6 +202,7 @@ def configure_cmd(
         list[str] | None,
         typer.Option(
             "--set",
+            metavar="KEY=VALUE",
             help="key=value; keys of the credentials schema are stored encrypted. "
             "Values are JSON when they parse (text fields keep the text).",
         ),
@@ -241,11 +242,13 @@ def configure_cmd(
     conflict_winner: Annotated[
         str | None,
         typer.Option(
-            help="Who wins a field changed on both sides at the same time: internal or integration."
+            metavar="internal|integration",
+            help="Who wins a field changed on both sides at the same time.",
         ),
     ] = None,
     first_sync_from: Annotated[
-        str | None, typer.Option(help="Sync nothing older than this ISO date (UTC).")
+        str | None,
+        typer.Option(metavar="DATE", help="Sync nothing older than this ISO date (UTC)."),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -315,13 +318,18 @@ def mapping_cmd(
         list[str] | None,
         typer.Option(
             "--map",
+            metavar="INTERNAL=FIELD[:DIRECTION]",
             help="internal=integration[:direction]; direction: to_internal, to_integration or "
             "bidirectional (default: the widest the field allows).",
         ),
     ] = None,
     object_: Annotated[
         str | None,
-        typer.Option("--object", help="The integration object (needed when it has several)."),
+        typer.Option(
+            "--object",
+            metavar="OBJECT",
+            help="The integration object (needed when it has several).",
+        ),
     ] = None,
     default: Annotated[
         bool,
@@ -329,8 +337,11 @@ def mapping_cmd(
     ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Show or replace an object's field mapping. --map entries replace the object's mapping
-    (on top of the default mapping with --default); with neither, show the current mapping."""
+    """Show or replace an object's field mapping.
+
+    --map entries replace the object's mapping (on top of the default mapping with
+    --default); with neither, show the current mapping.
+    """
     parsed = [_parse_map(m) for m in map_ or ()]
 
     async def body(c: CoreContainer) -> dict[str, list[dict[str, str]]]:

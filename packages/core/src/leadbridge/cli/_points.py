@@ -18,7 +18,7 @@ app.add_typer(actions_app, name="actions")
 app.add_typer(groups_app, name="groups")
 app.add_typer(triggers_app, name="triggers")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def _json_arg(text: str | None, option: str) -> Any:

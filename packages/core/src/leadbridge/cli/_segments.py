@@ -105,7 +105,7 @@ def create_cmd(
     name: Annotated[str, typer.Option("--name", help="Shown to people.")],
     filters_json: FiltersOpt = None,
     alias: Annotated[str | None, typer.Option(help="Default: a slug of the name.")] = None,
-    description: Annotated[str | None, typer.Option()] = None,
+    description: Annotated[str | None, typer.Option(help="What the segment is for.")] = None,
     unpublished: Annotated[
         bool, typer.Option("--unpublished", help="Create it unpublished.")
     ] = False,
@@ -131,10 +131,10 @@ def create_cmd(
 @app.command("update")
 def update_cmd(
     alias: str,
-    name: Annotated[str | None, typer.Option("--name")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="A new name, shown to people.")] = None,
     new_alias: Annotated[str | None, typer.Option("--alias", help="Rename the alias.")] = None,
     filters_json: FiltersOpt = None,
-    description: Annotated[str | None, typer.Option()] = None,
+    description: Annotated[str | None, typer.Option(help="What the segment is for.")] = None,
     publish: Annotated[
         bool | None, typer.Option("--publish/--unpublish", help="Change publication.")
     ] = None,

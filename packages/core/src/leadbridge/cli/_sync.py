@@ -97,13 +97,14 @@ def run_cmd(
         bool, typer.Option("--dry-run", help="Report what would change; write nothing.")
     ] = False,
     since: Annotated[
-        str | None, typer.Option("--since", help="Pull objects changed from this date.")
+        str | None,
+        typer.Option("--since", metavar="DATE", help="Pull objects changed from this date."),
     ] = None,
     pull_only: Annotated[bool, typer.Option("--pull-only", help="Only pull.")] = False,
     push_only: Annotated[bool, typer.Option("--push-only", help="Only push.")] = False,
     ids: Annotated[
         str | None,
-        typer.Option("--ids", help="Only these integration ids (comma-separated)."),
+        typer.Option("--ids", metavar="ID,…", help="Only these integration ids (comma-separated)."),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:

@@ -21,7 +21,9 @@ def create_cmd(
         list[str],
         typer.Option(
             "--scope",
-            help="Repeatable (or comma-separated): " + ", ".join(s.value for s in Scope) + ".",
+            help="What the token may do (or several, comma-separated): "
+            + ", ".join(s.value for s in Scope)
+            + ".",
         ),
     ],
     expires_in_days: Annotated[
