@@ -164,3 +164,21 @@ def test_status_json_holds_cursors_as_json(remote: MemoryIntegration, store: Cor
     asyncio.run(json_cursor())
     doc = json.loads(cli("sync", "status", "memory", "--json")[1])
     assert doc["integrations"][0]["cursors"] == {"people": {"since": 5, "done": []}}
+
+
+def test_progress_bar_shows_the_total_and_an_eta(
+    remote: MemoryIntegration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from leadbridge.cli import _sync
+
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=120, color_system=None)
+    monkeypatch.setattr(_sync, "err_console", terminal)
+    code, _out, _err = cli("sync", "run", "memory", "--pull-only")
+    assert code == 0
+    drawn = screen.getvalue()
+    assert "pull people" in drawn and "12/12" in drawn and "ETA" in drawn

@@ -15,12 +15,12 @@ from typing import Annotated, Any
 import typer
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     ProgressColumn,
     Task,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
@@ -64,6 +64,16 @@ def _parse_since(value: str | None) -> datetime | None:
     except ValueError:
         fail(f"--since {value!r}: expected a date YYYY-MM-DD or an ISO 8601 date-time")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class _CountColumn(ProgressColumn):
+    """``done/total`` when the integration says how many to expect, ``done`` otherwise."""
+
+    def render(self, task: Task) -> Text:
+        done = f"{int(task.completed):,}"
+        if task.total is None:
+            return Text(done, style="progress.download")
+        return Text(f"{done}/{int(task.total):,}", style="progress.download")
 
 
 class _RateColumn(ProgressColumn):
@@ -135,9 +145,11 @@ def run_cmd(
         progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            _CountColumn(),
             _RateColumn(),
             TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             console=err_console,
             transient=True,
         )
