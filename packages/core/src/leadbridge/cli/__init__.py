@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import err_console, state
+from ._common import err_console, print_json, print_list, state
 from ._contacts import app as contacts_app
 from ._db import app as db_app
 from ._fields import app as fields_app
@@ -21,7 +21,7 @@ from ._segments import app as segments_app
 from ._sync import app as sync_app
 from ._tokens import app as tokens_app
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "print_json", "print_list"]
 
 app = typer.Typer(
     name="leadbridge",
