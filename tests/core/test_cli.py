@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests._cli import Cli
+import pytest
+
+from tests._cli import Cli, in_process_cli
 
 
 def test_contacts_end_to_end(cli: Cli, tmp_path: Path) -> None:
@@ -96,3 +98,22 @@ def test_real_process_json_and_errors(fresh_database_url: str, tmp_path: Path) -
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines() == ["error: no contact with email 'nobody@x.io'"]
     assert run("contacts", "frobnicate").returncode == 2
+
+
+def test_db_upgrade_says_what_it_applied(
+    fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", fresh_database_url)
+    monkeypatch.setenv("LEADBRIDGE_DATA_DIR", str(tmp_path))
+    run = in_process_cli()
+    first = run("db", "upgrade").stdout
+    assert first.startswith("applied ") and "core: empty → core_" in first
+    again = run("db", "upgrade", "--json")
+    assert json.loads(again.stdout) == {"applied": []}
+    assert "nothing to apply" in run("db", "upgrade").stdout
+
+
+def test_contacts_show_prints_tags_as_text(cli: Cli) -> None:
+    cli("contacts", "add", "a@x.io", "--tag", "vip", "--tag", "lead")
+    shown = cli("contacts", "show", "a@x.io").stdout
+    assert "lead, vip" in shown and "[" not in shown

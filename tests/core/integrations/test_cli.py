@@ -219,6 +219,9 @@ def test_a_secret_on_the_command_line_is_warned_about_and_a_blank_one_refused(
 ) -> None:
     warned = cli("integrations", "configure", "example", "--secret", f"api_key={SECRET}")
     assert "api_key given on the command line" in warned.stderr and SECRET not in warned.stderr
+    as_setting = cli("integrations", "configure", "example", "--set", f"api_key={SECRET}")
+    assert "api_key given on the command line" in as_setting.stderr
+    assert SECRET not in as_setting.stderr
 
     monkeypatch.setenv("BLANK", "  ")
     for args, input_ in (

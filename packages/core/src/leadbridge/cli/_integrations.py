@@ -19,7 +19,7 @@ from ..integrations import (
     LoadedIntegration,
 )
 from ._common import console, print_json, print_list, run
-from ._secrets import read_secrets, split_pair
+from ._secrets import read_secrets, split_pair, warn_on_command_line
 
 app = typer.Typer(
     help="Integrations: installed plugins, settings, credentials and field mappings.",
@@ -272,6 +272,7 @@ def configure_cmd(
                 credentials[key] = _coerce(raw, cred_schema, key)
             else:
                 settings[key] = _coerce(raw, settings_schema, key)
+        warn_on_command_line([key for key in credentials if key not in secrets])
         for key, raw in secrets.items():
             credentials[key] = _coerce(raw, cred_schema, key)
         winner: ConflictWinner | None = conflict_winner  # type: ignore[assignment]

@@ -62,12 +62,17 @@ def read_secrets(
         secrets[stdin_key.strip()] = _non_blank(
             stdin_key, line.removesuffix("\n").removesuffix("\r"), "--secret-stdin"
         )
-    if on_command_line:
+    warn_on_command_line(on_command_line)
+    return secrets
+
+
+def warn_on_command_line(keys: Sequence[str]) -> None:
+    """Say that credentials ``keys`` were typed where ``ps`` and shell history show them."""
+    if keys:
         err_console.print(
-            f"[yellow]warning:[/yellow] {', '.join(on_command_line)} given on the command "
-            "line, where ps and shell history show it; prefer --secret KEY (prompt), "
-            "--secret-from-env or --secret-stdin",
+            f"[yellow]warning:[/yellow] {', '.join(keys)} given on the command line, where ps "
+            "and shell history show it; prefer --secret KEY (prompt), --secret-from-env or "
+            "--secret-stdin",
             highlight=False,
             soft_wrap=True,
         )
-    return secrets
