@@ -96,6 +96,17 @@ def test_points_end_to_end(cli: Cli) -> None:
     shown = json.loads(cli("contacts", "show", "ann@x.io", "--json").stdout)
     assert shown["tags"] == ["hot", "vip"]
 
+    first = json.loads(cli("points", "history", "ann@x.io", "--limit", "3", "--json").stdout)
+    older = json.loads(
+        cli("points", "history", "ann@x.io", "--before", str(first["next_before"]), "--json").stdout
+    )
+    assert [c["reason"] for c in first["changes"] + older["changes"]] == [
+        "call",
+        "typo",
+        "VIP",
+        "New lead",
+    ]
+    assert older["next_before"] is None
     human = cli("points", "history", "ann@x.io").stdout
     assert "10 points" in human and "webinars 20" in human
 

@@ -129,6 +129,12 @@ def types_cmd(json_: JsonOpt = False) -> None:
 def history_cmd(
     email: str,
     limit: Annotated[int, typer.Option(help="Newest changes shown (at most 1000).")] = 50,
+    before: Annotated[
+        int | None,
+        typer.Option(
+            metavar="CURSOR", help="Older changes: the next_before of the previous --json page."
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """A contact's points changes, newest first, with its total and group scores."""
@@ -136,7 +142,7 @@ def history_cmd(
     async def load(c: CoreContainer) -> dict[str, Any]:
         contact = await c.contact_service().get_by_email(email)
         points = c.points_service()
-        page = await points.history(contact.id, limit=limit)
+        page = await points.history(contact.id, limit=limit, before=before)
         return {
             "contact_id": contact.id,
             "email": contact.email,
