@@ -14,7 +14,6 @@ from ..contacts import (
     ContactImportResult,
     ContactPage,
     export_contacts_csv,
-    load_custom_fields,
 )
 from ..contacts._csv_import import DEFAULT_BATCH_SIZE
 from ..contacts._csv_reader import DEFAULT_ENCODING
@@ -189,16 +188,16 @@ def import_cmd(
     """
 
     async def body(c: CoreContainer) -> ContactImportResult:
-        read = c.read_session_factory()
-        async with read() as session:
-            # Read without the write lock: the import waits for it only to write a batch.
-            specs = {**CORE_FIELDS, **{s.alias: s for s in await load_custom_fields(session)}}
-        importer = ContactCsvImport(c.contact_service(), read, batch_size=batch_size)
+        # Reads go through read-only sessions: the import waits for SQLite's write lock only
+        # to write a batch.
+        importer = ContactCsvImport(
+            c.contact_service(), c.read_session_factory(), batch_size=batch_size
+        )
         if check:
             return ContactImportResult(
-                rows=await importer.check(path, specs, encoding=encoding, source=path.name)
+                rows=await importer.check(path, encoding=encoding, source=path.name)
             )
-        return await importer.run(path, specs, encoding=encoding, source=path.name)
+        return await importer.run(path, encoding=encoding, source=path.name)
 
     result = run(body)
     summary = result.to_dict()

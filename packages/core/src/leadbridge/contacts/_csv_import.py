@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._errors import LeadBridgeError, ValidationError
 from ._csv_reader import DEFAULT_ENCODING, CsvRow, read_contacts_csv
-from ._fields import FieldSpec
+from ._fields import CORE_FIELDS, FieldSpec
 from ._models import ContactRow
-from ._service import ContactService, _tag_list, _validate, email_key
+from ._service import ContactService, _tag_list, _validate, email_key, load_custom_fields
 
 #: Rows written per transaction.
 DEFAULT_BATCH_SIZE = 5000
@@ -132,16 +132,21 @@ class ContactCsvImport:
         self._session_factory = session_factory
         self._batch_size = batch_size
 
+    async def _specs(self) -> dict[str, FieldSpec]:
+        async with self._session_factory() as session:
+            return {**CORE_FIELDS, **{s.alias: s for s in await load_custom_fields(session)}}
+
     async def check(
         self,
         path: Path,
-        specs: dict[str, FieldSpec],
+        specs: dict[str, FieldSpec] | None = None,
         *,
         encoding: str = DEFAULT_ENCODING,
         source: str | None = None,
     ) -> int:
         """Validate every row; raise :class:`ValidationError` naming the lines, or return the
-        number of rows."""
+        number of rows. ``specs`` (core and custom fields by alias) are read when not given."""
+        specs = specs if specs is not None else await self._specs()
         name = source or str(path)
         problems = _Problems(name)
         required = [s.alias for s in specs.values() if s.is_required and not s.is_core]
@@ -213,7 +218,7 @@ class ContactCsvImport:
     async def run(
         self,
         path: Path,
-        specs: dict[str, FieldSpec],
+        specs: dict[str, FieldSpec] | None = None,
         *,
         encoding: str = DEFAULT_ENCODING,
         source: str | None = None,
@@ -222,6 +227,7 @@ class ContactCsvImport:
         transaction. A batch that cannot be written raises
         :class:`ContactImportInterruptedError` with the rows already committed."""
         name = source or str(path)
+        specs = specs if specs is not None else await self._specs()
         await self.check(path, specs, encoding=encoding, source=name)
         result = ContactImportResult()
         rows_iter = read_contacts_csv(path, set(specs), encoding=encoding, source=name)
