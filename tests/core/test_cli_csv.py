@@ -7,6 +7,8 @@ import io
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +174,26 @@ def test_export_dash_is_stdout_and_writes_no_file(
 def test_every_formula_trigger_is_neutralised(text: str) -> None:
     assert neutralise_formula(text) == "'" + text
     assert neutralise_formula(-1) == -1 and neutralise_formula("a=b") == "a=b"
+
+
+def test_export_to_a_closed_pipe_stops_quietly(cli: Cli, tmp_path: Path) -> None:
+    # Far more than a pipe's 64 KiB buffer holds, so the writer is still writing when the
+    # reader goes away.
+    path = tmp_path / "many.csv"
+    path.write_text("email,company\n" + "".join(f"p{i}@x.io,{'x' * 60}\n" for i in range(5000)))
+    cli("contacts", "import", str(path))
+    env = {**os.environ, "LEADBRIDGE_DATA_DIR": str(tmp_path)}
+    # A reader that takes one line and goes away, as `| head -1` does.
+    proc = subprocess.run(
+        f"{sys.executable} -m leadbridge contacts export - | head -1",
+        shell=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.stdout.splitlines() == [proc.stdout.splitlines()[0]]
+    assert proc.stdout.startswith("email,first_name")
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert "error" not in proc.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from pathlib import Path
@@ -23,6 +24,8 @@ T = TypeVar("T")
 #: Exit status of an error that may pass when the command is run again (BSD's EX_TEMPFAIL):
 #: a database locked by another writer, an import interrupted after committed batches.
 EXIT_RETRY = 75
+#: Exit status when standard output was closed by its reader (128 + SIGPIPE, as shells report).
+EXIT_BROKEN_PIPE = 141
 
 console = Console()
 err_console = Console(stderr=True)
@@ -76,6 +79,11 @@ def run(make: Callable[[CoreContainer], Coroutine[Any, Any, T]]) -> T:
         fail(str(exc), exc, code=EXIT_RETRY)
     except LeadBridgeError as exc:
         fail(str(exc), exc)
+    except BrokenPipeError:
+        # The reader went away (`leadbridge contacts export - | head`): stop quietly, as
+        # a process killed by SIGPIPE would, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(EXIT_BROKEN_PIPE) from None
     except OSError as exc:
         fail(f"{type(exc).__name__}: {exc}", exc)
     except SQLAlchemyError as exc:

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from rich.table import Table
 
 from .. import db
@@ -17,20 +17,22 @@ app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 def _applied(
     locations: list[Path], before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Per branch that moved: where it was, where it is, the migrations applied in between."""
+    """Per branch that moved: where it was, where it is, its migrations applied in between."""
     script = ScriptDirectory.from_config(db.alembic_config(locations))
     moved = []
     for branch, now in sorted(after.items()):
         was = before.get(branch, {}).get("current")
         if now["current"] == was or now["current"] is None:
             continue
-        revisions = [
-            r.revision
-            for r in script.iterate_revisions(now["current"], was or "base")
-            if r is not None and r.revision != was
-        ]
+        # Down this branch only (down_revision, not the other branches it depends on).
+        chain: list[str] = []
+        rev: Script | None = script.get_revision(now["current"])
+        while rev is not None and rev.revision != was:
+            chain.append(rev.revision)
+            down = rev.down_revision
+            rev = script.get_revision(down) if isinstance(down, str) else None
         moved.append(
-            {"branch": branch, "from": was, "to": now["current"], "migrations": revisions[::-1]}
+            {"branch": branch, "from": was, "to": now["current"], "migrations": chain[::-1]}
         )
     return moved
 
@@ -60,8 +62,9 @@ def upgrade_cmd(
     count = sum(len(a["migrations"]) for a in applied)
     console.print(f"[green]applied {count} migration{'s' if count != 1 else ''}[/green]")
     for a in applied:
+        steps = f" ({', '.join(a['migrations'])})" if len(a["migrations"]) > 1 else ""
         console.print(
-            f"  {a['branch']}: {a['from'] or 'empty'} → {a['to']} ({', '.join(a['migrations'])})",
+            f"  {a['branch']}: {a['from'] or 'empty'} → {a['to']}{steps}",
             highlight=False,
             soft_wrap=True,
         )
