@@ -75,5 +75,6 @@ def test_next_cursor_pages_through_contacts(cli: Cli) -> None:
             break
         after = ["--after", doc["next_cursor"]]
     assert seen == [f"p{i}@x.io" for i in range(5)]
-    bad = cli("contacts", "list", "--after", "nonsense", ok=False)
-    assert bad.returncode == 1 and "--after 'nonsense'" in bad.stderr
+    for cursor in ("nonsense", "-1", str(2**63)):
+        bad = cli("contacts", "list", "--after", cursor, ok=False)
+        assert bad.returncode == 1 and f"--after {cursor!r}" in bad.stderr

@@ -100,6 +100,15 @@ def show_cmd(email: str, json_: JsonOpt = False) -> None:
         _show(contact)
 
 
+def _cursor_id(cursor: str | None) -> int | None:
+    """The contact id a ``contacts list`` cursor stands for."""
+    if cursor is None:
+        return None
+    if not cursor.isdigit() or int(cursor) >= 2**63:
+        fail(f"--after {cursor!r}: not a cursor from `contacts list --json`")
+    return int(cursor)
+
+
 @app.command("list")
 def list_cmd(
     tag: Annotated[
@@ -121,10 +130,7 @@ def list_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """List contacts, oldest first, a page at a time."""
-    try:
-        after_id = int(after) if after is not None else None
-    except ValueError:
-        fail(f"--after {after!r}: not a cursor from `contacts list --json`")
+    after_id = _cursor_id(after)
 
     async def body(c: CoreContainer) -> ContactPage:
         if segment is not None:
