@@ -132,6 +132,11 @@ class _PageBuffer:
         self.cuts = 0
         self._counter = counter
         self._calls = counter.count
+        #: registrations the API announced (``meta.record_count``), read, and objects cut:
+        #: a page's ``total`` is what was cut plus what is announced but not read yet
+        self.announced = 0
+        self._read = 0
+        self._cut_objects = 0
 
     @property
     def pending(self) -> bool:
@@ -146,6 +151,7 @@ class _PageBuffer:
         return len(self.objects) + len(self.errors) >= REPORT_PAGE
 
     def add(self, read: ReportObject | SyncObjectError) -> None:
+        self._read += 1
         if isinstance(read, SyncObjectError):
             self.errors.append(read)
             return
@@ -161,7 +167,11 @@ class _PageBuffer:
     def cut(self, cursor: str) -> ReportPage:
         """The gathered people as a report page with the calls they cost; starts anew."""
         used, self._calls = self._counter.count - self._calls, self._counter.count
-        page = ReportPage(self.objects, cursor=cursor, api_calls=used, errors=self.errors)
+        self._cut_objects += len(self.objects)
+        total = self._cut_objects + max(0, self.announced - self._read)
+        page = ReportPage(
+            self.objects, cursor=cursor, api_calls=used, total=total, errors=self.errors
+        )
         self.objects, self.errors, self._at = [], [], {}
         self.cuts += 1
         return page
@@ -240,7 +250,11 @@ class LivestormExchange(BaseDataExchange):
                     since = item.since if state.filter_works(PEOPLE_ENDPOINT) else None
                     seen_before = state.seen
                     people = client.session_people(session.id, updated_since=since)
+                    announced = False
                     async for page in people.pages():
+                        if not announced:  # the whole list's size, on its first page
+                            buffer.announced += page.meta.record_count
+                            announced = True
                         for skipped in page.skipped:
                             buffer.add(
                                 SyncObjectError(

@@ -33,6 +33,23 @@ class LivestormCredentials(pydantic.BaseModel):
     webhook_secret: pydantic.SecretStr | None = None
     webhook_url_secret_sha256: pydantic.SecretStr | None = None
 
+    @pydantic.field_validator("api_token", "oauth_access_token")
+    @classmethod
+    def _well_formed(cls, value: pydantic.SecretStr | None) -> pydantic.SecretStr | None:
+        # Refused when configured, not at the first sync; messages never repeat the value.
+        if value is None:
+            return None
+        text = value.get_secret_value()
+        if not text.strip():
+            raise ValueError("is empty")
+        if text.lower().startswith("bearer "):
+            raise ValueError(
+                "starts with 'Bearer ': give the token alone (LeadBridge sends the header)"
+            )
+        if text != text.strip() or any(c.isspace() or not c.isprintable() for c in text):
+            raise ValueError("holds spaces, line breaks or control characters")
+        return value
+
 
 class RegistrationPush(pydantic.BaseModel):
     """Register the contacts of ``segment`` (an alias) to Livestorm session ``session_id``."""
