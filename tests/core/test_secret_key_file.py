@@ -24,7 +24,9 @@ def test_processes_starting_together_share_one_whole_key(tmp_path: Path, round_:
     context = multiprocessing.get_context("fork")
     go, results = context.Event(), context.Queue()
     data_dir = tmp_path / "data"
-    processes = [context.Process(target=_start, args=(str(data_dir), go, results)) for _ in range(8)]
+    processes = [
+        context.Process(target=_start, args=(str(data_dir), go, results)) for _ in range(8)
+    ]
     for process in processes:
         process.start()
     go.set()
@@ -58,11 +60,11 @@ def test_a_key_file_that_stays_empty_is_refused_naming_it(
 ) -> None:
     (tmp_path / "secret.key").touch(mode=0o600)
     monkeypatch.setattr(_secret_key, "_READ_PATIENCE", 0.0)
-    with pytest.raises(ConfigurationError, match="secret-key file .*secret.key is empty"):
+    with pytest.raises(ConfigurationError, match=r"secret-key file .*secret\.key is empty"):
         Settings.from_env({"LEADBRIDGE_DATA_DIR": str(tmp_path)})
 
 
 def test_a_corrupt_key_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "secret.key").write_text("not a key")
-    with pytest.raises(ConfigurationError, match="secret-key file .*secret.key is not a valid"):
+    with pytest.raises(ConfigurationError, match=r"secret-key file .*secret\.key is not a valid"):
         Settings.from_env({"LEADBRIDGE_DATA_DIR": str(tmp_path)})
