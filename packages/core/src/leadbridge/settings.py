@@ -22,6 +22,7 @@ from ._secret_key import SECRET_FILE, load_or_create_secret
 
 __all__ = ["Settings", "normalize_database_url"]
 
+
 def normalize_database_url(url: str) -> str:
     """Give a plain ``sqlite://`` or ``postgresql://`` URL its async driver."""
     for plain, driver in (
