@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from leadbridge import ConflictError, CoreContainer
 from leadbridge.db import utcnow
@@ -135,11 +135,13 @@ async def test_a_second_concurrent_run_is_refused(store: CoreContainer, engine: 
     remote.page_delay = 0.2
     first = asyncio.create_task(engine.run(remote.exchange(), remote.manual()))
     try:
+        deadline = time.monotonic() + 60
         while True:
             async with store.session_factory()() as session:
                 holder = await session.scalar(select(SyncLeaseRow.run_id))
             if holder is not None:
                 break
+            assert not first.done() and time.monotonic() < deadline, "the run never took the lease"
             await asyncio.sleep(0.02)
         other = seeded(1)
         with pytest.raises(SyncLockedError, match=rf"already running: run {holder}\b") as info:
@@ -225,11 +227,13 @@ async def test_cancel_stops_after_the_current_page(
     remote.page_delay = 0.05
     task = asyncio.create_task(engine.run(remote.exchange(), remote.manual()))
     runs = store.sync_run_service()
+    deadline = time.monotonic() + 60
     while True:
         async with store.session_factory()() as session:
             row = await session.scalar(select(SyncRunRow))
         if row is not None and row.pulled >= 20:
             break
+        assert not task.done() and time.monotonic() < deadline, "the run never pulled 20"
         await asyncio.sleep(0.01)
     await runs.cancel(row.id)
     result = await task
@@ -263,19 +267,36 @@ async def test_heartbeat_and_a_lost_lease(store: CoreContainer) -> None:
     remote.page_delay = 0.15
     task = asyncio.create_task(engine.run(remote.exchange(), remote.manual()))
     beats: set[object] = set()
+    deadline = time.monotonic() + 60
     while len(beats) < 3:
         async with store.session_factory()() as session:
             lease = await session.get(SyncLeaseRow, "memory")
             if lease is not None and lease.run_id is not None:
                 beats.add(lease.heartbeat_at)
+        assert not task.done() and time.monotonic() < deadline, "no three heartbeats"
         await asyncio.sleep(0.01)
     # Another process decided this run was dead and took the lease over: the run stops
     # rather than write beside the new holder.
     async with store.session_factory().begin() as session:
         lease = await session.get(SyncLeaseRow, "memory")
         assert lease is not None
-        lease.run_id, lease.holder = 999_999, "elsewhere:1"
+        lease.run_id, lease.holder = None, None
+        session.add(
+            SyncRunRow(
+                integration="memory",
+                trigger="schedule",
+                options={},
+                status="running",
+                started_at=utcnow(),
+                heartbeat_at=utcnow(),
+                holder="elsewhere:1",
+                cancel_requested=False,
+            )
+        )
+        await session.flush()
+        taker = await session.scalar(select(func.max(SyncRunRow.id)))
+        lease.run_id, lease.holder = taker, "elsewhere:1"
     result = await task
     assert result.status is SyncStatus.FAILED
-    assert "lost the lease" in (result.error or "")
+    assert f"lost its lease to run {taker} (elsewhere:1)" in (result.error or "")
     assert await store.contact_service().count() < 60

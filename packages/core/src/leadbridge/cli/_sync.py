@@ -7,6 +7,7 @@ mapping manual.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -26,7 +27,8 @@ from rich.text import Text
 
 from ..container import CoreContainer
 from ..sync import SyncOptions, SyncProgress, SyncResult, SyncStatus, SyncTrigger
-from ._common import console, err_console, fail, print_json, run
+from ..sync._engine import RUN_FAILED
+from ._common import console, err_console, fail, print_json, run, state
 
 app = typer.Typer(help="Sync integrations: run, status, cancel.", no_args_is_help=True)
 
@@ -85,6 +87,10 @@ def _when(value: str | None) -> str:
 
 def _changes(doc: dict[str, Any]) -> str:
     return ", ".join(f"{k} {doc[k]:,}" for k in _COUNTERS if doc.get(k))
+
+
+def _not_run_failure(record: logging.LogRecord) -> bool:
+    return not getattr(record, RUN_FAILED, False)
 
 
 @app.command("run")
@@ -146,7 +152,14 @@ def run_cmd(
             return await service.start(name, options, SyncTrigger.CLI, progress=show)
 
     started = time.monotonic()
-    result = run(body)
+    # A failure is reported below, once: not also by the engine's log line (--debug keeps it).
+    sync_log = logging.getLogger("leadbridge.sync")
+    if not state.debug:
+        sync_log.addFilter(_not_run_failure)
+    try:
+        result = run(body)
+    finally:
+        sync_log.removeFilter(_not_run_failure)
     if json_:
         print_json(result.to_dict())
     else:
