@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from leadbridge import CoreContainer, db
 from leadbridge.db import utcnow
-from leadbridge.sync import SyncEngine, SyncLeaseRow, SyncLockedError, SyncRunRow, SyncStatus
+from leadbridge.sync import SyncEngine, SyncLeaseRow, SyncLockedError, SyncStatus
 from leadbridge.sync._holder import LeaseHolder
 
 from . import slow_sync
-from .conftest import make_engine, seeded
+from .conftest import hold_lease, make_engine, seeded
 
 
 def _dead_pid() -> int:
@@ -31,44 +29,14 @@ def _dead_pid() -> int:
     return process.pid
 
 
-async def _held_by(
-    store: CoreContainer, holder: str, instance_id: str | None, scope: str | None
-) -> int:
-    """A running run and its lease, heartbeat fresh, as another process left them."""
-    now = utcnow()
-    async with store.session_factory().begin() as session:
-        run = SyncRunRow(
-            integration="memory",
-            trigger="schedule",
-            options={},
-            status="running",
-            started_at=now,
-            heartbeat_at=now,
-            holder=holder,
-            cancel_requested=False,
-        )
-        session.add(run)
-        await session.flush()
-        session.add(
-            SyncLeaseRow(
-                integration="memory",
-                run_id=run.id,
-                holder=holder,
-                instance_id=instance_id,
-                process_scope=scope,
-                acquired_at=now,
-                heartbeat_at=now,
-            )
-        )
-    return run.id
-
-
 async def test_a_container_sharing_our_host_name_keeps_its_live_lease(
     store: CoreContainer, engine: SyncEngine
 ) -> None:
     # Same host name, a pid that is no process here: another container's live run.
     holder = f"{socket.gethostname()}:{_dead_pid()}"
-    held = await _held_by(store, holder, "a" * 32, "another-boot pid:[4026531836]")
+    held = await hold_lease(
+        store, holder, instance_id="a" * 32, scope="another-boot pid:[4026531836]"
+    )
     remote = seeded(3)
     with pytest.raises(SyncLockedError, match=rf"run {held} \({holder}"):
         await engine.run(remote.exchange(), remote.manual())
@@ -80,7 +48,7 @@ async def test_a_gone_process_of_our_scope_is_taken_over_at_once(
     store: CoreContainer, engine: SyncEngine
 ) -> None:
     holder = f"{socket.gethostname()}:{_dead_pid()}"
-    held = await _held_by(store, holder, "b" * 32, LeaseHolder.here().scope)
+    held = await hold_lease(store, holder, instance_id="b" * 32, scope=LeaseHolder.here().scope)
     remote = seeded(3)
     result = await engine.run(remote.exchange(), remote.manual())
     assert result.status is SyncStatus.SUCCEEDED
@@ -92,7 +60,7 @@ async def test_a_lease_from_before_instance_ids_waits_for_its_timeout(
     store: CoreContainer, engine: SyncEngine
 ) -> None:
     holder = f"{socket.gethostname()}:{_dead_pid()}"
-    held = await _held_by(store, holder, None, None)
+    held = await hold_lease(store, holder)
     remote = seeded(3)
     with pytest.raises(SyncLockedError):
         await engine.run(remote.exchange(), remote.manual())
@@ -107,31 +75,9 @@ async def test_a_lease_from_before_instance_ids_waits_for_its_timeout(
 async def test_a_paused_process_that_lost_its_lease_says_so_in_one_line(
     store: CoreContainer, tmp_path: Path
 ) -> None:
-    env = {
-        **os.environ,
-        "LEADBRIDGE_DATABASE_URL": store.settings().database_url,
-        "LEADBRIDGE_DATA_DIR": str(tmp_path),
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(Path(slow_sync.__file__)),
-        "0.25",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await slow_sync.start(store, tmp_path)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            async with store.session_factory()() as session:
-                paused = await session.scalar(select(SyncRunRow))
-            if paused is not None and paused.pulled >= slow_sync.PAGE:
-                break
-            if proc.returncode is not None:
-                assert proc.stderr is not None
-                pytest.fail((await proc.stderr.read()).decode())
-            assert time.monotonic() < deadline, "the CLI sync never got going"
-            await asyncio.sleep(0.05)
+        paused = await slow_sync.wait_until_pulled(store, proc, slow_sync.PAGE)
         proc.send_signal(signal.SIGSTOP)
         status = (await store.sync_run_service().status("memory"))[0]
         assert status.to_dict()["holder"] == f"{socket.gethostname()}:{proc.pid}"

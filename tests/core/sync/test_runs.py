@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from leadbridge import ConflictError, CoreContainer
 from leadbridge.db import utcnow
@@ -28,7 +26,7 @@ from leadbridge.sync import (
 from leadbridge.testing import MemoryIntegration, define_memory_fields, truncate_all
 
 from . import slow_sync
-from .conftest import count, make_engine, row_counts, seeded, snapshot
+from .conftest import count, hold_lease, make_engine, row_counts, seeded, snapshot
 
 
 async def _uninterrupted(store: CoreContainer, remote: MemoryIntegration) -> dict[str, object]:
@@ -81,32 +79,9 @@ async def test_bad_credentials_fail_the_run_and_move_no_cursor(
 
 
 async def test_kill_minus_9_mid_run_then_rerun(store: CoreContainer, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "LEADBRIDGE_DATABASE_URL": store.settings().database_url,
-        "LEADBRIDGE_DATA_DIR": str(tmp_path),
-    }
-    script = Path(slow_sync.__file__)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(script),
-        "0.25",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await slow_sync.start(store, tmp_path)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            async with store.session_factory()() as session:
-                pulled = await session.scalar(select(SyncRunRow.pulled))
-            if pulled is not None and pulled >= 2 * slow_sync.PAGE:
-                break
-            if proc.returncode is not None:
-                assert proc.stderr is not None
-                pytest.fail((await proc.stderr.read()).decode())
-            assert time.monotonic() < deadline, "the CLI sync never got going"
-            await asyncio.sleep(0.05)
+        await slow_sync.wait_until_pulled(store, proc, 2 * slow_sync.PAGE)
         proc.send_signal(signal.SIGKILL)
     finally:
         await asyncio.wait_for(proc.wait(), 30)  # reaped: its pid is gone, its lease dead
@@ -156,41 +131,19 @@ async def test_a_second_concurrent_run_is_refused(store: CoreContainer, engine: 
 async def test_a_live_lease_elsewhere_is_respected_and_a_dead_one_taken_over(
     store: CoreContainer, engine: SyncEngine
 ) -> None:
-    now = utcnow()
-    async with store.session_factory().begin() as session:
-        old = SyncRunRow(
-            integration="memory",
-            trigger="schedule",
-            options={},
-            status="running",
-            started_at=now - timedelta(minutes=10),
-            heartbeat_at=now,
-            holder="another-host:4242",
-            cancel_requested=False,
-        )
-        session.add(old)
-        await session.flush()
-        session.add(
-            SyncLeaseRow(
-                integration="memory",
-                run_id=old.id,
-                holder="another-host:4242",
-                acquired_at=old.started_at,
-                heartbeat_at=now,
-            )
-        )
+    old = await hold_lease(store, "another-host:4242")
     remote = seeded(3)
-    with pytest.raises(SyncLockedError, match=rf"run {old.id} \(another-host:4242"):
+    with pytest.raises(SyncLockedError, match=rf"run {old} \(another-host:4242"):
         await engine.run(remote.exchange(), remote.manual())
 
     # Its heartbeat stops: after the lease timeout the lease is free.
     async with store.session_factory().begin() as session:
         lease = await session.get(SyncLeaseRow, "memory")
         assert lease is not None
-        lease.heartbeat_at = now - timedelta(minutes=5)
+        lease.heartbeat_at = utcnow() - timedelta(minutes=5)
     result = await engine.run(remote.exchange(), remote.manual())
     assert result.status is SyncStatus.SUCCEEDED
-    abandoned = await store.sync_run_service().get(old.id)
+    abandoned = await store.sync_run_service().get(old)
     assert abandoned.status is SyncStatus.FAILED and "abandoned" in (abandoned.error or "")
 
 
@@ -277,25 +230,7 @@ async def test_heartbeat_and_a_lost_lease(store: CoreContainer) -> None:
         await asyncio.sleep(0.01)
     # Another process decided this run was dead and took the lease over: the run stops
     # rather than write beside the new holder.
-    async with store.session_factory().begin() as session:
-        lease = await session.get(SyncLeaseRow, "memory")
-        assert lease is not None
-        lease.run_id, lease.holder = None, None
-        session.add(
-            SyncRunRow(
-                integration="memory",
-                trigger="schedule",
-                options={},
-                status="running",
-                started_at=utcnow(),
-                heartbeat_at=utcnow(),
-                holder="elsewhere:1",
-                cancel_requested=False,
-            )
-        )
-        await session.flush()
-        taker = await session.scalar(select(func.max(SyncRunRow.id)))
-        lease.run_id, lease.holder = taker, "elsewhere:1"
+    taker = await hold_lease(store, "elsewhere:1")
     result = await task
     assert result.status is SyncStatus.FAILED
     assert f"lost its lease to run {taker} (elsewhere:1)" in (result.error or "")
