@@ -8,6 +8,7 @@ mapping manual.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -34,7 +35,8 @@ from ..sync import (
     SyncStatus,
     SyncTrigger,
 )
-from ._common import console, err_console, fail, print_json, print_list, run
+from ..sync._engine import RUN_FAILED
+from ._common import console, err_console, fail, print_json, print_list, run, state
 
 app = typer.Typer(help="Sync integrations: run, status, cancel.", no_args_is_help=True)
 
@@ -105,6 +107,10 @@ def _changes(doc: dict[str, Any]) -> str:
     return ", ".join(f"{k} {doc[k]:,}" for k in _COUNTERS if doc.get(k))
 
 
+def _not_run_failure(record: logging.LogRecord) -> bool:
+    return not getattr(record, RUN_FAILED, False)
+
+
 @app.command("run")
 def run_cmd(
     name: Annotated[str, typer.Argument(help="The integration to sync.")],
@@ -167,7 +173,14 @@ def run_cmd(
             return await service.start(name, options, SyncTrigger.CLI, progress=show)
 
     started = time.monotonic()
-    result = run(body)
+    # A failure is reported below, once: not also by the engine's log line (--debug keeps it).
+    sync_log = logging.getLogger("leadbridge.sync")
+    if not state.debug:
+        sync_log.addFilter(_not_run_failure)
+    try:
+        result = run(body)
+    finally:
+        sync_log.removeFilter(_not_run_failure)
     if json_:
         print_json(result.to_dict())
     else:
