@@ -194,6 +194,28 @@ class GatewayContext:
     async def close(self) -> None:
         await self.reads.close()
 
+    async def before_write(self) -> None:
+        """Let the read connection go before a mutation takes a writing one.
+
+        A request holds one pooled connection at a time: holding the read one while waiting
+        for a writer lets a burst of requests take every connection and wait for each other.
+        """
+        await self.reads.close()
+
+    async def save_token_use(self) -> None:
+        """Write when the caller's token was last used (after the request let its reads go)."""
+        tokens = self.services.token_service
+        if not tokens.has_unsaved_uses:
+            return
+        try:
+            await tokens.save_last_used()
+        except Exception as exc:  # the request itself succeeded; the next one tries again
+            # The class only: a driver's message may carry the host or the user.
+            log.warning(
+                "could not record when an API token was last used (%s); will retry",
+                type(exc).__name__,
+            )
+
     async def after_write(self) -> None:
         """Forget what this request read: a mutation just changed the data behind it."""
         await self.reads.close()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cross_web import HTTPException
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -37,6 +39,18 @@ _HTTP_CODES = {
 }
 
 
+def _then(first: BackgroundTask | None, call: Callable[[], Awaitable[None]]) -> BackgroundTask:
+    """A background task running ``first`` (if any), then ``call``."""
+    if first is None:
+        return BackgroundTask(call)
+
+    async def both() -> None:
+        await first()
+        await call()
+
+    return BackgroundTask(both)
+
+
 class GraphQLView(GraphQL[GatewayContext, None]):
     """``/graphql`` over HTTP (GET for queries, POST) and websockets (graphql-transport-ws)."""
 
@@ -60,6 +74,9 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             )
         finally:
             await context.close()  # before answering: the connection goes back to the pool
+        if self.services.token_service.has_unsaved_uses:
+            # After the answer, on a connection of its own: the request never waits for it.
+            response.background = _then(response.background, context.save_token_use)
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -91,6 +108,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         except UnauthenticatedError as exc:
             log.info("websocket connection refused: %s", exc.message)
             raise ConnectionRejectionError() from exc
+        await context.save_token_use()  # its reads hold no connection (not shared)
         return await super().on_ws_connect(context)
 
     async def render_graphql_ide(self, request: Request) -> Response:
