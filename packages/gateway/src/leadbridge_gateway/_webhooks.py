@@ -18,6 +18,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadbridge import LeadBridgeError
@@ -92,4 +93,35 @@ class WebhookDispatcher:
             return
         child = dict(scope)
         child["root_path"] = f"{scope.get('root_path', '')}/webhooks/{name}"
+        _serve_both_spellings(app, child)
         await app(child, receive, send)
+
+
+def _serve_both_spellings(app: ASGIApp, scope: Scope) -> None:
+    """Route ``…/name`` and ``…/name/`` (and any path with or without its final slash) alike.
+
+    A Starlette app would answer the spelling its routes lack with a redirect, and webhook
+    senders do not follow redirects: every delivery would be lost. ``/webhooks/name`` reaches
+    the app as its root, ``/``; for a Starlette app, a path none of its routes takes is given
+    to it with its final slash added or removed when a route takes that one.
+    """
+    path: str = scope["path"]
+    if path == scope["root_path"]:
+        _set_path(scope, path + "/")
+        return
+    routes = getattr(app, "routes", None)
+    if not routes or any(route.matches(scope)[0] is not Match.NONE for route in routes):
+        return
+    other = path[:-1] if path.endswith("/") else path + "/"
+    if other == scope["root_path"]:
+        return
+    trial = {**scope, "path": other}
+    if any(route.matches(trial)[0] is not Match.NONE for route in routes):
+        _set_path(scope, other)
+
+
+def _set_path(scope: Scope, path: str) -> None:
+    raw = scope.get("raw_path")
+    if raw is not None:
+        scope["raw_path"] = raw + b"/" if path.endswith("/") else raw.rstrip(b"/")
+    scope["path"] = path
