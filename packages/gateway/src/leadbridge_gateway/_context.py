@@ -190,6 +190,8 @@ class GatewayContext:
         self.connection_params: Mapping[str, Any] | None = None
         self._authorization = authorization
         self._token: asyncio.Future[ApiToken] | None = None
+        #: Set when the database was too busy to answer: the ``Retry-After`` seconds.
+        self.retry_after: int | None = None
 
     async def close(self) -> None:
         await self.reads.close()

@@ -74,6 +74,8 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             )
         finally:
             await context.close()  # before answering: the connection goes back to the pool
+        if context.retry_after is not None:
+            response.headers["Retry-After"] = str(context.retry_after)
         if self.services.token_service.has_unsaved_uses:
             # After the answer, on a connection of its own: the request never waits for it.
             response.background = _then(response.background, context.save_token_use)

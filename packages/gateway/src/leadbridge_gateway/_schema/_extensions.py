@@ -19,7 +19,9 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
-from .._errors import QueryTooComplexError
+from .._context import GatewayContext
+from .._database_busy import BUSY_MESSAGE, RETRY_AFTER_SECONDS, is_database_busy
+from .._errors import QueryTooComplexError, ServiceUnavailableError
 from .._settings import GatewaySettings
 from ._cost import count_nodes
 
@@ -64,6 +66,15 @@ class ErrorPolicy(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
+        if is_database_busy(error.original_error):
+            # Not a fault: the same request succeeds once the database is free.
+            masked.message = BUSY_MESSAGE
+            busy = ServiceUnavailableError(BUSY_MESSAGE, RETRY_AFTER_SECONDS)
+            masked.extensions = busy.extensions
+            context = self.execution_context.context
+            if isinstance(context, GatewayContext):
+                context.retry_after = RETRY_AFTER_SECONDS
+            return masked
         masked.extensions = {"code": INTERNAL_SERVER_ERROR}
         return masked
 
