@@ -143,7 +143,12 @@ def build_schema(
             subscription=subscription,
             types=[Node, *NODE_TYPES],
             extensions=extensions(settings),
-            config=StrawberryConfig(disable_field_suggestions=not settings.introspection),
+            # Hints name fields: only where anyone may read the schema anyway.
+            config=StrawberryConfig(
+                disable_field_suggestions=not (
+                    settings.introspection and settings.anonymous_introspection
+                )
+            ),
             execution_context_class=executor,
             contact_fields=contact_fields(contact_data),
         )
