@@ -20,6 +20,7 @@ from strawberry.schema import BaseSchema
 from ._context import GatewayContext, GatewayServices
 from ._errors import UnauthenticatedError
 from ._graphiql import graphiql_page
+from ._json_depth import MAX_JSON_DEPTH, nests_deeper_than
 
 log = logging.getLogger("leadbridge.gateway")
 
@@ -49,6 +50,10 @@ def _then(first: BackgroundTask | None, call: Callable[[], Awaitable[None]]) -> 
         await call()
 
     return BackgroundTask(both)
+
+
+def _refuse_constant(name: str) -> object:
+    raise HTTPException(400, f"the JSON document contains {name}, which JSON does not allow")
 
 
 class GraphQLView(GraphQL[GatewayContext, None]):
@@ -82,7 +87,9 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
-        doc = json.loads(data)
+        if nests_deeper_than(data.encode() if isinstance(data, str) else data):
+            raise HTTPException(400, f"the JSON document nests deeper than {MAX_JSON_DEPTH} levels")
+        doc = json.loads(data, parse_constant=_refuse_constant)
         # A JSON body that is not an object (a number, a string) is a bad request, not a crash.
         if not isinstance(doc, dict | list):
             raise HTTPException(400, "the request body must be a JSON object")

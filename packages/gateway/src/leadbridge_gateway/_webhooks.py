@@ -19,10 +19,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadbridge import LeadBridgeError
 
+from ._json_depth import MAX_JSON_DEPTH, nests_deeper_than
 from ._view import error_response
 
 log = logging.getLogger("leadbridge.gateway")
@@ -94,7 +95,39 @@ class WebhookDispatcher:
         child = dict(scope)
         child["root_path"] = f"{scope.get('root_path', '')}/webhooks/{name}"
         _serve_both_spellings(app, child)
-        await app(child, receive, send)
+        body, replay = await _buffered(receive)
+        if body.lstrip()[:1] in (b"{", b"[") and nests_deeper_than(body):
+            # Refused for every receiver: parsing it would exhaust the parser's recursion.
+            response = error_response(
+                400, f"the JSON document nests deeper than {MAX_JSON_DEPTH} levels", "BAD_REQUEST"
+            )
+            await response(scope, receive, send)
+            return
+        await app(child, replay, send)
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The request's body (bounded by the gateway's body size limit), and a ``receive`` that
+    hands it on unchanged."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
 
 
 def _serve_both_spellings(app: ASGIApp, scope: Scope) -> None:

@@ -25,6 +25,7 @@ from .._database_busy import BUSY_MESSAGE, RETRY_AFTER_SECONDS, is_database_busy
 from .._errors import QueryTooComplexError, ServiceUnavailableError, UnauthenticatedError
 from .._settings import GatewaySettings
 from ._cost import count_nodes
+from ._input_guard import InputGuard
 
 log = logging.getLogger("leadbridge.gateway")
 
@@ -159,6 +160,7 @@ def extensions(settings: GatewaySettings) -> list[Callable[[], SchemaExtension]]
         gate.append(IntrospectionForCallers)
     return [
         ErrorPolicy,
+        InputGuard,
         *gate,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=size),
