@@ -76,10 +76,15 @@ class Reads:
             try:
                 yield self._session
             except BaseException:
-                await self.close()  # a failed statement may have aborted the transaction
+                await self._drop()  # a failed statement may have aborted the transaction
                 raise
 
     async def close(self) -> None:
+        """Let the session go, once whoever reads through it now has finished."""
+        async with self._lock:
+            await self._drop()
+
+    async def _drop(self) -> None:
         session, self._session = self._session, None
         if session is None:
             return
@@ -163,7 +168,7 @@ class Loaders:
         """Custom field definitions, read once per request."""
         if self._custom_fields is None:
             self._custom_fields = asyncio.ensure_future(self._load_custom_fields())
-        return self._custom_fields
+        return asyncio.shield(self._custom_fields)  # see GatewayContext.token
 
 
 class GatewayContext:
@@ -253,7 +258,9 @@ class GatewayContext:
         """The caller's token (authenticated once per request); raises if there is none."""
         if self._token is None:
             self._token = asyncio.ensure_future(self._authenticate())
-        return self._token
+        # Shielded: the executor cancels the other root fields when one fails, and a shared
+        # read cancelled while it takes its pooled connection breaks that connection's record.
+        return asyncio.shield(self._token)
 
     async def require(self, scope: Scope | None, what: str) -> ApiToken:
         """The caller's token if it has ``scope`` (``None``: any valid token)."""
