@@ -6,8 +6,10 @@ from typing import Any
 import httpx
 import pytest
 from dependency_injector import containers, providers
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from leadbridge import CoreContainer, Settings
@@ -134,6 +136,44 @@ async def test_webhooks_reach_explicit_apps_and_integration_containers(
         assert second.status_code == 200 and second.json() == {"got": "registered"}
         assert (await client.post("/webhooks/quiet")).status_code == 404
         assert (await client.post("/webhooks/nobody")).status_code == 404
+
+
+async def test_webhook_routes_answer_with_and_without_the_final_slash(
+    container: CoreContainer,
+) -> None:
+    """Senders do not follow redirects: both spellings are served, neither redirects."""
+
+    async def receive(request: Request) -> JSONResponse:
+        return JSONResponse({"path": request.url.path, "body": (await request.body()).decode()})
+
+    # Shaped like the Livestorm receiver (one catch-all route) and like a plugin with routes.
+    catch_all = Starlette(routes=[Route("/{path:path}", receive, methods=["POST"])])
+    routed = Starlette(
+        routes=[
+            Route("/", receive, methods=["POST"]),
+            Route("/events/{id}", receive, methods=["POST"]),
+            Route("/hooks/", receive, methods=["POST"]),
+        ]
+    )
+    app = create_app(
+        container, GatewaySettings(), webhooks={"livestorm": catch_all, "routed": routed}
+    )
+    async with _client(app) as client:
+        for path in (
+            "/webhooks/livestorm",
+            "/webhooks/livestorm/",
+            "/webhooks/routed",
+            "/webhooks/routed/",
+            "/webhooks/routed/events/7",
+            "/webhooks/routed/events/7/",
+            "/webhooks/routed/hooks",
+            "/webhooks/routed/hooks/",
+        ):
+            response = await client.post(path, content=b"delivery")
+            assert response.status_code == 200, (path, response.status_code, response.headers)
+            assert response.json()["body"] == "delivery"
+        missing = await client.post("/webhooks/routed/nothing/", content=b"delivery")
+        assert missing.status_code == 404
 
 
 # -- request limits, CORS, GraphiQL -------------------------------------------------------

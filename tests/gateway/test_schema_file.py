@@ -75,6 +75,9 @@ def test_settings_from_env() -> None:
     assert settings.cors_origins == ("https://a.example", "https://b.example")
     assert settings.max_nodes == 1000 and settings.max_depth == 12
     assert GatewaySettings.from_env({}) == GatewaySettings()
+    assert not GatewaySettings().anonymous_introspection
+    public = {"LEADBRIDGE_GATEWAY_ANONYMOUS_INTROSPECTION": "1"}
+    assert GatewaySettings.from_env(public).anonymous_introspection
     with pytest.raises(ConfigurationError, match="LEADBRIDGE_GATEWAY_MAX_DEPTH='deep'"):
         GatewaySettings.from_env({"LEADBRIDGE_GATEWAY_MAX_DEPTH": "deep"})
     with pytest.raises(ConfigurationError, match="LEADBRIDGE_GATEWAY_GRAPHIQL"):

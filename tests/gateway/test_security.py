@@ -198,9 +198,37 @@ async def test_internal_errors_are_masked_and_logged(
     assert "db-primary" in caplog.text and "RuntimeError" in caplog.text
 
 
-async def test_introspection_is_on_by_default(gql: GQL) -> None:
-    data = await gql.data("{ __schema { queryType { name } } }")
+INTROSPECTION = "{ __schema { queryType { name } } }"
+
+
+async def test_introspection_answers_callers_with_a_token_only(gql: GQL) -> None:
+    data = await gql.data(INTROSPECTION)
     assert data["__schema"]["queryType"]["name"] == "Query"
+    assert (await gql.data('{ __type(name: "Contact") { name } }'))["__type"]["name"] == "Contact"
+
+    for token in (None, "lbt_unknown"):
+        for query in (
+            INTROSPECTION,
+            '{ __type(name: "Contact") { fields { name } } }',
+            "query { ...F } fragment F on Query { __schema { types { name } } }",
+        ):
+            doc = await gql(query, token=token)
+            assert doc["data"] is None and codes(doc) == ["UNAUTHENTICATED"], doc
+            assert doc["errors"][0]["message"].startswith("introspection needs an API token")
+    # No hint that names a field either.
+    typo = await gql("{ contact { emial } }", token=None)
+    assert "Did you mean" not in typo["errors"][0]["message"]
+    assert (await gql("{ __typename }", token=None))["data"] == {"__typename": "Query"}
+
+
+@pytest.mark.parametrize(
+    "gateway_settings",
+    [GatewaySettings(anonymous_introspection=True), GatewaySettings(graphiql=True)],
+    ids=["configured", "graphiql"],
+)
+async def test_anonymous_introspection_when_configured_or_with_graphiql(gql: GQL) -> None:
+    doc = await gql(INTROSPECTION, token=None)
+    assert doc == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
 
 
 @pytest.mark.parametrize("gateway_settings", [GatewaySettings(introspection=False)])

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
 
 from leadbridge import CoreContainer, Scope
-from leadbridge.sync import SyncStatus, SyncTarget, register_sync_target, unregister_sync_target
+from leadbridge.sync import (
+    SyncOptions,
+    SyncResult,
+    SyncRunError,
+    SyncService,
+    SyncStatus,
+    SyncTarget,
+    register_sync_target,
+    unregister_sync_target,
+)
 from leadbridge.testing import MemoryIntegration, define_memory_fields
+from leadbridge_gateway._sync_runner import SyncRunner
 
 from .conftest import GQL, MakeToken
 
@@ -133,6 +145,38 @@ async def test_start_errors_are_user_errors(gql: GQL, remote: MemoryIntegration)
         'mutation { cancelSync(id: "U3luY1J1bjo5OTk=") { userErrors { code } } }'
     )
     assert missing["cancelSync"]["userErrors"] == [{"code": "NOT_FOUND"}]
+
+
+class _LeaseLostAtTheEnd:
+    """The real sync service, whose runs then fail the way a lost lease ends them."""
+
+    def __init__(self, real: SyncService) -> None:
+        self.real = real
+
+    async def start(self, *args: Any, **kwargs: Any) -> SyncResult:
+        result = await self.real.start(*args, **kwargs)
+        raise SyncRunError(f"run {result.run_id} lost the lease of memory (another run took over)")
+
+
+async def test_a_background_run_that_fails_later_is_logged_as_one_warning_line(
+    container: CoreContainer, remote: MemoryIntegration, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="leadbridge.gateway")
+    remote.page_delay = 0.05
+    runner = SyncRunner(_LeaseLostAtTheEnd(container.sync_service()), container.sync_run_service())  # type: ignore[arg-type]
+
+    run = await runner.start("memory", SyncOptions(pull_only=True))
+    async with asyncio.timeout(20):  # the run's task ends soon after the run
+        while True:
+            if not runner.running:
+                break
+            await asyncio.sleep(0.02)
+
+    (record,) = [r for r in caplog.records if r.name == "leadbridge.gateway"]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert record.getMessage() == (
+        f"sync memory failed: run {run.id} lost the lease of memory (another run took over)"
+    )
 
 
 async def test_run_errors_page_through(gql: GQL, container: CoreContainer) -> None:

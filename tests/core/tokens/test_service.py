@@ -78,3 +78,21 @@ def test_parse_scopes_accepts_comma_lists_and_deduplicates() -> None:
         Scope.CONTACTS_READ,
         Scope.SYNC_RUN,
     )
+
+
+async def test_a_use_read_through_the_callers_session_is_written_later_once(
+    container: CoreContainer,
+) -> None:
+    service = container.token_service()
+    issued = await service.create("gateway", ["contacts:read"])
+    async with container.read_session_factory()() as session:
+        for _ in range(3):
+            assert await service.authenticate(issued.secret, session=session) is not None
+    # Checking the token wrote nothing while the caller held its session.
+    assert (await service.get(issued.token.id)).last_used_at is None
+    assert service.has_unsaved_uses
+
+    assert await service.save_last_used() == 1
+    assert not service.has_unsaved_uses
+    assert (await service.get(issued.token.id)).last_used_at is not None
+    assert await service.save_last_used() == 0

@@ -8,6 +8,7 @@ from ._errors import (
     ForbiddenError,
     GatewayError,
     QueryTooComplexError,
+    ServiceUnavailableError,
     UnauthenticatedError,
 )
 from ._schema import GatewaySchema, build_schema
@@ -24,6 +25,7 @@ __all__ = [
     "GatewayServices",
     "GatewaySettings",
     "QueryTooComplexError",
+    "ServiceUnavailableError",
     "UnauthenticatedError",
     "__version__",
     "build_schema",

@@ -22,7 +22,7 @@ from leadbridge import CoreContainer, LeadBridgeError, db
 
 from ._container import GatewayContainer
 from ._graphiql import static_asset
-from ._middleware import BodySizeLimit
+from ._middleware import BodySizeLimit, DatabaseBusyAnswer
 from ._settings import GatewaySettings
 from ._view import GraphQLView, error_response
 from ._webhooks import WebhookDispatcher, discover
@@ -127,7 +127,10 @@ def create_app(
             Route("/graphiql/{name:path}", static_asset, methods=["GET"], name="graphiql_static")
         )
 
-    middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    middleware = [
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        Middleware(DatabaseBusyAnswer),
+    ]
     if settings.cors_origins:
         middleware.insert(
             0,

@@ -76,10 +76,15 @@ class Reads:
             try:
                 yield self._session
             except BaseException:
-                await self.close()  # a failed statement may have aborted the transaction
+                await self._drop()  # a failed statement may have aborted the transaction
                 raise
 
     async def close(self) -> None:
+        """Let the session go, once whoever reads through it now has finished."""
+        async with self._lock:
+            await self._drop()
+
+    async def _drop(self) -> None:
         session, self._session = self._session, None
         if session is None:
             return
@@ -163,7 +168,7 @@ class Loaders:
         """Custom field definitions, read once per request."""
         if self._custom_fields is None:
             self._custom_fields = asyncio.ensure_future(self._load_custom_fields())
-        return self._custom_fields
+        return asyncio.shield(self._custom_fields)  # see GatewayContext.token
 
 
 class GatewayContext:
@@ -190,9 +195,33 @@ class GatewayContext:
         self.connection_params: Mapping[str, Any] | None = None
         self._authorization = authorization
         self._token: asyncio.Future[ApiToken] | None = None
+        #: Set when the database was too busy to answer: the ``Retry-After`` seconds.
+        self.retry_after: int | None = None
 
     async def close(self) -> None:
         await self.reads.close()
+
+    async def before_write(self) -> None:
+        """Let the read connection go before a mutation takes a writing one.
+
+        A request holds one pooled connection at a time: holding the read one while waiting
+        for a writer lets a burst of requests take every connection and wait for each other.
+        """
+        await self.reads.close()
+
+    async def save_token_use(self) -> None:
+        """Write when the caller's token was last used (after the request let its reads go)."""
+        tokens = self.services.token_service
+        if not tokens.has_unsaved_uses:
+            return
+        try:
+            await tokens.save_last_used()
+        except Exception as exc:  # the request itself succeeded; the next one tries again
+            # The class only: a driver's message may carry the host or the user.
+            log.warning(
+                "could not record when an API token was last used (%s); will retry",
+                type(exc).__name__,
+            )
 
     async def after_write(self) -> None:
         """Forget what this request read: a mutation just changed the data behind it."""
@@ -232,7 +261,9 @@ class GatewayContext:
         """The caller's token (authenticated once per request); raises if there is none."""
         if self._token is None:
             self._token = asyncio.ensure_future(self._authenticate())
-        return self._token
+        # Shielded: the executor cancels the other root fields when one fails, and a shared
+        # read cancelled while it takes its pooled connection breaks that connection's record.
+        return asyncio.shield(self._token)
 
     async def require(self, scope: Scope | None, what: str) -> ApiToken:
         """The caller's token if it has ``scope`` (``None``: any valid token)."""

@@ -36,6 +36,16 @@ class BadUserInputError(GatewayError):
     code = "BAD_USER_INPUT"
 
 
+class ServiceUnavailableError(GatewayError):
+    """The database is busy (a lock held too long): retry after ``extensions.retryAfter`` s."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.extensions = {"code": self.code, "retryable": True, "retryAfter": retry_after}
+
+
 class QueryTooComplexError(GatewayError):
     """The query could return more nodes than the gateway allows."""
 

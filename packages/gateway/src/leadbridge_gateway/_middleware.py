@@ -1,10 +1,16 @@
-"""ASGI middleware: the request body size limit."""
+"""ASGI middleware: the request body size limit; a retryable answer when the database is busy."""
 
 from __future__ import annotations
 
+import logging
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._database_busy import BUSY_MESSAGE, RETRY_AFTER_SECONDS, is_database_busy
+from ._errors import ServiceUnavailableError
 from ._view import error_response
+
+log = logging.getLogger("leadbridge.gateway")
 
 
 class _TooLargeError(Exception):
@@ -68,3 +74,42 @@ class BodySizeLimit:
         )
         response.headers["connection"] = "close"
         await response(scope, receive, send)
+
+
+class DatabaseBusyAnswer:
+    """Answer ``503`` with ``Retry-After`` when a route fails on a busy database.
+
+    For plain HTTP routes (webhooks, icons): a lock held too long by another process is not
+    the request's fault, and a sender that sees 503 delivers again later. ``/graphql``
+    answers the same case with a ``SERVICE_UNAVAILABLE`` error of its own.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started or not is_database_busy(exc):
+                raise
+            log.warning(
+                "database busy on %s (%s); answered 503, retry in %d s",
+                scope["path"],
+                type(exc).__name__,
+                RETRY_AFTER_SECONDS,
+            )
+            response = error_response(503, BUSY_MESSAGE, ServiceUnavailableError.code)
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            await response(scope, receive, send)

@@ -1,10 +1,13 @@
 """Gateway settings, from ``LEADBRIDGE_GATEWAY_*`` variables or given explicitly.
 
 ``LEADBRIDGE_GATEWAY_GRAPHIQL``         ``1`` serves GraphiQL at ``/graphql`` (development only)
-``LEADBRIDGE_GATEWAY_INTROSPECTION``    ``0`` turns schema introspection off (default on)
+``LEADBRIDGE_GATEWAY_INTROSPECTION``    ``0`` turns schema introspection off (default on, for
+                                        callers with a valid API token)
+``LEADBRIDGE_GATEWAY_ANONYMOUS_INTROSPECTION``  ``1`` lets callers without a token introspect
+                                        too (default off; on with GraphiQL)
 ``LEADBRIDGE_CORS_ORIGINS``             comma-separated origins whose pages may call the gateway
-                                       (``http://localhost:5173``; ``*`` for any); also read as
-                                       ``LEADBRIDGE_GATEWAY_CORS_ORIGINS``
+                                        (``http://localhost:5173``; ``*`` for any); also read as
+                                        ``LEADBRIDGE_GATEWAY_CORS_ORIGINS``
 ``LEADBRIDGE_GATEWAY_MAX_BODY_BYTES``   larger request bodies get 413 (default 1 MiB)
 ``LEADBRIDGE_GATEWAY_MAX_DEPTH``        deepest selection nesting accepted (default 12)
 ``LEADBRIDGE_GATEWAY_MAX_ALIASES``      aliases per document (default 30)
@@ -29,7 +32,10 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 @dataclass(frozen=True, kw_only=True)
 class GatewaySettings:
     graphiql: bool = False
+    #: Answer introspection queries (and "did you mean" hints) at all.
     introspection: bool = True
+    #: Answer them to callers without an API token too; GraphiQL (development) implies it.
+    anonymous_introspection: bool = False
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 1024 * 1024
     max_depth: int = 12
@@ -39,6 +45,9 @@ class GatewaySettings:
     cache_size: int = 256
 
     def __post_init__(self) -> None:
+        if self.graphiql and self.introspection and not self.anonymous_introspection:
+            # GraphiQL loads the schema before its user has typed a token.
+            object.__setattr__(self, "anonymous_introspection", True)
         for name in (
             "max_body_bytes",
             "max_depth",
@@ -54,7 +63,7 @@ class GatewaySettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
-        for name in ("graphiql", "introspection"):
+        for name in ("graphiql", "introspection", "anonymous_introspection"):
             raw = env.get(_PREFIX + name.upper())
             if raw is not None:
                 values[name] = _flag(name, raw)

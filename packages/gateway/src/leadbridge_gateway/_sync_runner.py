@@ -8,6 +8,7 @@ import os
 import socket
 from contextlib import suppress
 
+from leadbridge import LeadBridgeError
 from leadbridge.sync import (
     SyncOptions,
     SyncProgress,
@@ -38,6 +39,8 @@ class SyncRunner:
         # The engine records its holder as host:pid; it tells our run from another process'.
         self._holder = f"{socket.gethostname()}:{os.getpid()}"
         self._tasks: set[asyncio.Task[SyncResult]] = set()
+        # Tasks whose caller already has its run: only the log hears how they end.
+        self._handed_over: set[asyncio.Task[SyncResult]] = set()
 
     async def start(self, integration: str, options: SyncOptions) -> SyncRun:
         """Start a sync and return its run as soon as its row exists.
@@ -62,6 +65,7 @@ class SyncRunner:
         task.add_done_callback(self._done)
         while True:
             if first_id.done():
+                self._hand_over(task)
                 return await self._runs.get(first_id.result())
             if task.done():
                 result = task.result()  # raises what the start raised
@@ -69,14 +73,40 @@ class SyncRunner:
                 return await self._runs.get(result.run_id)
             running = await self._runs.runs(integration, status=SyncStatus.RUNNING, limit=1)
             if running and running[0].id > before and running[0].holder == self._holder:
+                self._hand_over(task)
                 return running[0]
             await asyncio.wait({task}, timeout=_POLL)
 
+    def _hand_over(self, task: asyncio.Task[SyncResult]) -> None:
+        if task not in self._tasks:  # it ended already and _done saw it
+            self._log_failure(task)
+        else:
+            self._handed_over.add(task)
+
     def _done(self, task: asyncio.Task[SyncResult]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            # Errors of the start itself reach the caller; this logs what came after.
-            log.debug("background sync task ended with %r", exc)
+        if task in self._handed_over:
+            self._handed_over.discard(task)
+            self._log_failure(task)
+        elif not task.cancelled():
+            task.exception()  # the caller of start() gets it
+
+    def _log_failure(self, task: asyncio.Task[SyncResult]) -> None:
+        """A sync that failed after its caller got its run: one warning line, for operators.
+
+        The engine logs a run that fails; this is what escaped it (its end could not be
+        recorded, its lease was lost). The traceback only when debugging; our errors say
+        what happened, another's message may carry a host or a user.
+        """
+        if task.cancelled() or (exc := task.exception()) is None:
+            return
+        detail = str(exc) if isinstance(exc, LeadBridgeError) else type(exc).__name__
+        log.warning(
+            "%s failed: %s",
+            task.get_name(),
+            detail,
+            exc_info=exc if log.isEnabledFor(logging.DEBUG) else None,
+        )
 
     @property
     def running(self) -> int:

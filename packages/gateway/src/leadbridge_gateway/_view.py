@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cross_web import HTTPException
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -19,6 +21,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from ._context import GatewayContext, GatewayServices
 from ._errors import UnauthenticatedError
 from ._graphiql import graphiql_page
+from ._json_depth import MAX_JSON_DEPTH, nests_deeper_than
 
 log = logging.getLogger("leadbridge.gateway")
 
@@ -40,6 +43,22 @@ _HTTP_CODES = {
 
 #: The longest close reason a WebSocket frame carries (RFC 6455: 125 bytes less the code).
 _MAX_CLOSE_REASON = 123
+
+
+def _then(first: BackgroundTask | None, call: Callable[[], Awaitable[None]]) -> BackgroundTask:
+    """A background task running ``first`` (if any), then ``call``."""
+    if first is None:
+        return BackgroundTask(call)
+
+    async def both() -> None:
+        await first()
+        await call()
+
+    return BackgroundTask(both)
+
+
+def _refuse_constant(name: str) -> object:
+    raise HTTPException(400, f"the JSON document contains {name}, which JSON does not allow")
 
 
 class _WebSocket(ASGIWebSocketAdapter):
@@ -95,10 +114,17 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             )
         finally:
             await context.close()  # before answering: the connection goes back to the pool
+        if context.retry_after is not None:
+            response.headers["Retry-After"] = str(context.retry_after)
+        if self.services.token_service.has_unsaved_uses:
+            # After the answer, on a connection of its own: the request never waits for it.
+            response.background = _then(response.background, context.save_token_use)
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
-        doc = json.loads(data)
+        if nests_deeper_than(data.encode() if isinstance(data, str) else data):
+            raise HTTPException(400, f"the JSON document nests deeper than {MAX_JSON_DEPTH} levels")
+        doc = json.loads(data, parse_constant=_refuse_constant)
         # A JSON body that is not an object (a number, a string) is a bad request, not a crash.
         if not isinstance(doc, dict | list):
             raise HTTPException(400, "the request body must be a JSON object")
@@ -128,6 +154,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             reason = exc.message.encode()[:_MAX_CLOSE_REASON].decode(errors="ignore")
             context.request.state.rejection = reason
             raise ConnectionRejectionError() from exc
+        await context.save_token_use()  # its reads hold no connection (not shared)
         return await super().on_ws_connect(context)
 
     async def render_graphql_ide(self, request: Request) -> Response:

@@ -18,10 +18,12 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadbridge import LeadBridgeError
 
+from ._json_depth import MAX_JSON_DEPTH, nests_deeper_than
 from ._view import error_response
 
 log = logging.getLogger("leadbridge.gateway")
@@ -92,4 +94,67 @@ class WebhookDispatcher:
             return
         child = dict(scope)
         child["root_path"] = f"{scope.get('root_path', '')}/webhooks/{name}"
-        await app(child, receive, send)
+        _serve_both_spellings(app, child)
+        body, replay = await _buffered(receive)
+        if body.lstrip()[:1] in (b"{", b"[") and nests_deeper_than(body):
+            # Refused for every receiver: parsing it would exhaust the parser's recursion.
+            response = error_response(
+                400, f"the JSON document nests deeper than {MAX_JSON_DEPTH} levels", "BAD_REQUEST"
+            )
+            await response(scope, receive, send)
+            return
+        await app(child, replay, send)
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The request's body (bounded by the gateway's body size limit), and a ``receive`` that
+    hands it on unchanged."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+def _serve_both_spellings(app: ASGIApp, scope: Scope) -> None:
+    """Route ``…/name`` and ``…/name/`` (and any path with or without its final slash) alike.
+
+    A Starlette app would answer the spelling its routes lack with a redirect, and webhook
+    senders do not follow redirects: every delivery would be lost. ``/webhooks/name`` reaches
+    the app as its root, ``/``; for a Starlette app, a path none of its routes takes is given
+    to it with its final slash added or removed when a route takes that one.
+    """
+    path: str = scope["path"]
+    if path == scope["root_path"]:
+        _set_path(scope, path + "/")
+        return
+    routes = getattr(app, "routes", None)
+    if not routes or any(route.matches(scope)[0] is not Match.NONE for route in routes):
+        return
+    other = path[:-1] if path.endswith("/") else path + "/"
+    if other == scope["root_path"]:
+        return
+    trial = {**scope, "path": other}
+    if any(route.matches(trial)[0] is not Match.NONE for route in routes):
+        _set_path(scope, other)
+
+
+def _set_path(scope: Scope, path: str) -> None:
+    raw = scope.get("raw_path")
+    if raw is not None:
+        scope["raw_path"] = raw + b"/" if path.endswith("/") else raw.rstrip(b"/")
+    scope["path"] = path

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._errors import NotFoundError, ValidationError
@@ -132,6 +132,8 @@ class TokenService:
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
+        # Tokens used since last_used_at was last written, by id: written later, together.
+        self._unsaved_uses: set[int] = set()
 
     async def create(
         self,
@@ -187,7 +189,10 @@ class TokenService:
     ) -> ApiToken | None:
         """The active token whose secret this is, or ``None`` (unknown, revoked or expired).
 
-        ``session``: read through the caller's (read-only) session rather than a new one.
+        ``session``: read through the caller's (read-only) session rather than a new one. The
+        use is then only noted: the caller writes it with :meth:`save_last_used` once it has
+        let its session go, so that checking a token never holds a second connection (nor
+        waits for SQLite's write lock). Without ``session`` the use is written at once.
         """
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > 128:
             return None
@@ -208,8 +213,42 @@ class TokenService:
         if not token.is_active(now):
             return None
         if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
+            self._unsaved_uses.add(row.id)
+            if session is None:
+                await self.save_last_used()
+        return token
+
+    @property
+    def has_unsaved_uses(self) -> bool:
+        """Whether :meth:`authenticate` noted uses that :meth:`save_last_used` has not written."""
+        return bool(self._unsaved_uses)
+
+    async def save_last_used(self) -> int:
+        """Write ``last_used_at`` of the tokens used since the last call, in one statement.
+
+        Uses are coalesced: many requests on one token make one write. Returns how many
+        tokens were noted. If the write fails (SQLite's write lock held too long), the uses
+        stay noted for the next call and the error is raised.
+        """
+        used, self._unsaved_uses = self._unsaved_uses, set()
+        if not used:
+            return 0
+        now = utcnow()
+        try:
             async with self._session_factory.begin() as session:
                 await session.execute(
-                    update(ApiTokenRow).where(ApiTokenRow.id == row.id).values(last_used_at=now)
+                    update(ApiTokenRow)
+                    .where(
+                        ApiTokenRow.id.in_(sorted(used)),
+                        # Another process (or an earlier call) may have written it meanwhile.
+                        or_(
+                            ApiTokenRow.last_used_at.is_(None),
+                            ApiTokenRow.last_used_at < now - _LAST_USED_RESOLUTION,
+                        ),
+                    )
+                    .values(last_used_at=now)
                 )
-        return token
+        except BaseException:
+            self._unsaved_uses |= used
+            raise
+        return len(used)

@@ -24,6 +24,7 @@ from strawberry.types.graphql import OperationType
 
 from leadbridge.integrations import BaseContactData
 
+from .._database_busy import is_database_busy
 from .._settings import GatewaySettings
 from ._auth import RequireScope, required_scope
 from ._executor import FastLeafExecutionContext, plain_leaves
@@ -103,7 +104,13 @@ class GatewaySchema(strawberry.Schema):
         # Unexpected errors are logged with their traceback (the client sees a masked error);
         # the others are the caller's mistakes and only worth a debug line.
         for error in errors:
-            if is_unexpected(error):
+            if is_database_busy(error.original_error):
+                log.warning(
+                    "database busy while resolving %s (%s); the client is told to retry",
+                    ".".join(str(p) for p in error.path or ()),
+                    type(error.original_error).__name__,
+                )
+            elif is_unexpected(error):
                 log.error(
                     "error resolving %s",
                     ".".join(str(p) for p in error.path or ()),
@@ -136,7 +143,12 @@ def build_schema(
             subscription=subscription,
             types=[Node, *NODE_TYPES],
             extensions=extensions(settings),
-            config=StrawberryConfig(disable_field_suggestions=not settings.introspection),
+            # Hints name fields: only where anyone may read the schema anyway.
+            config=StrawberryConfig(
+                disable_field_suggestions=not (
+                    settings.introspection and settings.anonymous_introspection
+                )
+            ),
             execution_context_class=executor,
             contact_fields=contact_fields(contact_data),
         )

@@ -17,8 +17,8 @@ class RequireScope(FieldExtension):
     """Refuse the field unless the caller's token has ``scope``.
 
     ``scope=None`` asks only for a valid token: fields such as ``node`` check the scope of
-    each object they return themselves. ``writes=True`` (mutations) drops what the request
-    read so far once the field has run.
+    each object they return themselves. ``writes=True`` (mutations) lets the read connection go
+    before the field runs and drops what the request read so far once it has.
     """
 
     def __init__(self, scope: Scope | None, *, writes: bool = False) -> None:
@@ -33,6 +33,8 @@ class RequireScope(FieldExtension):
         **kwargs: Any,
     ) -> Any:
         await info.context.require(self.scope, info.field_name)
+        if self.writes:
+            await info.context.before_write()
         result = await next_(source, info, **kwargs)
         if self.writes:
             # The payload's fields resolve next: they must not see what was read before.

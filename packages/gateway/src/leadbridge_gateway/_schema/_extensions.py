@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
+from graphql import BREAK, DocumentNode, FieldNode, GraphQLError, Visitor, visit
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -19,9 +20,12 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
-from .._errors import QueryTooComplexError
+from .._context import GatewayContext
+from .._database_busy import BUSY_MESSAGE, RETRY_AFTER_SECONDS, is_database_busy
+from .._errors import QueryTooComplexError, ServiceUnavailableError, UnauthenticatedError
 from .._settings import GatewaySettings
 from ._cost import count_nodes
+from ._input_guard import InputGuard
 
 log = logging.getLogger("leadbridge.gateway")
 
@@ -64,6 +68,15 @@ class ErrorPolicy(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
+        if is_database_busy(error.original_error):
+            # Not a fault: the same request succeeds once the database is free.
+            masked.message = BUSY_MESSAGE
+            busy = ServiceUnavailableError(BUSY_MESSAGE, RETRY_AFTER_SECONDS)
+            masked.extensions = busy.extensions
+            context = self.execution_context.context
+            if isinstance(context, GatewayContext):
+                context.retry_after = RETRY_AFTER_SECONDS
+            return masked
         masked.extensions = {"code": INTERNAL_SERVER_ERROR}
         return masked
 
@@ -90,6 +103,48 @@ class NodeLimit(SchemaExtension):
         yield
 
 
+_INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+
+
+def _introspects(document: DocumentNode) -> bool:
+    """Whether the document asks for the schema (``__typename`` alone does not)."""
+    found = False
+
+    class Finder(Visitor):
+        def enter_field(self, node: FieldNode, *_args: Any) -> Any:
+            nonlocal found
+            if node.name.value in _INTROSPECTION_FIELDS:
+                found = True
+                return BREAK
+            return None
+
+    visit(document, Finder())
+    return found
+
+
+class IntrospectionForCallers(SchemaExtension):
+    """Answer introspection to callers with a valid API token only.
+
+    Anonymous callers learn nothing of the schema beyond what they send: their introspection
+    query is refused ``UNAUTHENTICATED`` before it runs.
+    """
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        ctx = self.execution_context
+        context = ctx.context
+        if (
+            ctx.graphql_document is not None
+            and isinstance(context, GatewayContext)
+            and _introspects(ctx.graphql_document)
+        ):
+            try:
+                await context.token()
+            except UnauthenticatedError as exc:
+                refused = UnauthenticatedError(f"introspection needs an API token: {exc.message}")
+                ctx.result = GraphQLExecutionResult(data=None, errors=[refused])
+        yield
+
+
 def extensions(settings: GatewaySettings) -> list[Callable[[], SchemaExtension]]:
     """Extension factories (a fresh instance per operation, shared rule classes and caches)."""
     # Rule classes are built once: the validation cache keys on them.
@@ -100,8 +155,13 @@ def extensions(settings: GatewaySettings) -> list[Callable[[], SchemaExtension]]
     if not settings.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     size = settings.cache_size
+    gate: list[Callable[[], SchemaExtension]] = []
+    if settings.introspection and not settings.anonymous_introspection:
+        gate.append(IntrospectionForCallers)
     return [
         ErrorPolicy,
+        InputGuard,
+        *gate,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=size),
         lambda: AddValidationRules(rules),

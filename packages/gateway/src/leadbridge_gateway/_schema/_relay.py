@@ -43,12 +43,25 @@ def decode_id(global_id: str, argument: str = "id") -> tuple[str, str]:
     return type_name, pk
 
 
+#: Primary keys are 64-bit integers (``BIGINT``): a larger number is no key of ours.
+MAX_PK = 2**63 - 1
+
+
+def parse_pk(pk: str) -> int | None:
+    """The primary key written ``pk`` (ASCII digits, 1 to :data:`MAX_PK`), else ``None``."""
+    if not (pk.isascii() and pk.isdigit()) or len(pk) > 19:
+        return None
+    value = int(pk)
+    return value if 1 <= value <= MAX_PK else None
+
+
 def decode_int_id(global_id: str, type_name: str, argument: str = "id") -> int:
     """The integer primary key behind a global ID that must name a ``type_name``."""
     found, pk = decode_id(global_id, argument)
-    if found != type_name or not pk.isdigit():
+    value = parse_pk(pk) if found == type_name else None
+    if value is None:
         raise BadUserInputError(f"`{argument}`: {global_id!r} is not the ID of a {type_name}")
-    return int(pk)
+    return value
 
 
 @strawberry.interface(description="An object with a global ID, fetchable with `node(id:)`.")
@@ -142,8 +155,14 @@ def decode_cursor(cursor: str, order: str) -> tuple[Any, int]:
         found, value, pk = json.loads(raw)
         if isinstance(value, dict):
             value = datetime.fromisoformat(value["t"])
-        valid = isinstance(found, str) and isinstance(pk, int) and not isinstance(pk, bool)
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeError):
+        valid = (
+            isinstance(found, str)
+            and isinstance(pk, int)
+            and not isinstance(pk, bool)
+            and 0 <= pk <= MAX_PK
+            and _fits_64_bits(value)
+        )
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeError, RecursionError):
         valid = False
     if not valid:
         raise BadUserInputError(f"`after`: {cursor!r} is not a cursor this API issued")
@@ -153,6 +172,13 @@ def decode_cursor(cursor: str, order: str) -> tuple[Any, int]:
             "keep the same `orderBy` while paging"
         )
     return value, pk
+
+
+def _fits_64_bits(value: Any) -> bool:
+    """A cursor's sort value is a scalar column value: an integer must fit a ``BIGINT``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -MAX_PK - 1 <= value <= MAX_PK
+    return value is None or isinstance(value, str | float | datetime | bool)
 
 
 def connection(
@@ -182,7 +208,8 @@ class NodeKind:
 
     type_name: str
     scope: Scope
-    load: Callable[[Any, Sequence[str]], Awaitable[Sequence[Any]]]
+    #: Objects by primary key (each a valid key: :func:`parse_pk`), ``None`` where missing.
+    load: Callable[[Any, Sequence[int]], Awaitable[Sequence[Any]]]
 
 
 #: Node types by GraphQL type name; each schema module registers its own.

@@ -22,6 +22,7 @@ from ._auth import RequireScope
 from ._common import IntRange, OrderDirection, UserError, camel, user_error
 from ._relay import (
     DEFAULT_PAGE,
+    MAX_PK,
     Connection,
     Node,
     NodeKind,
@@ -253,7 +254,11 @@ def _fits(value: Any, sort: ContactSort) -> bool:
         return isinstance(value, datetime)
     if sort is ContactSort.EMAIL:
         return isinstance(value, str)
-    return isinstance(value, int) and not isinstance(value, bool)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    if sort is ContactSort.POINTS:  # an INTEGER column
+        return -(2**31) <= value < 2**31
+    return 0 <= value <= MAX_PK
 
 
 async def build_contacts(
@@ -266,13 +271,12 @@ async def build_contacts(
     return [Contact.build(r, by_id[r.id]) if r is not None else None for r in rows]
 
 
-async def _load_contact_nodes(ctx: GatewayContext, pks: Sequence[str]) -> list[Contact | None]:
-    ids = [int(pk) if pk.isdigit() else 0 for pk in pks]
-    return await build_contacts(ctx, await ctx.loaders.contact.load_many(ids))
+async def _load_contact_nodes(ctx: GatewayContext, pks: Sequence[int]) -> list[Contact | None]:
+    return await build_contacts(ctx, await ctx.loaders.contact.load_many(pks))
 
 
-async def _load_field_nodes(ctx: GatewayContext, pks: Sequence[str]) -> list[CustomField | None]:
-    by_id = {str(s.id): s for s in await ctx.loaders.custom_fields()}
+async def _load_field_nodes(ctx: GatewayContext, pks: Sequence[int]) -> list[CustomField | None]:
+    by_id = {s.id: s for s in await ctx.loaders.custom_fields()}
     return [CustomField.from_spec(by_id[pk]) if pk in by_id else None for pk in pks]
 
 

@@ -10,17 +10,21 @@ from strawberry.types import Info
 from .._context import GatewayContext
 from .._errors import BadUserInputError
 from ._auth import RequireScope
-from ._relay import MAX_PAGE, NODE_KINDS, Node, decode_id
+from ._relay import MAX_PAGE, NODE_KINDS, Node, decode_id, parse_pk
 
 Ctx = Info[GatewayContext, None]
 
 
 async def _resolve(info: Ctx, ids: list[strawberry.ID], argument: str) -> list[Node | None]:
-    decoded = [decode_id(i, argument) for i in ids]
-    wanted: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for position, (type_name, pk) in enumerate(decoded):
-        if type_name in NODE_KINDS:  # an unknown type is an object that does not exist
-            wanted[type_name].append((position, pk))
+    wanted: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for position, global_id in enumerate(ids):
+        type_name, raw_pk = decode_id(global_id, argument)
+        if type_name not in NODE_KINDS:  # an unknown type is an object that does not exist
+            continue
+        pk = parse_pk(raw_pk)
+        if pk is None:
+            raise BadUserInputError(f"`{argument}`: {global_id!r} is not a valid global ID")
+        wanted[type_name].append((position, pk))
     for type_name in wanted:
         kind = NODE_KINDS[type_name]
         await info.context.require(kind.scope, f"{info.field_name}({type_name})")

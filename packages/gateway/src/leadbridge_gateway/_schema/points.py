@@ -137,11 +137,11 @@ async def history_of(
     )
 
 
-async def _load_action_nodes(ctx: GatewayContext, pks: Sequence[str]) -> list[PointAction | None]:
-    wanted = {int(pk) for pk in pks if pk.isdigit()}
+async def _load_action_nodes(ctx: GatewayContext, pks: Sequence[int]) -> list[PointAction | None]:
+    wanted = set(pks)
     actions = await ctx.services.points_service.list_actions() if wanted else []
     found = {a.id: PointAction.build(a) for a in actions if a.id in wanted}
-    return [found.get(int(pk)) if pk.isdigit() else None for pk in pks]
+    return [found.get(pk) for pk in pks]
 
 
 register_node(NodeKind("PointAction", Scope.CONTACTS_READ, _load_action_nodes))

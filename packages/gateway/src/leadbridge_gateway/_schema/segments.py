@@ -85,7 +85,9 @@ class Segment(Node):
     ) -> Connection[Contact]:
         await info.context.require(Scope.CONTACTS_READ, "Segment.members")
         check_first(first)
-        keyset = Keyset(*decode_cursor(after, _MEMBERS_ORDER)) if after is not None else None
+        # Ordered by id: the cursor's id is its sort value too.
+        start = decode_cursor(after, _MEMBERS_ORDER)[1] if after is not None else None
+        keyset = Keyset(start, start) if start is not None else None
         criteria = ContactCriteria(segment=self.alias)
         repo = info.context.services.contacts
         async with info.context.reads.session() as session:
@@ -113,8 +115,8 @@ async def segments_of(ctx: GatewayContext, contact_pk: int) -> list[Segment]:
     return [Segment.build(r) for r in await ctx.loaders.segments_of.load(contact_pk)]
 
 
-async def _load_segment_nodes(ctx: GatewayContext, pks: Sequence[str]) -> list[Segment | None]:
-    rows = await ctx.loaders.segment.load_many([int(pk) if pk.isdigit() else 0 for pk in pks])
+async def _load_segment_nodes(ctx: GatewayContext, pks: Sequence[int]) -> list[Segment | None]:
+    rows = await ctx.loaders.segment.load_many(pks)
     return [Segment.build(r) if r is not None else None for r in rows]
 
 

@@ -50,10 +50,9 @@ async def _runs_by_id(ctx: GatewayContext, pks: Sequence[int]) -> dict[int, Sync
     return {r.id: SyncRun.from_row(r) for r in rows}
 
 
-async def _load_run_nodes(ctx: GatewayContext, pks: Sequence[str]) -> list[SyncRun | None]:
-    ids = [int(pk) if pk.isdigit() else 0 for pk in pks]
-    found = await _runs_by_id(ctx, ids)
-    return [found.get(i) for i in ids]
+async def _load_run_nodes(ctx: GatewayContext, pks: Sequence[int]) -> list[SyncRun | None]:
+    found = await _runs_by_id(ctx, pks)
+    return [found.get(i) for i in pks]
 
 
 register_node(NodeKind("SyncRun", Scope.INTEGRATIONS_READ, _load_run_nodes))
