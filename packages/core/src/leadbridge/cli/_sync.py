@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..container import CoreContainer
-from ..sync import SyncOptions, SyncProgress, SyncResult, SyncStatus, SyncTrigger
+from ..sync import SyncOptions, SyncProgress, SyncResult, SyncRun, SyncStatus, SyncTrigger
 from ._common import console, err_console, fail, print_json, run
 
 app = typer.Typer(help="Sync integrations: run, status, cancel.", no_args_is_help=True)
@@ -105,6 +105,9 @@ def run_cmd(
         str | None,
         typer.Option("--ids", help="Only these integration ids (comma-separated)."),
     ] = None,
+    defer: Annotated[
+        bool, typer.Option("--defer", help="Queue it for a worker (PostgreSQL) and return.")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Run a sync of NAME now: pull, then push. Exit status 1 when the run failed."""
@@ -118,6 +121,10 @@ def run_cmd(
         dry_run=dry_run,
         ids=frozenset(i.strip() for i in ids.split(",") if i.strip()) if ids else None,
     )
+
+    if defer:
+        _defer(name, options, json_)
+        return
 
     async def body(c: CoreContainer) -> SyncResult:
         service = c.sync_service()
@@ -164,6 +171,21 @@ def run_cmd(
             console.print(f"  … see `leadbridge sync status {name}` for all failures")
     if result.status is SyncStatus.FAILED:
         fail(f"sync {name} failed: {result.error}")
+
+
+def _defer(name: str, options: SyncOptions, json_: bool) -> None:
+    async def body(c: CoreContainer) -> SyncRun:
+        queue = c.job_queue()
+        queue.require()  # before resolving: on SQLite the answer is the same for every name
+        await c.sync_service().target(name)
+        async with queue:
+            return await queue.defer_sync(name, options, SyncTrigger.CLI)
+
+    queued = run(body)
+    if json_:
+        print_json({"run_id": queued.id, **queued.to_dict()})
+    else:
+        console.print(f"run {queued.id} of {name} {queued.status.value}: a worker will run it")
 
 
 @app.command("status")
