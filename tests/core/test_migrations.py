@@ -52,7 +52,8 @@ async def test_jobs_migration_on_a_database_of_the_previous_head(
         async with engine.begin() as conn:
             await conn.execute(
                 text(
-                    "INSERT INTO contacts (email, email_key, points, fields, created_at, updated_at) "
+                    "INSERT INTO contacts (email, email_key, points, fields, created_at, "
+                    "updated_at) "
                     "VALUES ('kept@example.com', 'kept@example.com', 3, '{}', :now, :now)"
                 ),
                 {"now": datetime(2026, 1, 1, tzinfo=UTC)},

@@ -8,7 +8,8 @@ from tests._cli import Cli
 
 
 def test_schedules_add_list_pause_resume_remove(cli: Cli) -> None:
-    added = json.loads(cli("schedules", "add", "sync", "memory", "--cron", "*/15 * * * *", "--json").stdout)
+    res = cli("schedules", "add", "sync", "memory", "--cron", "*/15 * * * *", "--json")
+    added = json.loads(res.stdout)
     assert added["kind"] == "sync" and added["target"] == "memory" and added["timezone"] == "UTC"
     cli("schedules", "add", "segments", "--cron", "0 6 * * *", "--tz", "Europe/Paris")
     listed = json.loads(cli("schedules", "list", "--json").stdout)
