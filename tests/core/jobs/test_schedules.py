@@ -34,9 +34,11 @@ async def test_a_bad_schedule_is_refused_naming_what_is_wrong(
     with pytest.raises(InvalidScheduleError) as caught:
         await schedules.add(kind, target, cron, timezone=tz)
     assert caught.value.field == field
-    assert repr({"cron": cron, "timezone": tz, "kind": kind, "target": target}[field])[
-        1:-1
-    ] in str(caught.value) or field == "target"
+    assert (
+        repr({"cron": cron, "timezone": tz, "kind": kind, "target": target}[field])[1:-1]
+        in str(caught.value)
+        or field == "target"
+    )
     assert await schedules.list() == []
 
 
