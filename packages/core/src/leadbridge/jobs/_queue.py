@@ -21,6 +21,7 @@ from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, 
 from procrastinate import exceptions as queue_errors
 from procrastinate.app import WorkerOptions
 from procrastinate.jobs import Job
+from procrastinate.periodic import PeriodicDeferrer
 from sqlalchemy import delete, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -361,6 +362,13 @@ class JobQueue:
                 log.warning("schedule %s could not be queued: %s", schedule.id, exc)
                 await self._schedules.record_outcome(schedule.id, f"not queued: {exc}")
         return f"{len(fired)} schedule(s) due"
+
+    async def defer_tick(self, at: datetime) -> None:
+        """Defer the schedules' tick of the minute ``at`` falls in, as each worker's periodic
+        deferrer does every minute; however many processes call it, one tick is deferred."""
+        app, _ = self._opened()
+        deferrer = PeriodicDeferrer(registry=app.periodic_registry)
+        await deferrer.defer_jobs(deferrer.get_previous_tasks(at=at.timestamp()))
 
     # -- looking and acting on jobs ----------------------------------------------------------
 
