@@ -32,6 +32,7 @@ from ._relay import Node
 from .contact_data import contact_fields, type_clash
 from .contacts import Contact, ContactsMutation, ContactsQuery, CustomField
 from .integrations import Integration, IntegrationsMutation, IntegrationsQuery, SyncRun
+from .jobs import Job, JobsMutation, JobsQuery, Schedule
 from .node import NodeQuery
 from .points import PointAction, PointsMutation, PointsQuery
 from .segments import Segment, SegmentsMutation, SegmentsQuery
@@ -48,6 +49,7 @@ QUERY_TYPES: tuple[type, ...] = (
     IntegrationsQuery,
     SyncQuery,
     PointsQuery,
+    JobsQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
     ContactsMutation,
@@ -55,6 +57,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     IntegrationsMutation,
     SyncMutation,
     PointsMutation,
+    JobsMutation,
 )
 SUBSCRIPTION_TYPES: tuple[type, ...] = (SyncSubscription,)
 #: Node types reachable only through ``node(id:)`` must be listed for the schema to know them.
@@ -65,6 +68,8 @@ NODE_TYPES: tuple[type, ...] = (
     Integration,
     SyncRun,
     PointAction,
+    Schedule,
+    Job,
 )
 
 
