@@ -12,7 +12,7 @@ import enum
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -319,20 +319,38 @@ class JobQueue:
             row = await session.get(SyncRunRow, int(args["run_id"]))
         return SyncRun.from_row(row) if row is not None else None
 
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session (on procrastinate's driver) whose transaction also holds the jobs
+        deferred with ``defer(…, session=session)``: the data that causes a job and the job
+        commit together, or neither (a webhook delivery and its processing, say)."""
+        _, defer_sf = self._opened()
+        async with defer_sf.begin() as session:
+            yield session
+
     async def defer(
-        self, kind: JobKind | str, arguments: Mapping[str, Any], *, queueing_lock: str | None = None
+        self,
+        kind: JobKind | str,
+        arguments: Mapping[str, Any],
+        *,
+        queueing_lock: str | None = None,
+        session: AsyncSession | None = None,
     ) -> int | None:
-        """Queue a job of ``kind``; ``None`` when ``queueing_lock`` found one waiting."""
+        """Queue a job of ``kind``; ``None`` when ``queueing_lock`` found one waiting.
+
+        With ``session`` (from :meth:`transaction`) the job is written in its transaction.
+        """
         kind = str(kind)
         if kind == JobKind.SYNC:
             raise ValidationError("queue syncs with defer_sync (they carry a run)", field="kind")
         if kind not in self._catalog.names:
             raise ValidationError(f"job kind {kind!r} is unknown", field="kind", value=kind)
         app, _ = self._opened()
+        connection = await _driver_connection(session) if session is not None else None
         try:
             return await (
                 app.tasks[_PREFIX + kind]
-                .configure(queueing_lock=queueing_lock)
+                .configure(queueing_lock=queueing_lock, connection=connection)
                 .defer_async(**dict(arguments))
             )
         except queue_errors.AlreadyEnqueued:
