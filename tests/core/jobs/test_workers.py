@@ -241,6 +241,15 @@ async def test_a_fatal_failure_fails_once_and_a_retriable_one_is_retried(
     assert recovered.status is SyncStatus.SUCCEEDED and recovered.error is None
     assert await people(container, "mem2") == expected("mem2", 40)
 
+    # An operator retries the failed job: the same run runs again (and fails again, the
+    # credentials being still wrong).
+    retried = await queue.retry(jobs["mem1"].id)
+    assert retried.status is JobStatus.TODO
+    await wait_for(lambda: idle(container), "the retried job to end", workers)
+    again = await queue.get(jobs["mem1"].id)
+    assert again.status is JobStatus.FAILED and again.attempts > jobs["mem1"].attempts
+    assert [r.id for r in await container.sync_run_service().runs("mem1")] == [fatal.id]
+
 
 async def test_a_schedule_fires_once_per_tick_across_three_workers(
     container: CoreContainer, queue: JobQueue, workers: Workers

@@ -60,31 +60,25 @@ def list_cmd(
     console.print(table)
 
 
-@app.command("cancel")
-def cancel_cmd(job_id: IdArg, json_: JsonOpt = False) -> None:
-    """Cancel a waiting job (a queued sync run ends cancelled); abort a running one."""
-
+def _act(job_id: int, json_: bool, cancel: bool) -> None:
     async def body(c: CoreContainer) -> QueuedJob:
         async with c.job_queue() as jobs:
-            return await jobs.cancel(job_id)
+            return await (jobs.cancel(job_id) if cancel else jobs.retry(job_id))
 
     job = run(body)
     if json_:
         print_json(job.to_dict())
     else:
         console.print(_line(job), highlight=False)
+
+
+@app.command("cancel")
+def cancel_cmd(job_id: IdArg, json_: JsonOpt = False) -> None:
+    """Cancel a waiting job (a queued sync run ends cancelled); abort a running one."""
+    _act(job_id, json_, cancel=True)
 
 
 @app.command("retry")
 def retry_cmd(job_id: IdArg, json_: JsonOpt = False) -> None:
-    """Run a failed or cancelled job again now."""
-
-    async def body(c: CoreContainer) -> QueuedJob:
-        async with c.job_queue() as jobs:
-            return await jobs.retry(job_id)
-
-    job = run(body)
-    if json_:
-        print_json(job.to_dict())
-    else:
-        console.print(_line(job), highlight=False)
+    """Run a failed job again now (a sync resumes its run)."""
+    _act(job_id, json_, cancel=False)

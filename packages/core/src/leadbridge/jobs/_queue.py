@@ -493,10 +493,10 @@ class JobQueue:
         return SyncRun.from_row(row)
 
     async def retry(self, job_id: int) -> QueuedJob:
-        """Run a failed (or cancelled) job again now."""
+        """Run a failed job again now (a sync resumes its run)."""
         job = await self.get(job_id)
-        if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.ABORTED):
-            raise ConflictError(f"job {job_id} is {job.status.value}; only ended jobs are retried")
+        if job.status is not JobStatus.FAILED:
+            raise ConflictError(f"job {job_id} is {job.status.value}; only failed jobs are retried")
         app, _ = self._opened()
         try:
             await app.job_manager.retry_job_by_id_async(job_id, retry_at=self._clock())
