@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -65,3 +66,25 @@ async def test_a_failing_job_is_recorded_and_the_runner_goes_on(
     listed = {s.kind: s.last_outcome for s in await schedules.list()}
     assert listed["sync"] is not None and listed["sync"].startswith("failed: sync memory")
     assert listed["prune"] == "pruned 0 change-log row(s)"
+
+
+async def test_a_stopped_run_stays_queued_and_the_runner_resumes_it(
+    container: CoreContainer, remote: MemoryIntegration
+) -> None:
+    await define_memory_fields(container.custom_field_service())
+    embedded, _ = runner(container)
+    stop = asyncio.Event()
+    stopped = await container.sync_service().start(
+        "memory", progress=lambda _: stop.set(), stop=stop
+    )
+    assert stopped.status is SyncStatus.QUEUED and stopped.counters.pulled == 5
+    assert stopped.run_id is not None
+    run = await container.sync_run_service().get(stopped.run_id)
+    assert run.status is SyncStatus.QUEUED and run.finished_at is None
+
+    fired = await embedded.run_due(T0)
+    assert [(f.kind, f.failed) for f in fired] == [("sync", False)]
+    resumed = await container.sync_run_service().get(stopped.run_id)
+    assert resumed.status is SyncStatus.SUCCEEDED
+    assert (resumed.counters.pulled, resumed.counters.created) == (12, 12)
+    assert await container.contact_service().count() == 12

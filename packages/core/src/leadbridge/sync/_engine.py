@@ -392,7 +392,12 @@ class SyncEngine:
     async def _beat(self, session: AsyncSession, run: _Run, now: datetime) -> None:
         result = await session.execute(
             update(SyncLeaseRow)
-            .where(SyncLeaseRow.integration == run.integration, SyncLeaseRow.run_id == run.run_id)
+            .where(
+                SyncLeaseRow.integration == run.integration,
+                SyncLeaseRow.run_id == run.run_id,
+                # A run resumed elsewhere (its worker was thought dead) is no longer ours.
+                SyncLeaseRow.holder == self._holder,
+            )
             .values(heartbeat_at=now)
             .execution_options(synchronize_session=False)
         )
