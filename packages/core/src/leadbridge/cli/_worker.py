@@ -50,7 +50,8 @@ def worker_cmd(
             if concurrency != 1 or queue:
                 err_console.print(
                     "[yellow]note:[/yellow] on SQLite one worker runs one job at a time; "
-                    "--concurrency and --queue apply to PostgreSQL"
+                    "--concurrency and --queue apply to PostgreSQL",
+                    soft_wrap=True,
                 )
             err_console.print("worker: running due schedules in this process (SQLite)")
             await c.embedded_runner().run_forever(stop)
@@ -58,7 +59,8 @@ def worker_cmd(
         async with jobs:
             err_console.print(
                 f"worker: procrastinate queue, concurrency {concurrency}, "
-                f"queues {', '.join(queue) if queue else 'all'}"
+                f"queues {', '.join(queue) if queue else 'all'}",
+                soft_wrap=True,
             )
             await jobs.run_worker(
                 stop,
