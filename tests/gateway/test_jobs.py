@@ -138,6 +138,7 @@ async def test_on_sqlite_there_is_no_queue(
 ) -> None:
     if db_backend != "sqlite":
         pytest.skip("SQLite behaviour")
+    remote.page_delay = 0.2
     started: dict[str, Any] = (await gql.data(START))["startSync"]
-    assert started["run"]["status"] == "RUNNING"
+    assert started["run"]["status"] in ("RUNNING", "SUCCEEDED"), "it runs in this process"
     assert (await gql.data(JOBS))["jobs"] == {"totalCount": 0, "nodes": []}
