@@ -13,6 +13,7 @@ MODULES = [
     "leadbridge.db",
     "leadbridge.http",
     "leadbridge.integrations",
+    "leadbridge.jobs",
     "leadbridge.points",
     "leadbridge.segments",
     "leadbridge.sync",

@@ -14,6 +14,35 @@ from leadbridge_gateway import GatewaySettings, create_app
 ALL_SCOPES = tuple(Scope)
 
 
+@pytest_asyncio.fixture
+async def sync_worker(container: CoreContainer) -> AsyncIterator[None]:
+    """On PostgreSQL the gateway only queues syncs: a worker in this process runs them (it
+    resolves the sync targets the test registers). Nothing on SQLite."""
+    import asyncio
+
+    from leadbridge.jobs import JobQueue
+
+    queue = JobQueue(
+        container.settings().database_url,
+        container.job_catalog(),
+        container.schedule_service(),
+        container.session_factory(),
+    )
+    if not queue.available:
+        yield
+        return
+    stop = asyncio.Event()
+    async with queue:
+        worker = asyncio.create_task(
+            queue.run_worker(stop, concurrency=2, poll_interval=0.1, graceful_timeout=5)
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            await worker
+
+
 @pytest.fixture
 def gateway_settings() -> GatewaySettings:
     return GatewaySettings()

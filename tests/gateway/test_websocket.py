@@ -140,7 +140,7 @@ async def test_http_on_the_same_server(server: str, token: str) -> None:
 
 
 async def test_sync_run_progress_streams_until_the_run_ends(
-    server: str, make_token: MakeToken, container: CoreContainer
+    server: str, make_token: MakeToken, container: CoreContainer, sync_worker: None
 ) -> None:
     await define_memory_fields(container.custom_field_service())
     remote = MemoryIntegration(page_size=5)

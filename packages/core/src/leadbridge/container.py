@@ -24,6 +24,7 @@ from .contacts import ChangeLogService, ContactService, CustomFieldService
 from .db import create_engine, create_session_factory
 from .events import EventBus
 from .integrations import BaseContactData, IntegrationRegistry, IntegrationSettingsService
+from .jobs import EmbeddedRunner, JobCatalog, JobQueue, ScheduleService
 from .points import PointsService
 from .segments import SegmentService
 from .settings import Settings
@@ -120,6 +121,36 @@ class CoreContainer(containers.DeclarativeContainer):
         ),
     )
     sync_run_service = providers.Singleton(SyncRunService, session_factory=session_factory)
+
+    # Jobs: the embedder's own job kinds (``BaseJobKind``) plus the plugins' ``job_kinds``.
+    job_kinds = providers.List()
+    job_catalog = providers.Singleton(
+        JobCatalog,
+        sync_service=sync_service,
+        segment_service=segment_service,
+        change_log_service=change_log_service,
+        plugin_kinds=providers.Callable(
+            _plugin_contributions, integration_registry, "job_kinds", job_kinds
+        ),
+    )
+    schedule_service = providers.Singleton(
+        ScheduleService, session_factory=session_factory, kinds=job_catalog.provided.plugin_names
+    )
+    #: SQLite (or no queue): runs due schedules in-process (``leadbridge worker``).
+    embedded_runner = providers.Singleton(
+        EmbeddedRunner,
+        catalog=job_catalog,
+        schedules=schedule_service,
+        sync_runs=sync_run_service,
+    )
+    #: PostgreSQL: the procrastinate queue (``JobQueue.available`` says whether it is there).
+    job_queue = providers.Singleton(
+        JobQueue,
+        database_url=settings.provided.database_url,
+        catalog=job_catalog,
+        schedules=schedule_service,
+        session_factory=session_factory,
+    )
     # Points: the embedder's own action types and trigger events; the plugins' action types are
     # appended. Building points_service subscribes the action types to event_bus.
     point_action_types = providers.List()

@@ -32,7 +32,10 @@ class GatewayContainer(containers.DeclarativeContainer):
     contact_repository = providers.Singleton(ContactRepository)
     #: Syncs started through the API; the app's lifespan cancels them at shutdown.
     sync_runner = providers.Singleton(
-        SyncRunner, sync_service=core.sync_service, sync_run_service=core.sync_run_service
+        SyncRunner,
+        sync_service=core.sync_service,
+        sync_run_service=core.sync_run_service,
+        job_queue=core.job_queue,
     )
     services = providers.Singleton(
         GatewayServices,
@@ -48,5 +51,7 @@ class GatewayContainer(containers.DeclarativeContainer):
         sync_run_service=core.sync_run_service,
         sync_runner=sync_runner,
         points_service=core.points_service,
+        schedule_service=core.schedule_service,
+        job_queue=core.job_queue,
     )
     schema = providers.Singleton(build_schema, settings=settings, contact_data=core.contact_data)

@@ -20,6 +20,7 @@ from leadbridge.integrations import (
     IntegrationRegistry,
     IntegrationSettingsService,
 )
+from leadbridge.jobs import JobQueue, ScheduleService
 from leadbridge.points import PointsService
 from leadbridge.segments import SegmentService
 from leadbridge.sync import SyncRunService
@@ -47,6 +48,8 @@ class GatewayServices:
     sync_run_service: SyncRunService
     sync_runner: SyncRunner
     points_service: PointsService
+    schedule_service: ScheduleService
+    job_queue: JobQueue
 
 
 class Reads:

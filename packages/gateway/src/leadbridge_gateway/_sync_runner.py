@@ -1,4 +1,5 @@
-"""Syncs started through the API: run in the background, returned to the caller at once."""
+"""Syncs started through the API, returned to the caller at once: queued for a worker on
+PostgreSQL (no sync runs inside a gateway process there), run in the background on SQLite."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 from contextlib import suppress
 
 from leadbridge import LeadBridgeError
+from leadbridge.jobs import JobQueue
 from leadbridge.sync import (
     SyncOptions,
     SyncProgress,
@@ -33,21 +35,38 @@ class SyncRunner:
     app down mid-run leaves no run stuck ``running``.
     """
 
-    def __init__(self, sync_service: SyncService, sync_run_service: SyncRunService) -> None:
+    def __init__(
+        self, sync_service: SyncService, sync_run_service: SyncRunService, job_queue: JobQueue
+    ) -> None:
         self._sync = sync_service
         self._runs = sync_run_service
+        self._queue = job_queue
+        self._queue_opened: asyncio.Lock | None = None
         # The engine records its holder as host:pid; it tells our run from another process'.
         self._holder = f"{socket.gethostname()}:{os.getpid()}"
         self._tasks: set[asyncio.Task[SyncResult]] = set()
         # Tasks whose caller already has its run: only the log hears how they end.
         self._handed_over: set[asyncio.Task[SyncResult]] = set()
 
+    async def _opened_queue(self) -> JobQueue:
+        if self._queue_opened is None:
+            self._queue_opened = asyncio.Lock()
+        async with self._queue_opened:
+            await self._queue.open()  # once: opening an open queue does nothing
+        return self._queue
+
     async def start(self, integration: str, options: SyncOptions) -> SyncRun:
         """Start a sync and return its run as soon as its row exists.
 
-        Raises what starting raises (unknown or disabled integration, a mapping that cannot
-        work, :class:`~leadbridge.sync.SyncLockedError` when a run holds the lease).
+        On PostgreSQL the run is ``queued`` and its job deferred in one transaction; a sync
+        of the integration already waiting absorbs it. Raises what starting raises (unknown
+        or disabled integration, a mapping that cannot work, and on SQLite
+        :class:`~leadbridge.sync.SyncLockedError` when a run holds the lease).
         """
+        if self._queue.available:
+            await self._sync.target(integration)  # refused now, not later in a worker
+            queue = await self._opened_queue()
+            return await queue.defer_sync(integration, options, SyncTrigger.API)
         newest = await self._runs.runs(integration, limit=1)
         before = newest[0].id if newest else 0
         loop = asyncio.get_running_loop()
@@ -113,11 +132,19 @@ class SyncRunner:
         """How many syncs this process is running."""
         return len(self._tasks)
 
+    async def cancel(self, run_id: int) -> SyncRun:
+        """Cancel a queued run (its job goes too) or ask a running one to stop after its page."""
+        if self._queue.available and (await self._runs.get(run_id)).status is SyncStatus.QUEUED:
+            queue = await self._opened_queue()
+            return await queue.cancel_run(run_id)
+        return await self._runs.cancel(run_id)
+
     async def aclose(self) -> None:
-        """Cancel the running syncs and wait for them to record their end."""
+        """Cancel the running syncs and wait for them to record their end; close the queue."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         for task in tasks:
             with suppress(asyncio.CancelledError, Exception):
                 await task
+        await self._queue.close()

@@ -16,10 +16,13 @@ from ._db import app as db_app
 from ._fields import app as fields_app
 from ._help import HelpGroup
 from ._integrations import app as integrations_app
+from ._jobs import app as jobs_app
 from ._points import app as points_app
+from ._schedules import app as schedules_app
 from ._segments import app as segments_app
 from ._sync import app as sync_app
 from ._tokens import app as tokens_app
+from ._worker import worker_cmd
 
 __all__ = ["app", "main", "print_json", "print_list"]
 
@@ -40,6 +43,9 @@ app.add_typer(segments_app, name="segments")
 app.add_typer(sync_app, name="sync")
 app.add_typer(points_app, name="points", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(schedules_app, name="schedules")
+app.add_typer(jobs_app, name="jobs")
+app.command("worker")(worker_cmd)
 
 
 def _versions() -> list[tuple[str, str]]:

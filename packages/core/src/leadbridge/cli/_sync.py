@@ -32,6 +32,7 @@ from ..sync import (
     SyncOptions,
     SyncProgress,
     SyncResult,
+    SyncRun,
     SyncStatus,
     SyncTrigger,
 )
@@ -130,6 +131,9 @@ def run_cmd(
         str | None,
         typer.Option("--ids", metavar="ID,…", help="Only these integration ids (comma-separated)."),
     ] = None,
+    defer: Annotated[
+        bool, typer.Option("--defer", help="Queue it for a worker (PostgreSQL) and return.")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Run a sync of NAME now: pull, then push. Exit status 1 when the run failed."""
@@ -143,6 +147,10 @@ def run_cmd(
         dry_run=dry_run,
         ids=frozenset(i.strip() for i in ids.split(",") if i.strip()) if ids else None,
     )
+
+    if defer:
+        _defer(name, options, json_)
+        return
 
     async def body(c: CoreContainer) -> SyncResult:
         service = c.sync_service()
@@ -228,6 +236,21 @@ def _error_cells(e: dict[str, Any]) -> tuple[str, ...]:
     """A failure or skipped object as table cells: run, direction, object, id, message."""
     label = e["integration_id"] or f"contact {e['contact_id']}"
     return f"#{e['run_id']}", e["direction"], e["object"], str(label), e["message"]
+
+
+def _defer(name: str, options: SyncOptions, json_: bool) -> None:
+    async def body(c: CoreContainer) -> SyncRun:
+        queue = c.job_queue()
+        queue.require()  # before resolving: on SQLite the answer is the same for every name
+        await c.sync_service().target(name)
+        async with queue:
+            return await queue.defer_sync(name, options, SyncTrigger.CLI)
+
+    queued = run(body)
+    if json_:
+        print_json({"run_id": queued.id, **queued.to_dict()})
+    else:
+        console.print(f"run {queued.id} of {name} {queued.status.value}: a worker will run it")
 
 
 @app.command("status")

@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._errors import ValidationError
 from ..contacts import ChangeLogService, ContactService, CustomFieldService
 from ..db import utcnow
 from ..events import EventBus
+from ..http import RetriableAPIError
 from ._audience import AudienceReader, fields_object
 from ._errors import SyncError, SyncLeaseLostError, SyncLockedError, SyncRunError
 from ._exchange import (
@@ -60,6 +61,10 @@ class _Cancelled(Exception):
     pass
 
 
+class _Interrupted(Exception):
+    """The process is stopping: end after this page, leave the run to resume."""
+
+
 @dataclass
 class _Run:
     integration: str
@@ -71,6 +76,7 @@ class _Run:
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
     #: set by the heartbeat when another run took the lease over
     lost: SyncLeaseLostError | None = None
+    stop: asyncio.Event | None = None
     created_since_analyze: int = 0
     created_at_analyze: int = 0
 
@@ -86,6 +92,13 @@ def _retriable(exc: DBAPIError) -> bool:
         return True
     code = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
     return code in ("40P01", "40001")  # deadlock detected, serialization failure
+
+
+def _is_retriable(exc: BaseException) -> bool:
+    """A failure that may pass: running the same sync later may work."""
+    return isinstance(
+        exc, RetriableAPIError | SyncLockedError | OSError | TimeoutError | OperationalError
+    )
 
 
 def _describe(exc: BaseException) -> str:
@@ -146,8 +159,15 @@ class SyncEngine:
         *,
         trigger: SyncTrigger | str = SyncTrigger.API,
         progress: ProgressCallback | None = None,
+        run_id: int | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SyncResult:
         """Run a sync of ``manual.integration`` through ``exchange``; returns when it ended.
+
+        ``run_id`` starts a run recorded beforehand (``queued``, by a job queue) or resumes one
+        whose process died or stopped: its lease is taken over at once and its counters go on.
+        When ``stop`` is set the run ends after the page in hand with status ``queued``, to be
+        resumed from its last committed page.
 
         Raises :class:`SyncLockedError` when another run holds the lease (nothing started),
         :class:`~leadbridge.ConfigurationError` for a manual that cannot work. Otherwise the
@@ -168,10 +188,15 @@ class SyncEngine:
         manual.check(specs)
         integration = manual.integration
         started = self._clock()
-        run_id = None if options.dry_run else await self._start(integration, trigger, options)
-        run = _Run(integration, options, run_id, progress)
+        resumed = SyncCounters()
+        if options.dry_run:
+            run_id = None
+        else:
+            run_id, resumed = await self._start(integration, trigger, options, run_id)
+        run = _Run(integration, options, run_id, progress, counters=resumed, stop=stop)
         status = SyncStatus.SUCCEEDED
         error: str | None = None
+        retriable = False
         heartbeat = asyncio.create_task(self._heartbeat(run)) if run_id is not None else None
         try:
             if not options.push_only:
@@ -186,11 +211,14 @@ class SyncEngine:
             status = SyncStatus.PARTIAL if run.counters.failed else SyncStatus.SUCCEEDED
         except _Cancelled:
             status = SyncStatus.CANCELLED
+        except _Interrupted:
+            status, error = SyncStatus.QUEUED, "interrupted: its worker stopped; it resumes"
         except (asyncio.CancelledError, KeyboardInterrupt):
             status, error = SyncStatus.CANCELLED, "interrupted"
             raise
         except Exception as exc:
             status, error = SyncStatus.FAILED, _describe(exc)
+            retriable = _is_retriable(exc)
             log.warning(
                 "sync %s (run %s) failed: %s",
                 integration,
@@ -217,6 +245,7 @@ class SyncEngine:
             failures=run.failures,
             started_at=started,
             finished_at=finished,
+            retriable=retriable,
         )
 
     async def cancel(self, run_id: int) -> None:
@@ -230,11 +259,17 @@ class SyncEngine:
 
     # -- lease and run rows ----------------------------------------------------------------
 
-    async def _start(self, integration: str, trigger: SyncTrigger, options: SyncOptions) -> int:
+    async def _start(
+        self,
+        integration: str,
+        trigger: SyncTrigger,
+        options: SyncOptions,
+        run_id: int | None,
+    ) -> tuple[int, SyncCounters]:
         for attempt in range(2):
             try:
                 async with self._sf.begin() as session:
-                    return await self._acquire(session, integration, trigger, options)
+                    return await self._acquire(session, integration, trigger, options, run_id)
             except IntegrityError as exc:
                 # Two processes inserted the first lease row at once; the loser looks again.
                 if attempt:
@@ -246,8 +281,13 @@ class SyncEngine:
         raise AssertionError("unreachable")
 
     async def _acquire(
-        self, session: AsyncSession, integration: str, trigger: SyncTrigger, options: SyncOptions
-    ) -> int:
+        self,
+        session: AsyncSession,
+        integration: str,
+        trigger: SyncTrigger,
+        options: SyncOptions,
+        run_id: int | None,
+    ) -> tuple[int, SyncCounters]:
         now = self._clock()
         lease = (
             await session.execute(
@@ -257,7 +297,7 @@ class SyncEngine:
             )
         ).scalar_one_or_none()
         abandoned: int | None = None
-        if lease is not None and lease.run_id is not None:
+        if lease is not None and lease.run_id is not None and lease.run_id != run_id:
             if self._alive(lease, now):
                 ago = (now - lease.heartbeat_at).total_seconds() if lease.heartbeat_at else 0.0
                 raise SyncLockedError(
@@ -267,18 +307,21 @@ class SyncEngine:
                     run_id=lease.run_id,
                 )
             abandoned = lease.run_id
-        run = SyncRunRow(
-            integration=integration,
-            trigger=trigger.value,
-            options=options.to_dict(),
-            status=SyncStatus.RUNNING.value,
-            started_at=now,
-            heartbeat_at=now,
-            holder=self._holder.label,
-            cancel_requested=False,
-        )
-        session.add(run)
-        await session.flush()
+        if run_id is None:
+            run = SyncRunRow(
+                integration=integration,
+                trigger=trigger.value,
+                options=options.to_dict(),
+                status=SyncStatus.RUNNING.value,
+                started_at=now,
+                heartbeat_at=now,
+                holder=self._holder.label,
+                cancel_requested=False,
+            )
+            session.add(run)
+            await session.flush()
+        else:
+            run = await self._resume(session, integration, run_id, now)
         if abandoned is not None:
             log.warning("sync %s: taking over the lease of run %s", integration, abandoned)
             await session.execute(
@@ -307,7 +350,28 @@ class SyncEngine:
             lease.instance_id, lease.process_scope = self._holder.instance_id, self._holder.scope
             lease.acquired_at = lease.heartbeat_at = now
         await session.flush()
-        return run.id
+        resumed = SyncCounters(**{name: getattr(run, name) for name in SyncCounters().to_dict()})
+        return run.id, resumed
+
+    async def _resume(
+        self, session: AsyncSession, integration: str, run_id: int, now: datetime
+    ) -> SyncRunRow:
+        """Run ``run_id`` (queued, or left behind by a process that died or stopped) here."""
+        run = await session.get(SyncRunRow, run_id, with_for_update=True)
+        if run is None or run.integration != integration:
+            raise ValidationError(
+                f"sync run {run_id} is not a run of {integration}", field="run_id", value=run_id
+            )
+        if run.status not in (SyncStatus.QUEUED, SyncStatus.RUNNING, SyncStatus.FAILED):
+            raise SyncRunError(f"sync run {run_id} has ended ({run.status}); it cannot run again")
+        if run.status == SyncStatus.QUEUED and run.finished_at is None and not run.error:
+            run.started_at = now  # its first start: the queued time was its creation
+        if run.status == SyncStatus.RUNNING:
+            log.warning("sync %s: resuming run %s (%s stopped)", integration, run_id, run.holder)
+        run.status, run.error, run.finished_at = SyncStatus.RUNNING.value, None, None
+        run.heartbeat_at, run.holder = now, self._holder.label
+        await session.flush()
+        return run
 
     def _alive(self, lease: SyncLeaseRow, now: datetime) -> bool:
         if lease.heartbeat_at is None or now - lease.heartbeat_at > self._lease_timeout:
@@ -335,7 +399,12 @@ class SyncEngine:
     async def _beat(self, session: AsyncSession, run: _Run, now: datetime) -> None:
         result = await session.execute(
             update(SyncLeaseRow)
-            .where(SyncLeaseRow.integration == run.integration, SyncLeaseRow.run_id == run.run_id)
+            .where(
+                SyncLeaseRow.integration == run.integration,
+                SyncLeaseRow.run_id == run.run_id,
+                # A run resumed elsewhere (its worker was thought dead) is no longer ours.
+                SyncLeaseRow.instance_id == self._holder.instance_id,
+            )
             .values(heartbeat_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -388,7 +457,7 @@ class SyncEngine:
                 .values(
                     status=status.value,
                     error=error,
-                    finished_at=now,
+                    finished_at=None if status is SyncStatus.QUEUED else now,
                     heartbeat_at=now,
                     **run.counters.to_dict(),
                 )
@@ -407,6 +476,8 @@ class SyncEngine:
             raise run.lost
         if run.cancel.is_set():
             raise _Cancelled
+        if run.stop is not None and run.stop.is_set():
+            raise _Interrupted
 
     def _report_progress(
         self, run: _Run, phase: str, obj: str, done: int, total: int | None

@@ -27,6 +27,7 @@ class SyncTrigger(enum.StrEnum):
 
 
 class SyncStatus(enum.StrEnum):
+    QUEUED = "queued"  # waiting for a worker (PostgreSQL), or stopped to resume there
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"  # finished, some objects failed (see the run's errors)
@@ -212,6 +213,8 @@ class SyncResult:
     failures: list[SyncFailure] = field(default_factory=list)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    #: a failed run's cause may pass (network, 5xx, rate limit, another run holds the lease)
+    retriable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -116,12 +117,28 @@ class SyncService:
         trigger: SyncTrigger | str = SyncTrigger.API,
         *,
         progress: ProgressCallback | None = None,
+        run_id: int | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SyncResult:
-        """Resolve the integration, run its sync to the end and return the result."""
+        """Resolve the integration, run its sync to the end and return the result.
+
+        ``run_id`` and ``stop``: see :meth:`SyncEngine.run` (how a job queue runs a sync).
+        """
         target = await self._resolve(integration_name)
         return await self._engine.run(
-            target.exchange, target.manual, options, trigger=trigger, progress=progress
+            target.exchange,
+            target.manual,
+            options,
+            trigger=trigger,
+            progress=progress,
+            run_id=run_id,
+            stop=stop,
         )
+
+    async def target(self, integration_name: str) -> SyncTarget:
+        """What a sync of ``integration_name`` would use; raises what a start would (unknown,
+        disabled, nothing mapped) — a job queue checks before queueing."""
+        return await self._resolve(integration_name)
 
     async def cancel(self, run_id: int) -> None:
         await self._engine.cancel(run_id)

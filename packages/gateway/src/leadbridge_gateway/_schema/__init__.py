@@ -33,6 +33,7 @@ from ._relay import Node
 from .contact_data import contact_fields, type_clash
 from .contacts import Contact, ContactsMutation, ContactsQuery, CustomField
 from .integrations import Integration, IntegrationsMutation, IntegrationsQuery, SyncRun
+from .jobs import Job, JobsMutation, JobsQuery, Schedule
 from .node import NodeQuery
 from .points import PointAction, PointsMutation, PointsQuery
 from .segments import Segment, SegmentsMutation, SegmentsQuery
@@ -49,6 +50,7 @@ QUERY_TYPES: tuple[type, ...] = (
     IntegrationsQuery,
     SyncQuery,
     PointsQuery,
+    JobsQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
     ContactsMutation,
@@ -56,6 +58,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     IntegrationsMutation,
     SyncMutation,
     PointsMutation,
+    JobsMutation,
 )
 SUBSCRIPTION_TYPES: tuple[type, ...] = (SyncSubscription,)
 #: Node types reachable only through ``node(id:)`` must be listed for the schema to know them.
@@ -66,6 +69,8 @@ NODE_TYPES: tuple[type, ...] = (
     Integration,
     SyncRun,
     PointAction,
+    Schedule,
+    Job,
 )
 
 

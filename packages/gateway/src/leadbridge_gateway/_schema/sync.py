@@ -162,8 +162,9 @@ class SyncMutation:
     @strawberry.mutation(
         extensions=_RUN,
         description=(
-            "Start a sync of an integration; returns the run at once while it goes on in the "
-            "background. Follow it with `syncRunProgress` or `syncRun`."
+            "Start a sync of an integration; returns the run at once. On PostgreSQL the run is "
+            "`QUEUED` for a worker (a sync of the integration already waiting absorbs it); on "
+            "SQLite it goes on in the background. Follow it with `syncRunProgress` or `syncRun`."
         ),
     )
     async def start_sync(
@@ -177,12 +178,15 @@ class SyncMutation:
 
     @strawberry.mutation(
         extensions=_RUN,
-        description="Ask a running run (in any process) to stop after its current page.",
+        description=(
+            "Cancel a queued run (its job is cancelled: the run ends `CANCELLED`), or ask a "
+            "running run (in any process) to stop after its current page."
+        ),
     )
     async def cancel_sync(self, info: Ctx, id: strawberry.ID) -> SyncRunPayload:
         try:
             pk = decode_int_id(id, "SyncRun")
-            run = await info.context.services.sync_run_service.cancel(pk)
+            run = await info.context.services.sync_runner.cancel(pk)
         except (BadUserInputError, LeadBridgeError) as exc:
             return SyncRunPayload(run=None, user_errors=[user_error(exc, ["id"])])
         return SyncRunPayload(run=SyncRun.build(run), user_errors=[])
@@ -213,6 +217,6 @@ class SyncSubscription:
             if state != last:
                 last = state
                 yield SyncRun.build(run)
-            if run.status is not SyncStatus.RUNNING:
+            if run.status not in (SyncStatus.QUEUED, SyncStatus.RUNNING):
                 return
             await asyncio.sleep(PROGRESS_INTERVAL)
