@@ -52,7 +52,11 @@ def test_the_walk_finds_core_and_plugin_lists() -> None:
 
 
 @pytest.mark.parametrize("path", LISTS, ids=" ".join)
-def test_list_command_json_shape(cli: Cli, livestorm: FakeLivestorm, path: tuple[str, ...]) -> None:
+def test_list_command_json_shape(
+    cli: Cli, livestorm: FakeLivestorm, path: tuple[str, ...], db_backend: str
+) -> None:
+    if path == ("jobs", "list") and db_backend == "sqlite":
+        pytest.skip("the job queue is PostgreSQL's: on SQLite `jobs list` refuses in one line")
     out = cli(*path, "--json")
     doc = json.loads(out.stdout)
     assert set(doc) == {"items", "next_cursor"}, doc
