@@ -23,6 +23,7 @@ from leadbridge import CoreContainer, LeadBridgeError, db
 from ._container import GatewayContainer
 from ._graphiql import static_asset
 from ._middleware import BodySizeLimit
+from ._scrape import MetricsEndpoint
 from ._settings import GatewaySettings
 from ._view import GraphQLView, error_response
 from ._webhooks import WebhookDispatcher, discover
@@ -105,11 +106,13 @@ def create_app(
     async def not_found(_request: Request, _exc: Exception) -> JSONResponse:
         return error_response(404, "not found", "NOT_FOUND")
 
+    metrics = MetricsEndpoint(container.engine, settings.metrics_token)
     routes: list[Any] = [
         Route("/graphql", view),
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics.respond, methods=["GET"]),
         Route("/integrations/{name}/icon", integration_icon, methods=["GET"]),
         Route("/webhooks/{integration}", dispatcher),
         Route("/webhooks/{integration}/{rest:path}", dispatcher),

@@ -34,6 +34,7 @@ from leadbridge.http import (
     create_client,
     raise_for_status,
 )
+from leadbridge.observability import record_quota
 
 from ._errors import (
     AlreadyRegisteredError,
@@ -359,6 +360,7 @@ class LivestormClient:
 
     async def _read_quota(self, response: httpx.Response) -> None:
         self.quota.update(response.headers)
+        record_quota("livestorm", "monthly", self.quota.monthly_remaining, self.quota.monthly_limit)
 
     async def _send(
         self,

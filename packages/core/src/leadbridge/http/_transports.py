@@ -18,6 +18,7 @@ from types import TracebackType
 import httpx
 
 from .._errors import ValidationError
+from ..observability import record_api_call, record_api_retry
 from ._errors import transport_error
 from ._redact import request_url, secret_values
 from ._retry_after import parse_retry_after
@@ -198,7 +199,7 @@ class RetryTransport(_WrappingTransport):
                 response = await self._transport.handle_async_request(request)
             except httpx.TransportError as exc:
                 sent = not isinstance(exc, _NOT_SENT)
-                self._count(sent)
+                self._count(sent, request.method)
                 error = type(exc).__name__
                 logger.debug("%s %s failed: %s (attempt %d)", request.method, url, error, attempt)
                 if (
@@ -211,7 +212,7 @@ class RetryTransport(_WrappingTransport):
                     continue
                 secrets = secret_values(request, self._secret_params)
                 raise transport_error(exc, request.method, url, secrets) from exc
-            self._count(True)
+            self._count(True, request.method, response.status_code)
             logger.debug(
                 "%s %s -> %d (attempt %d)", request.method, url, response.status_code, attempt
             )
@@ -246,8 +247,11 @@ class RetryTransport(_WrappingTransport):
             attempt + 1,
             self.policy.retries + 1,
         )
+        record_api_retry()
         await asyncio.sleep(delay)
 
-    def _count(self, sent: bool) -> None:
+    def _count(self, sent: bool, method: str, status_code: int | None = None) -> None:
+        if sent:
+            record_api_call(method, status_code)
         if sent and self.counter is not None:
             self.counter.increment()

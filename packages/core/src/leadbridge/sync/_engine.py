@@ -21,6 +21,7 @@ from .._errors import ValidationError
 from ..contacts import ChangeLogService, ContactService, CustomFieldService
 from ..db import utcnow
 from ..events import EventBus
+from ..observability import bind_log_context, record_sync_run, reset_log_context
 from ._audience import AudienceReader, fields_object
 from ._errors import SyncError, SyncLockedError, SyncRunError
 from ._exchange import (
@@ -175,6 +176,7 @@ class SyncEngine:
         started = self._clock()
         run_id = None if options.dry_run else await self._start(integration, trigger, options)
         run = _Run(integration, options, run_id, progress)
+        log_scope = bind_log_context(integration=integration, run_id=run_id)
         status = SyncStatus.SUCCEEDED
         error: str | None = None
         heartbeat = asyncio.create_task(self._heartbeat(run)) if run_id is not None else None
@@ -206,7 +208,8 @@ class SyncEngine:
             finished = self._clock()
             if run_id is not None:
                 await self._finish(run, status, error, finished)
-        return SyncResult(
+            reset_log_context(log_scope)
+        result = SyncResult(
             integration=integration,
             status=status,
             counters=run.counters,
@@ -217,6 +220,8 @@ class SyncEngine:
             started_at=started,
             finished_at=finished,
         )
+        record_sync_run(result)
+        return result
 
     async def cancel(self, run_id: int) -> None:
         """Ask a running run (in any process) to stop after its current page."""

@@ -22,6 +22,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from .._errors import QueryTooComplexError
 from .._settings import GatewaySettings
 from ._cost import count_nodes
+from ._metrics import OperationMetrics
 
 log = logging.getLogger("leadbridge.gateway")
 
@@ -47,6 +48,12 @@ def _code(error: GraphQLError) -> str:
     if error.path is None and not error.message.startswith("Variable '$"):
         return "GRAPHQL_VALIDATION_FAILED"
     return "BAD_USER_INPUT"
+
+
+def code_of(error: GraphQLError) -> str:
+    """The ``extensions.code`` an error has or will be given."""
+    code = (error.extensions or {}).get("code")
+    return str(code) if code is not None else _code(error)
 
 
 def add_codes(errors: list[GraphQLError] | None) -> None:
@@ -101,6 +108,7 @@ def extensions(settings: GatewaySettings) -> list[Callable[[], SchemaExtension]]
         rules.append(NoSchemaIntrospectionCustomRule)
     size = settings.cache_size
     return [
+        OperationMetrics,
         ErrorPolicy,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=size),
