@@ -12,6 +12,7 @@ from leadbridge import CoreContainer
 from leadbridge.sync import SyncStatus
 from leadbridge_gateway import GatewaySettings
 from leadbridge_livestorm.testing import FakeLivestorm, generate_workspace
+from tests.livestorm.test_sync import configure
 
 from .conftest import GQL
 
@@ -43,12 +44,7 @@ def fake() -> Iterator[FakeLivestorm]:
 async def test_a_sync_shows_its_counters_calls_429s_and_quota(
     container: CoreContainer, fake: FakeLivestorm, client: httpx.AsyncClient
 ) -> None:
-    await container.integration_settings_service().configure(
-        "livestorm",
-        settings={"base_url": fake.base_url, "requests_per_second": 50, "quota_reserve": 0},
-        credentials={"api_token": fake.token},
-        enabled=True,
-    )
+    await configure(container, fake)
     before = await scrape(client)
     fake.throttle_next(1, retry_after=0)  # the first call is refused once, then retried
     result = await container.sync_service().start("livestorm")

@@ -23,6 +23,7 @@ from leadbridge import CoreContainer, LeadBridgeError, db
 from ._container import GatewayContainer
 from ._graphiql import static_asset
 from ._middleware import BodySizeLimit
+from ._request_id import RequestId
 from ._scrape import MetricsEndpoint
 from ._settings import GatewaySettings
 from ._view import GraphQLView, error_response
@@ -122,7 +123,10 @@ def create_app(
             Route("/graphiql/{name:path}", static_asset, methods=["GET"], name="graphiql_static")
         )
 
-    middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    middleware = [
+        Middleware(RequestId),
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+    ]
     if settings.cors_origins:
         middleware.insert(
             0,
