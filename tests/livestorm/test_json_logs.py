@@ -12,15 +12,8 @@ import pytest
 from leadbridge.container import CoreContainer
 from leadbridge.observability import JsonLogFormatter
 from leadbridge.sync import SyncStatus
-from leadbridge_livestorm.testing import FakeLivestorm, generate_workspace
+from leadbridge_livestorm.testing import FakeLivestorm
 from tests.livestorm.test_sync import configure
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeLivestorm]:
-    workspace = generate_workspace(seed=7, events=1, sessions_per_event=1, people=20)
-    with FakeLivestorm(workspace, rate_limit=None, job_delay=0.01) as server:
-        yield server
 
 
 @pytest.fixture
@@ -40,10 +33,10 @@ def json_log() -> Iterator[io.StringIO]:
 
 
 async def test_every_line_of_a_run_parses_and_names_its_run(
-    container: CoreContainer, fake: FakeLivestorm, json_log: io.StringIO
+    container: CoreContainer, small_fake: FakeLivestorm, json_log: io.StringIO
 ) -> None:
-    await configure(container, fake)
-    fake.fail_next(1, 503)  # a retry, logged too
+    await configure(container, small_fake)
+    small_fake.fail_next(1, 503)  # a retry, logged too
     result = await container.sync_service().start("livestorm")
     assert result.status == SyncStatus.SUCCEEDED, result.error
     lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
@@ -52,5 +45,5 @@ async def test_every_line_of_a_run_parses_and_names_its_run(
     for entry in calls:
         assert entry["run_id"] == result.run_id
         assert entry["integration"] == "livestorm"
-        assert fake.token not in entry["message"]
+        assert small_fake.token not in entry["message"]
     assert any("retrying" in entry["message"] for entry in calls)

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from leadbridge import CoreContainer, LeadBridgeError
+from leadbridge.observability import configure_tracing
 
 from ._container import GatewayContainer
 from ._graphiql import static_asset
@@ -142,4 +143,6 @@ def create_app(
 
 def create_app_from_env() -> Starlette:
     """The app uvicorn's workers build (``leadbridge serve``): settings from the environment."""
-    return create_app(CoreContainer())
+    container = CoreContainer()
+    configure_tracing(container.engine())  # only when OTEL_* variables ask for traces
+    return create_app(container)

@@ -8,6 +8,8 @@
 - Logs: :func:`configure_logging` with ``LEADBRIDGE_LOG_FORMAT=json`` prints one JSON object
   per line (:class:`JsonLogFormatter`), carrying what :func:`bind_log_context` bound:
   integration, run id, job id, request id.
+- Traces (the ``otel`` extra): :func:`configure_tracing` turns OpenTelemetry on when the
+  ``OTEL_*`` variables ask; sync runs, their objects and pages are spans (:func:`traced`).
 """
 
 from ._context import (
@@ -42,6 +44,7 @@ from ._metrics import (
     record_sync_run,
 )
 from ._pool import DatabasePoolCollector
+from ._tracing import RunScope, configure_tracing, traced, tracing_requested
 
 __all__ = [
     "API_CALLS",
@@ -63,9 +66,11 @@ __all__ = [
     "JsonLogFormatter",
     "LogFormat",
     "QueryLimit",
+    "RunScope",
     "bind_log_context",
     "bound_log_context",
     "configure_logging",
+    "configure_tracing",
     "current_integration",
     "log_context",
     "record_api_call",
@@ -76,4 +81,6 @@ __all__ = [
     "record_sync_run",
     "render_metrics",
     "reset_log_context",
+    "traced",
+    "tracing_requested",
 ]

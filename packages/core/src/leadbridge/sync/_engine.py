@@ -21,7 +21,7 @@ from .._errors import ValidationError
 from ..contacts import ChangeLogService, ContactService, CustomFieldService
 from ..db import utcnow
 from ..events import EventBus
-from ..observability import bind_log_context, record_sync_run, reset_log_context
+from ..observability import RunScope, record_sync_run, traced
 from ._audience import AudienceReader, fields_object
 from ._errors import SyncError, SyncLockedError, SyncRunError
 from ._exchange import (
@@ -176,7 +176,7 @@ class SyncEngine:
         started = self._clock()
         run_id = None if options.dry_run else await self._start(integration, trigger, options)
         run = _Run(integration, options, run_id, progress)
-        log_scope = bind_log_context(integration=integration, run_id=run_id)
+        scope = RunScope(integration, run_id)  # log context and trace span
         status = SyncStatus.SUCCEEDED
         error: str | None = None
         heartbeat = asyncio.create_task(self._heartbeat(run)) if run_id is not None else None
@@ -208,7 +208,7 @@ class SyncEngine:
             finished = self._clock()
             if run_id is not None:
                 await self._finish(run, status, error, finished)
-            reset_log_context(log_scope)
+            scope.close(status.value)
         result = SyncResult(
             integration=integration,
             status=status,
@@ -463,6 +463,7 @@ class SyncEngine:
         done = 0
         self._check_cancel(run)
         async with (
+            traced("leadbridge.sync.pull", object=obj.object),
             contextlib.asynccontextmanager(exchange.around_pull)(request),
             _read_ahead(exchange.report(request)) as pages,
         ):
@@ -473,7 +474,8 @@ class SyncEngine:
                         "not a ReportPage"
                     )
                 self._check_cancel(run)
-                outcome = await self._apply_page(run, puller, obj.object, page, cursor_state)
+                with traced("leadbridge.sync.page", object=obj.object, size=len(page.objects)):
+                    outcome = await self._apply_page(run, puller, obj.object, page, cursor_state)
                 run.commit(outcome)
                 await self._refresh_statistics(run, outcome)
                 done += len(page.objects)
