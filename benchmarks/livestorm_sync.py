@@ -12,6 +12,14 @@ Floor: the same pages (the sessions, the events, each session's people, 50 a pag
 with a bare ``httpx.AsyncClient`` loop and json-decoded, nothing else, against the same server.
 Targets (full, SQLite): ratio to floor ≤ 2.5; ``api_calls`` (what the run
 counted) equal to ``pages_needed`` (computed from what the fake holds), no more.
+
+Rate-limited: a second sync, of a smaller workspace (``LIMITED_SCALES``; full: 2,500 people,
+the first sync issue #15 measured), against a fake with its burst limit on (at most 5 requests
+in any sliding second) and the client's limiter on, as against Livestorm. It records
+``ceiling_efficiency`` = pages served / (5 x seconds) — how much of the 5 per second ceiling
+the sync uses (target ≥ 0.95), ``ceiling_efficiency_calling`` the same over the span from the
+first to the last request (the limiter's share, without the run's start-up and its last
+page's writes) — and ``throttled``, the 429s the fake answered (target 0).
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from leadbridge.sync import SyncStatus
+from leadbridge.sync import SyncOptions, SyncStatus
 from leadbridge_livestorm.testing import Workspace, generate_workspace
 
 from ._common import peak_rss_mb, result
@@ -35,6 +43,10 @@ from ._sync_common import close, open_container
 
 #: (events, sessions per event, people): full is the size issue #8 names.
 SCALES = {"smoke": (4, 5, 1_000), "full": (20, 10, 20_000)}
+#: The rate-limited sync: (events, sessions per event, people).
+LIMITED_SCALES = {"smoke": (2, 2, 300), "full": (4, 5, 2_500)}
+#: Livestorm's burst limit: requests in any sliding second.
+BURST_LIMIT = 5
 PAGE_SIZE = 50
 #: Enough monthly calls for the sync and the floor (Livestorm's real 10,000 is not measured).
 MONTHLY_LIMIT = 1_000_000
@@ -55,8 +67,10 @@ def pages_needed(workspace: Workspace) -> int:
 class FakeServer:
     """The fake Livestorm in a child process (``benchmarks._fake_server``)."""
 
-    def __init__(self, seed: int, events: int, sessions: int, people: int) -> None:
-        args = [str(a) for a in (seed, events, sessions, people, MONTHLY_LIMIT)]
+    def __init__(
+        self, seed: int, events: int, sessions: int, people: int, rate_limit: int = 0
+    ) -> None:
+        args = [str(a) for a in (seed, events, sessions, people, MONTHLY_LIMIT, rate_limit)]
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "benchmarks._fake_server", *args],
             stdin=subprocess.PIPE,
@@ -81,14 +95,15 @@ class FakeServer:
         self._proc.stdin.flush()
         self._read()
 
-    def close(self) -> int:
-        """Stop the server; returns the requests it answered since the last reset."""
+    def close(self) -> tuple[int, int, float]:
+        """Stop the server; ``(requests answered, 429s among them, seconds from the first
+        to the last)`` since the last reset."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._proc.stdin.close()
-        calls = int(json.loads(self._read())["calls"])
+        counts = json.loads(self._read())
         self._proc.stdout.close()
         self._proc.wait(timeout=30)
-        return calls
+        return int(counts["calls"]), int(counts["throttled"]), float(counts["span"])
 
     def kill(self) -> None:
         if self._proc.poll() is None:
@@ -161,13 +176,14 @@ async def _run(db: str, scale: str, database_url: str) -> dict[str, Any]:
         started = time.perf_counter()
         outcome = await container.sync_service().start("livestorm")
         seconds = time.perf_counter() - started
-        served = fake.close()
+        served, _throttled, _span = fake.close()
         rss = peak_rss_mb()
         contacts = len(workspace.unique_emails())
         c = outcome.counters
         # People without an email and team members are skipped, which is no failure.
         if outcome.status != SyncStatus.SUCCEEDED or c.failed or c.created != contacts:
             raise RuntimeError(f"livestorm_sync: unexpected outcome {outcome.to_dict()}")
+        limited = await _rate_limited_sync(container, scale)
     finally:
         fake.kill()
         await close(container)
@@ -188,7 +204,47 @@ async def _run(db: str, scale: str, database_url: str) -> dict[str, Any]:
         pages_needed=needed,
         api_calls_equal_pages_needed=c.api_calls == needed == served,
         floor_rate_per_s=round(registrations / floor),
+        **limited,
     )
+
+
+async def _rate_limited_sync(container: Any, scale: str) -> dict[str, Any]:
+    """A sync against the fake with its burst limit on; the ceiling it reached, its 429s."""
+    events, sessions_per_event, people = LIMITED_SCALES[scale]
+    fake = FakeServer(SEED + 1, events, sessions_per_event, people, rate_limit=BURST_LIMIT)
+    try:
+        await container.integration_settings_service().configure(
+            "livestorm",
+            settings={
+                "base_url": fake.base_url,
+                "requests_per_second": BURST_LIMIT,
+                "quota_reserve": 0,
+            },
+            credentials={"api_token": fake.token},
+            enabled=True,
+        )
+        fake.reset_calls()
+        started = time.perf_counter()
+        outcome = await container.sync_service().start("livestorm", SyncOptions(full=True))
+        seconds = time.perf_counter() - started
+        served, throttled, span = fake.close()
+    finally:
+        fake.kill()
+    if outcome.status != SyncStatus.SUCCEEDED:
+        raise RuntimeError(f"livestorm_sync: rate-limited sync {outcome.to_dict()}")
+    return {
+        "limited_people": people,
+        "limited_seconds": round(seconds, 3),
+        "limited_api_calls": outcome.counters.api_calls,
+        "limited_pages_served": served,
+        "throttled": throttled,
+        "ceiling_efficiency": round(served / (BURST_LIMIT * seconds), 3),
+        # The same over the calling span only (first to last request the fake received): the
+        # limiter's own share, without the run's start and its last page's writes.
+        "ceiling_efficiency_calling": round((served - 1) / (BURST_LIMIT * span), 3)
+        if span > 0
+        else None,
+    }
 
 
 def run(db: str, scale: str, database_url: str) -> dict[str, Any]:

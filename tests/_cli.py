@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from leadbridge.cli import app
@@ -37,3 +39,15 @@ def in_process_cli() -> Cli:
         return out
 
     return run
+
+
+@pytest.fixture
+def cli(fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    """The CLI in-process (fast) on a fresh, migrated database (import it into a conftest or
+    a test module to use it)."""
+    monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", fresh_database_url)
+    monkeypatch.setenv("LEADBRIDGE_DATA_DIR", str(tmp_path))
+    run = in_process_cli()
+    run("db", "upgrade")
+    yield run
+    state.container = None

@@ -124,7 +124,7 @@ async def test_root_field_refuses_callers_without_its_scope(
 @pytest.mark.parametrize(
     ("header", "message"),
     [
-        ("Bearer lbt_unknown", "the API token is invalid, expired or revoked"),
+        ("Bearer lbt_unknown", "the API token is unknown, revoked or expired"),
         ("Basic YTpi", "the Authorization header must read `Bearer <token>`"),
         ("Bearer", "the Authorization header must read `Bearer <token>`"),
         ("", "authentication required"),

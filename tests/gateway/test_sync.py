@@ -118,6 +118,7 @@ async def test_start_errors_are_user_errors(gql: GQL, remote: MemoryIntegration)
     unknown = (await gql.data(START, {"name": "nope"}))["startSync"]
     assert unknown["run"] is None
     assert unknown["userErrors"][0]["code"] == "NOT_FOUND"
+    assert unknown["userErrors"][0]["field"] == ["integration"]  # the argument the caller sent
     assert "nope" in unknown["userErrors"][0]["message"]
     options = {"pullOnly": True, "pushOnly": True}
     both = (await gql.data(START, {"name": "memory", "options": options}))["startSync"]

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -19,6 +18,7 @@ from leadbridge.sync import SyncTarget, register_sync_target, unregister_sync_ta
 from leadbridge.testing import MemoryIntegration, define_memory_fields
 from leadbridge_gateway import GatewaySettings, create_app
 
+from ._server import serving
 from .conftest import MakeToken
 
 PROTOCOL = "graphql-transport-ws"
@@ -26,27 +26,8 @@ PROTOCOL = "graphql-transport-ws"
 
 @pytest_asyncio.fixture
 async def server(container: CoreContainer) -> AsyncIterator[str]:
-    app = create_app(container, GatewaySettings())
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        ws="websockets-sansio",
-        log_level="warning",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(1000):  # uvicorn has no "started" event to wait on
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(create_app(container, GatewaySettings())) as address:
+        yield address
 
 
 async def _recv(ws: ClientConnection) -> dict[str, Any]:
@@ -106,13 +87,37 @@ async def test_operations_check_scopes_over_websockets(server: str, make_token: 
         assert message["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
-@pytest.mark.parametrize("token", [None, "lbt_wrong"])
-async def test_connection_without_a_valid_token_is_refused(server: str, token: str | None) -> None:
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        (None, "authentication required"),
+        ("lbt_wrong", "the API token is unknown, revoked or expired"),
+    ],
+)
+async def test_connection_without_a_valid_token_is_refused_with_a_reason(
+    server: str, token: str | None, reason: str
+) -> None:
     async with connect(f"ws://{server}/graphql", subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
         await _init(ws, token)
         with pytest.raises(ConnectionClosed) as closed:
             await _recv(ws)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    assert closed.value.rcvd.reason.startswith(reason), closed.value.rcvd.reason
+
+
+async def test_the_legacy_protocol_is_refused_at_the_handshake(server: str) -> None:
+    # graphql-ws (subscriptions-transport-ws) carries no queries: a client that offers it
+    # first must be steered to graphql-transport-ws, or told no when it offers nothing else.
+    async with connect(
+        f"ws://{server}/graphql",
+        subprotocols=["graphql-ws", PROTOCOL],  # type: ignore[list-item]
+    ) as ws:
+        assert ws.subprotocol == PROTOCOL
+    async with connect(f"ws://{server}/graphql", subprotocols=["graphql-ws"]) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol is None
+        with pytest.raises(ConnectionClosed) as closed:
+            await _recv(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4406
 
 
 async def test_unknown_subprotocol_is_refused(server: str) -> None:

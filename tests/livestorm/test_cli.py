@@ -115,12 +115,12 @@ def test_no_token_says_where_to_put_one(cli: Cli, monkeypatch: pytest.MonkeyPatc
 def test_webhooks_subscribe_list_and_delete(cli: Cli, fake: FakeLivestorm) -> None:
     url = "https://crm.example.com/webhooks/livestorm"
 
-    created = json.loads(cli("webhooks", "subscribe", url, "--json").stdout)["webhooks"]
-    again = json.loads(cli("webhooks", "subscribe", url, "--json").stdout)["webhooks"]
+    created = json.loads(cli("webhooks", "subscribe", url, "--json").stdout)["items"]
+    again = json.loads(cli("webhooks", "subscribe", url, "--json").stdout)["items"]
     one = cli("webhooks", "subscribe", "https://other.example.com/hook", "--event", "session.ended")
-    listed = json.loads(cli("webhooks", "list", "--json").stdout)["webhooks"]
+    listed = json.loads(cli("webhooks", "list", "--json").stdout)["items"]
     deleted = cli("webhooks", "delete", created[0]["id"])
-    after = json.loads(cli("webhooks", "list", "--json").stdout)["webhooks"]
+    after = json.loads(cli("webhooks", "list", "--json").stdout)["items"]
 
     assert [(w["event"], w["status"]) for w in created] == [(e, "created") for e in HANDLED]
     assert [w["status"] for w in again] == ["existing"] * 5  # subscribing twice is harmless

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import http.server
 import math
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -24,6 +28,7 @@ from leadbridge_livestorm import (
     ContactsAllowanceReachedError,
     LivestormAuthenticationError,
     LivestormClient,
+    LivestormInvalidResponseError,
     LivestormNotFoundError,
     LivestormPermissionError,
     LivestormUnavailableError,
@@ -32,7 +37,7 @@ from leadbridge_livestorm import (
     QuotaState,
     Registrant,
 )
-from leadbridge_livestorm.testing import FakeLivestorm, Workspace, generate_workspace
+from leadbridge_livestorm.testing import BodyFault, FakeLivestorm, Workspace, generate_workspace
 
 from .conftest import make_client
 
@@ -466,3 +471,120 @@ def test_a_quota_state_out_of_date_no_longer_blocks() -> None:
     quota.forget()
     quota.check(500)
     assert quota.monthly_remaining is None
+
+
+# -- the rate ceiling against a strict server written apart from our limiter -----------------
+
+
+class _StrictWindow(http.server.BaseHTTPRequestHandler):
+    """At most LIMIT requests in any sliding second, else 429 (stamps taken on arrival)."""
+
+    LIMIT = 5
+    stamps: list[float]
+    refused: list[float]
+    lock = threading.Lock()
+
+    def do_GET(self) -> None:
+        now = time.monotonic()
+        with self.lock:
+            recent = [t for t in self.stamps if t > now - 1.0]
+            allowed = len(recent) < self.LIMIT
+            (self.stamps if allowed else self.refused).append(now)
+        body = b"" if allowed else b'{"errors": [{"title": "Too Many Requests"}]}'
+        self.send_response(200 if allowed else 429)
+        if not allowed:
+            self.send_header("Retry-After", "1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+async def test_the_limiter_never_overfills_a_strict_sliding_window() -> None:
+    handler = type("Handler", (_StrictWindow,), {"stamps": [], "refused": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        async with LivestormClient(api_token="t", base_url=url) as client:
+
+            async def calls(count: int) -> None:
+                for _ in range(count):
+                    await client.ping()
+
+            await asyncio.gather(calls(30), calls(20), calls(12))  # sequential and concurrent
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(handler.stamps) == 62
+    assert handler.refused == []  # not one 429 caused by us
+
+
+# -- faults from the remote API ---------------------------------------------------------------
+
+
+async def test_a_connection_reset_mid_body_is_retried_like_a_503(
+    fake: FakeLivestorm, livestorm: LivestormClient, workspace: Workspace
+) -> None:
+    session_id = next(iter(workspace.sessions))
+    fake.break_next_body(1, BodyFault.RESET, path="/sessions/*/people")
+    people = await livestorm.session_people(session_id).all()
+    assert len(people) == len(workspace.sessions[session_id].registrations)
+    assert fake.call_count("GET", "/sessions/*/people") == math.ceil(len(people) / 50) + 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "content_type", "start"),
+    [
+        (BodyFault.HTML, "text/html", "<!DOCTYPE html>"),
+        (BodyFault.TRUNCATED, "application/vnd.api+json", '{"data"'),
+    ],
+)
+async def test_a_body_that_is_not_json_api_is_a_typed_error_naming_the_call(
+    fake: FakeLivestorm, livestorm: LivestormClient, kind: BodyFault, content_type: str, start: str
+) -> None:
+    fake.break_next_body(1, kind, path="/events")
+    with pytest.raises(LivestormInvalidResponseError) as caught:
+        await livestorm.events(updated_since=5).all()
+    error = caught.value
+    assert isinstance(error, RetriableAPIError)
+    assert (error.method, error.path, error.status) == ("GET", "/v1/events", 200)
+    assert error.content_type is not None and error.content_type.startswith(content_type)
+    assert error.body_start.startswith(start)
+    assert "Livestorm answered GET /v1/events with 200" in str(error)
+    assert "filter" not in str(error) and "page" not in str(error)  # no query
+
+
+async def test_eight_429s_in_a_row_are_waited_out(fake: FakeLivestorm) -> None:
+    counter = ApiCallCounter()
+    policy = RetryPolicy(retries=3, backoff=0.01)
+    async with make_client(fake, counter=counter, retries=policy) as client:
+        fake.throttle_next(8, retry_after=0)
+        await client.ping()
+    assert [r.status for r in fake.requests] == [429] * 8 + [200]
+    assert counter.count == len(fake.requests) == 9  # every request sent, counted once
+
+
+async def test_429s_past_the_budget_raise_rate_limited(fake: FakeLivestorm) -> None:
+    policy = RetryPolicy(retries=3, backoff=0.01, rate_limit_budget=0.05)
+    async with make_client(fake, retries=policy) as client:
+        fake.throttle_next(20, retry_after=0)
+        with pytest.raises(RateLimitedError):
+            await client.ping()
+    assert 2 <= len(fake.requests) <= 6
+
+
+@pytest.mark.parametrize("spelling", ["Monthly", "Montly"])
+async def test_the_quota_reserve_applies_under_either_header_spelling(
+    workspace: Workspace, spelling: str
+) -> None:
+    with FakeLivestorm(workspace, rate_limit=None, quota_header_spelling=spelling) as fake:
+        fake.reset_quota(501)
+        async with make_client(fake, quota_reserve=500) as client:
+            await client.ping()
+            assert client.quota.monthly_remaining == 500
+            with pytest.raises(QuotaReserveReachedError):
+                await client.ping()

@@ -11,12 +11,17 @@ from pydantic import ValidationError
 
 from leadbridge_livestorm import (
     ApiError,
+    BulkRegistration,
     Event,
     Job,
+    JobTask,
     Organization,
     Page,
     Person,
+    QuotaState,
+    Registrant,
     Session,
+    TaskOutcome,
     Webhook,
     parse_timestamp,
     sign_webhook,
@@ -227,3 +232,152 @@ def test_the_signature_is_sha256_of_timestamp_secret_and_body() -> None:
     assert signature == hashlib.sha256(b"1720628127" + b"s3cret" + body).hexdigest()
     assert signature_header_value(1720628127, "s3cret", body) == f"1720628127,{signature}"
     assert sign_webhook(1720628128, "s3cret", body) != signature
+
+
+# -- shapes from Livestorm's published examples and clients, written from the facts -------
+
+
+def test_form_options_as_an_object_with_items_and_multiple_answers() -> None:
+    """Published examples give ``options`` as ``{"items": [{"value"}], "multiple_answers"}``."""
+    event = Event.model_validate(
+        {
+            "id": "e2",
+            "type": "events",
+            "attributes": {
+                "title": "Forms",
+                "fields": [
+                    {"id": "email", "type": "text", "order": 0, "required": True},
+                    {
+                        "id": "topics",
+                        "type": "multiple",
+                        "order": 1,
+                        "required": False,
+                        "custom": True,
+                        "options": {
+                            "items": [{"value": "pricing"}, {"value": "roadmap"}],
+                            "multiple_answers": True,
+                        },
+                    },
+                    {
+                        "id": "size",
+                        "type": "dropdown",
+                        "options": {"items": [{"value": "1-10"}], "multiple_answers": False},
+                    },
+                    {"id": "odd", "type": "checkbox", "options": {"unexpected": 1}},
+                    {"type": "text"},  # no id: dropped, the event kept
+                ],
+                "a_new_attribute": {"nested": [1, 2]},
+            },
+        }
+    )
+    topics, size, odd = event.fields[1:]
+    assert (topics.type, topics.options, topics.multiple_answers) == (
+        "multiple",
+        ("pricing", "roadmap"),
+        True,
+    )
+    assert (size.options, size.multiple_answers) == (("1-10",), False)
+    assert odd.options is None
+    assert [f.id for f in event.fields] == ["email", "topics", "size", "odd"]
+
+
+def test_fractional_and_textual_attendance_numbers_parse() -> None:
+    detail = {**PERSON["attributes"]["registrant_detail"]}
+    detail.update(attendance_rate=87.5, attendance_duration="2550.25")
+    person = Person.model_validate(
+        {
+            **PERSON,
+            "attributes": {**PERSON["attributes"], "registrant_detail": detail,
+                           "messages_count": 2.0, "questions_count": "1"},
+        }
+    )  # fmt: skip
+    assert person.registrant_detail is not None
+    assert person.registrant_detail.attendance_rate == 87.5
+    assert person.registrant_detail.attendance_duration == 2550.25
+    assert (person.messages_count, person.questions_count) == (2, 1)
+
+
+def test_one_unreadable_record_is_skipped_not_the_page() -> None:
+    document = {
+        "data": [
+            PERSON,
+            {"id": "broken", "type": "people", "attributes": {"created_at": "yesterday"}},
+            {"type": "people", "attributes": {}},
+        ],
+        "meta": {"current_page": 0, "next_page": None, "record_count": 3},
+    }
+    page = Page.parse(document, Person)
+    assert [p.id for p in page.items] == [PERSON["id"]]
+    assert [s.id for s in page.skipped] == ["broken", None]
+    assert "created_at" in page.skipped[0].reason
+
+
+@pytest.mark.parametrize("spelling", ["Monthly", "Montly"])
+def test_quota_headers_in_both_spellings(spelling: str) -> None:
+    quota = QuotaState()
+    quota.update(
+        {
+            f"RateLimit-{spelling}-Limit": "10000",
+            f"RateLimit-{spelling}-Remaining": "9500",
+            "RateLimit-Interval-Limit": "5",
+        }
+    )
+    assert (quota.monthly_limit, quota.monthly_remaining, quota.interval_limit) == (
+        10000,
+        9500,
+        5,
+    )
+
+
+def _bulk(tasks: list[dict[str, Any]], *emails: str) -> BulkRegistration:
+    job = Job.model_validate(
+        {"id": "j1", "type": "jobs", "attributes": {"status": "ended", "total_items": 2}}
+    )
+    page = Page.parse({"data": tasks, "meta": {}}, JobTask)
+    return BulkRegistration(
+        job=job, registrants=tuple(Registrant(email=e) for e in emails), tasks=page.items
+    )
+
+
+def test_bulk_tasks_from_the_documented_facts() -> None:
+    """A created item carries the registrant's details; a failed one its error."""
+    bulk = _bulk(
+        [
+            {"id": "p1", "type": "people",
+             "attributes": {"email": "a@x.co", "registrant_detail": {"session_id": "s"}}},
+            {"id": "t2", "type": "tasks",
+             "attributes": {"fields": [{"id": "email", "value": "B@x.co"}],
+                            "errors": [{"status": 409, "detail": "already registered"}]}},
+            {"id": "t3", "type": "tasks",
+             "attributes": {"email": "c@x.co", "error": "email is invalid"}},
+        ],
+        "a@x.co", "b@x.co", "c@x.co",
+    )  # fmt: skip
+    outcomes = [(r.email, o, t.person_id if t else None) for r, o, t in bulk.outcomes()]
+    assert outcomes == [
+        ("a@x.co", TaskOutcome.REGISTERED, "p1"),
+        ("b@x.co", TaskOutcome.ALREADY_REGISTERED, None),
+        ("c@x.co", TaskOutcome.FAILED, None),
+    ]
+    assert bulk.results()[2][1] is not None
+    assert bulk.results()[2][1].reason == "email is invalid"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "tasks",
+    [
+        [],  # no tasks at all
+        [{"id": "t1", "type": "tasks", "attributes": {"email": "a@x.co"}}],  # no status
+        [{"id": "t1", "type": "tasks", "attributes": {"email": "a@x.co", "status": "queued"}}],
+        [{"id": "t1", "type": "something", "attributes": {"index": 0}}],  # position only
+        [{"id": "t1", "attributes": "not an object"}, "not a resource"],
+        [  # two tasks claim one person with different outcomes
+            {"id": "t1", "type": "tasks", "attributes": {"email": "a@x.co", "status": "ok"}},
+            {"id": "t2", "type": "tasks", "attributes": {"email": "a@x.co", "error": "no"}},
+        ],
+    ],
+)
+def test_bulk_tasks_of_unknown_shape_prove_nothing(tasks: list[Any]) -> None:
+    bulk = _bulk(tasks, "a@x.co")
+    ((_person, outcome, _task),) = bulk.outcomes()
+    assert outcome is TaskOutcome.UNKNOWN

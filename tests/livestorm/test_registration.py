@@ -21,7 +21,7 @@ from leadbridge_livestorm import (
     RegistrationRow,
     SessionRow,
 )
-from leadbridge_livestorm.testing import FakeLivestorm, SessionRecord, Workspace
+from leadbridge_livestorm.testing import FakeLivestorm, SessionRecord, TaskShape, Workspace
 
 from .conftest import make_client
 
@@ -52,7 +52,8 @@ async def test_a_bulk_job_is_polled_to_its_end_and_reports_each_item(
 
     polls = [r for r in fake.requests if r.method == "GET" and JOB_POLL.match(r.path)]
     results = bulk.results()
-    assert bulk.job.status == "ended" and bulk.job.total_items == 5
+    # "failed": at least one item failed (the two already registered), as Livestorm says
+    assert bulk.job.status == "failed" and bulk.job.total_items == 5
     assert len(polls) >= 2  # it waited for the job, asking more than once
     assert fake.call_count("POST", "/sessions/*/people/bulk") == 1
     assert [task.status if task else None for _, task in results] == ["succeeded"] * 3 + [
@@ -260,3 +261,54 @@ async def test_the_session_is_fetched_once_and_flagged_for_a_pull(
     assert fake.call_count("GET", f"/sessions/{session.id}") == 1
     assert row is not None and row.event_id == session.event_id
     assert row.pull_requested_at is not None  # its event is a stub until the next pull
+
+
+async def test_tasks_of_an_unknown_shape_send_every_member_to_the_single_endpoint(
+    container: CoreContainer, fake: FakeLivestorm, livestorm: LivestormClient, workspace: Workspace
+) -> None:
+    """Tasks that prove nothing register nobody on their word: the single endpoint settles
+    each member (201 for the new ones, 409 for those the job already registered)."""
+    fake.task_shape = TaskShape.OPAQUE
+    session = _session(workspace)
+    taken = _registered_emails(session)[:2]
+    new = [f"opaque{i}@example.com" for i in range(5)]
+    contacts = await _contacts(container, new + taken)
+
+    result = await RegistrationPusher(livestorm, container.session_factory()).push(
+        session.id, contacts
+    )
+
+    ids = {c.email: c.contact_id for c in contacts}
+    assert result.bulk_jobs == 1 and result.single_registrations == len(contacts)
+    assert fake.call_count("POST", "/sessions/*/people") == len(contacts)
+    # the job registered the new ones: the single endpoint answers 409 for everyone
+    assert result.registered == [] and result.failed == []
+    assert sorted(result.already_registered) == sorted(ids.values())
+    rows = await _rows(container, session.id)
+    assert set(rows) == set(ids.values())
+
+
+async def test_tasks_in_the_documented_shape_settle_the_batch_without_single_calls(
+    container: CoreContainer, fake: FakeLivestorm, livestorm: LivestormClient, workspace: Workspace
+) -> None:
+    """A created item carries the registrant; a failed one its error (a 409, a 422)."""
+    fake.task_shape = TaskShape.DOCUMENTED
+    session = _session(workspace)
+    taken = _registered_emails(session)[:2]
+    new = [f"documented{i}@example.com" for i in range(4)]
+    contacts = await _contacts(container, [*new, *taken])
+    contacts.append(ContactToRegister(contact_id=10_000, email="not-an-email"))
+
+    result = await RegistrationPusher(livestorm, container.session_factory()).push(
+        session.id, contacts
+    )
+
+    ids = {c.email: c.contact_id for c in contacts}
+    assert result.bulk_jobs == 1 and result.single_registrations == 0
+    assert fake.call_count("POST", "/sessions/*/people") == 0
+    assert sorted(result.registered) == sorted(ids[e] for e in new)
+    assert sorted(result.already_registered) == sorted(ids[e] for e in taken)
+    assert [f.contact_id for f in result.failed] == [ids["not-an-email"]]
+    assert "not a valid email" in result.failed[0].reason
+    rows = await _rows(container, session.id)
+    assert all(rows[ids[e]].person_id for e in new)

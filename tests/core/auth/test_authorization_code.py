@@ -7,6 +7,7 @@ import base64
 import hashlib
 import logging
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,14 +15,16 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from leadbridge import ValidationError
 from leadbridge.auth import (
     ClientIdSecret,
     MemoryTokenStore,
     OAuth2AuthorizationCodeAuth,
     OAuthToken,
+    ReauthorizationRequiredError,
     TokenStore,
 )
-from leadbridge.http import AuthenticationError, create_client, raise_for_status
+from leadbridge.http import AuthenticationError, FatalAPIError, create_client, raise_for_status
 from leadbridge.testing import OAuthTestServer, ScriptedResponse
 
 REDIRECT_URI = "https://app.example.com/integrations/demo/callback"
@@ -219,11 +222,14 @@ async def test_a_401_refreshes_once_and_does_not_loop(oauth_server: OAuthTestSer
 async def test_nothing_stored_asks_for_authorization_without_crashing(
     oauth_server: OAuthTestServer,
 ) -> None:
-    async with create_client(
-        base_url=oauth_server.base_url, auth=provider(oauth_server, MemoryTokenStore())
-    ) as client:
-        with pytest.raises(AuthenticationError, match="authorize it again"):
+    auth = provider(oauth_server, MemoryTokenStore(), integration="demo")
+    async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
+        with pytest.raises(ReauthorizationRequiredError) as info:
             await client.get("/api/me")
+    assert str(info.value) == (
+        "demo: no OAuth refresh token is stored; authorize the integration again"
+    )
+    assert info.value.integration == "demo"
     assert oauth_server.hits["/api/me"] == 0
     assert oauth_server.token_requests.total() == 0
 
@@ -239,7 +245,10 @@ async def test_a_lost_access_token_forces_a_refresh(oauth_server: OAuthTestServe
 
 
 async def test_token_is_refreshed_within_the_leeway(oauth_server: OAuthTestServer) -> None:
-    auth = provider(oauth_server, stored(oauth_server, expires_in=20), leeway=60)
+    issued = OAuthToken.from_response(oauth_server.issue_token(expires_in=20))
+    assert issued.issued_at is not None
+    an_hour_old = replace(issued, issued_at=issued.issued_at - timedelta(seconds=3580))
+    auth = provider(oauth_server, MemoryTokenStore(an_hour_old), leeway=60)
     async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
         assert (await client.get("/api/me")).status_code == 200
     assert oauth_server.token_requests == {"refresh_token": 1}
@@ -250,3 +259,104 @@ async def test_get_token_gives_a_valid_token(oauth_server: OAuthTestServer) -> N
     token = await auth.get_token()
     assert token.access_token is not None and not token.needs_refresh()
     assert await auth.get_token() is token
+
+
+async def test_a_refresh_token_shorter_than_the_leeway_is_refreshed_once_for_twenty_requests(
+    oauth_server: OAuthTestServer,
+) -> None:
+    oauth_server.token_lifetime = 20  # every refreshed token lives less than the 30 s leeway
+    oauth_server.token_delay = 0.2
+    store = stored(oauth_server, expires_in=-60)
+    async with create_client(
+        base_url=oauth_server.base_url, auth=provider(oauth_server, store)
+    ) as client:
+        responses = await asyncio.gather(*(client.get("/api/me") for _ in range(20)))
+    assert [r.status_code for r in responses] == [200] * 20
+    assert oauth_server.token_requests == {"refresh_token": 1}
+    # Stored with its lifetime: the next provider (the next run) uses it as it is.
+    async with create_client(
+        base_url=oauth_server.base_url, auth=provider(oauth_server, store)
+    ) as client:
+        assert (await client.get("/api/me")).status_code == 200
+    assert oauth_server.token_requests == {"refresh_token": 1}
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ["state"],
+        ["code_challenge"],
+        ["code_challenge_method"],
+        ["redirect_uri"],
+        ["client_id"],
+        ["response_type"],
+        ["state", "redirect_uri"],
+    ],
+)
+def test_extra_params_cannot_replace_what_the_callback_relies_on(
+    oauth_server: OAuthTestServer, keys: list[str]
+) -> None:
+    extra = {key: "attacker" for key in keys} | {"prompt": "consent"}
+    with pytest.raises(ValidationError) as info:
+        provider(oauth_server).authorization_url(extra_params=extra)
+    assert info.value.field == "extra_params"
+    assert str(info.value) == (
+        f"extra_params cannot set {', '.join(sorted(keys))}: the provider sets them itself"
+    )
+
+
+def test_extra_params_add_what_the_server_documents(oauth_server: OAuthTestServer) -> None:
+    auth = provider(oauth_server)
+    request = auth.authorization_url(extra_params={"prompt": "consent", "scope": "read"})
+    params = query(request.url)
+    assert (params["prompt"], params["scope"]) == ("consent", "read")
+    assert params["state"] == request.state
+    oauth_server.approve(request.url)  # still a valid request
+    with pytest.raises(ValidationError, match="cannot set scope"):  # the provider has its own
+        provider(oauth_server, scope="write").authorization_url(extra_params={"scope": "read"})
+
+
+async def test_a_rejected_refresh_token_asks_to_authorize_the_integration_again(
+    oauth_server: OAuthTestServer,
+) -> None:
+    store = stored(oauth_server, expires_in=-60)
+    oauth_server.revoke_refresh_tokens()  # the user revoked the app, or the grant expired
+    auth = provider(oauth_server, store, integration="livestorm")
+    async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
+        with pytest.raises(ReauthorizationRequiredError) as info:
+            await client.get("/api/me")
+    error = info.value
+    assert str(error) == (
+        "livestorm: the stored authorization was rejected (invalid_grant); "
+        "authorize the integration again"
+    )
+    assert isinstance(error, AuthenticationError) and isinstance(error, FatalAPIError)
+    assert error.integration == "livestorm"
+    assert (error.status, error.server_code) == (400, "invalid_grant")
+    assert isinstance(error.__cause__, AuthenticationError)  # the token endpoint's own answer
+    assert not any(secret in str(error) for secret in oauth_server.all_secrets())
+    assert oauth_server.hits["/api/me"] == 0
+
+
+async def test_a_reused_refresh_token_revokes_the_grant_on_the_server(
+    oauth_server: OAuthTestServer,
+) -> None:
+    # Two providers that do not share a store, holding one refresh token: the second
+    # presents a spent token, and the server revokes everything issued from that grant.
+    first = OAuthToken.from_response(oauth_server.issue_token(expires_in=-60))
+    other_grant = stored(oauth_server, expires_in=3600)
+    winner = provider(oauth_server, MemoryTokenStore(first))
+    loser = provider(oauth_server, MemoryTokenStore(first), integration="demo")
+    fresh = await winner.get_token()
+    with pytest.raises(ReauthorizationRequiredError, match="demo: the stored authorization"):
+        await loser.get_token()
+    assert oauth_server.refresh_token_reuse == 1
+    async with create_client(base_url=oauth_server.base_url) as client:
+        bearer = {"Authorization": f"Bearer {fresh.access_token}"}
+        revoked = await client.get("/api/me", headers=bearer)
+        untouched = await client.get("/api/me", auth=provider(oauth_server, other_grant))
+    assert revoked.status_code == 401  # the winner's new token went with the grant
+    assert untouched.status_code == 200  # another authorization is not affected
+    with pytest.raises(ReauthorizationRequiredError):  # nor can the winner refresh again
+        spent = MemoryTokenStore(replace(fresh, access_token=None))
+        await provider(oauth_server, spent).get_token()

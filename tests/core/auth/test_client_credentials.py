@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from leadbridge import ConfigurationError, SecretBox
+from leadbridge import ConfigurationError, SecretBox, ValidationError
 from leadbridge.auth import (
     ClientAuthMethod,
     ClientIdSecret,
@@ -80,7 +82,10 @@ async def test_expired_token_is_fetched_again_transparently(oauth_server: OAuthT
 async def test_token_is_renewed_within_the_leeway_before_expiry(
     oauth_server: OAuthTestServer, leeway: float, fetches: int
 ) -> None:
+    # An hour-long token with 20 s left (the leeway is capped at half the lifetime).
     token = OAuthToken.from_response(oauth_server.issue_token(expires_in=20, refresh=False))
+    assert token.issued_at is not None
+    token = replace(token, issued_at=token.issued_at - timedelta(seconds=3580))
     auth = provider(oauth_server, store=MemoryTokenStore(token), leeway=leeway)
     async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
         assert (await client.get("/api/me")).status_code == 200
@@ -177,3 +182,32 @@ def test_a_provider_outlives_its_event_loop(oauth_server: OAuthTestServer) -> No
     oauth_server.revoke_access_tokens()
     assert asyncio.run(burst()) == [200] * 5
     assert oauth_server.token_requests == {"client_credentials": 2}
+
+
+async def test_a_token_shorter_than_the_leeway_is_fetched_once_for_twenty_requests(
+    oauth_server: OAuthTestServer,
+) -> None:
+    oauth_server.token_lifetime = 20  # shorter than the 30 s default leeway
+    oauth_server.token_delay = 0.2
+    auth = provider(oauth_server)
+    async with create_client(base_url=oauth_server.base_url, auth=auth) as client:
+        responses = await asyncio.gather(*(client.get("/api/me") for _ in range(20)))
+        assert [r.status_code for r in responses] == [200] * 20
+        assert (await client.get("/api/me")).status_code == 200
+    assert oauth_server.token_requests == {"client_credentials": 1}
+
+
+@pytest.mark.parametrize("key", ["grant_type", "client_id", "client_secret", "scope"])
+def test_extra_params_cannot_replace_what_the_provider_sends(
+    oauth_server: OAuthTestServer, key: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        provider(oauth_server, scope="read", extra_params={key: "x", "audience": "api"})
+    assert info.value.field == "extra_params"
+    assert str(info.value) == f"extra_params cannot set {key}: the provider sets them itself"
+
+
+async def test_extra_params_reach_the_token_endpoint(oauth_server: OAuthTestServer) -> None:
+    auth = provider(oauth_server, extra_params={"scope": "read"})  # no scope= of its own
+    token = await auth.get_token()
+    assert token.scope == "read"  # the server echoes the scope it was asked for

@@ -119,10 +119,17 @@ async def test_query_key_replaces_a_key_already_in_the_url(oauth_server: OAuthTe
     assert response.request.url.params.get_list("api_key") == [oauth_server.api_key]
 
 
-async def test_empty_credential_is_a_configuration_error(oauth_server: OAuthTestServer) -> None:
+async def test_a_key_emptied_after_construction_is_refused_per_request(
+    oauth_server: OAuthTestServer,
+) -> None:
+    class IntegrationSettings:
+        api_key = "a-key"
+
+    settings = IntegrationSettings()
     async with create_client(
-        base_url=oauth_server.base_url, auth=APIKeyHeaderAuth(APIKey(""))
+        base_url=oauth_server.base_url, auth=APIKeyHeaderAuth(settings)
     ) as client:
+        settings.api_key = ""  # the stored key was unset while the client lived
         with pytest.raises(ConfigurationError, match="api_key"):
             await client.get("/api/me")
     assert oauth_server.hits["/api/me"] == 0

@@ -58,8 +58,8 @@ def test_repr_and_str_mask_both_tokens() -> None:
 def test_expiry_from_expires_in_or_expires_at(payload: dict[str, object]) -> None:
     token = OAuthToken.from_response({"access_token": "a", **payload}, now=NOW)
     assert token.expires_at == NOW + timedelta(hours=1)
-    assert token.needs_refresh(leeway=3601, now=NOW)
-    assert not token.needs_refresh(leeway=3599, now=NOW)
+    assert token.expires_within(3601, now=NOW)
+    assert not token.expires_within(3599, now=NOW)
 
 
 def test_no_lifetime_means_used_until_rejected() -> None:
@@ -155,3 +155,23 @@ async def test_refresh_token_rotation_is_persisted_encrypted(
     )
     assert (await auth2.get_token()).access_token == second.access_token
     assert oauth_server.token_requests == {"refresh_token": 1}
+
+
+def test_a_token_stored_before_issued_at_was_kept_loads_with_the_full_leeway() -> None:
+    # The document an earlier LeadBridge saved: no issued_at, so no known lifetime.
+    earlier = {"access_token": "a", "refresh_token": "r", "expires_at": "2030-01-01T12:00:20Z"}
+    token = OAuthToken.from_dict(earlier)
+    assert token.issued_at is None
+    assert token.needs_refresh(30, now=NOW)  # 20 s left, 30 s leeway: renewed, as before
+    assert OAuthToken.from_dict(token.to_dict()) == token
+
+
+def test_the_leeway_is_capped_at_half_the_lifetime() -> None:
+    token = OAuthToken.from_response({"access_token": "a", "expires_in": 20}, now=NOW)
+    assert token.issued_at == NOW
+    assert not token.needs_refresh(30, now=NOW)  # fresh: used, not renewed at once
+    assert not token.needs_refresh(30, now=NOW + timedelta(seconds=9))
+    assert token.needs_refresh(30, now=NOW + timedelta(seconds=10))
+    long_lived = OAuthToken.from_response({"access_token": "a", "expires_in": 3600}, now=NOW)
+    assert not long_lived.needs_refresh(30, now=NOW + timedelta(seconds=3569))
+    assert long_lived.needs_refresh(30, now=NOW + timedelta(seconds=3570))  # the leeway as given

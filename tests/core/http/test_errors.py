@@ -51,7 +51,7 @@ async def test_statuses_map_to_the_hierarchy(
 ) -> None:
     oauth_server.enqueue("/open/thing", ScriptedResponse(status, body if body else {}))
     async with create_client(
-        base_url=oauth_server.base_url, retries=RetryPolicy(retries=0)
+        base_url=oauth_server.base_url, retries=RetryPolicy(retries=0, rate_limit_budget=0)
     ) as client:
         response = await client.delete("/open/thing", params={"force": "1"})
     with pytest.raises(expected) as info:

@@ -46,12 +46,28 @@ async def test_retries_wait_for_their_slot_too(oauth_server: OAuthTestServer) ->
 
 
 def test_burst_then_steady_rate(monkeypatch: pytest.MonkeyPatch) -> None:
-    waits: list[float] = []
     limiter = RateLimiter(5, burst=3)
     monkeypatch.setattr("leadbridge.http._transports.time.monotonic", lambda: 100.0)
+    waits = []
     for _ in range(5):
-        waits.append(round(limiter._reserve(), 3))
+        waits.append(round(max(0.0, limiter._delay(100.0) or 0.0), 3))
+        limiter._next = max(limiter._next, 100.0) + 0.2
+        limiter._in_flight += 1
     assert waits == [0.0, 0.0, 0.0, 0.2, 0.4]  # three at once, then one every 0.2 s
+
+
+def test_a_full_window_waits_for_the_oldest_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five requests in flight: the sixth waits for an answer, then a window from it."""
+    now = [100.0]
+    monkeypatch.setattr("leadbridge.http._transports.time.monotonic", lambda: now[0])
+    limiter = RateLimiter(5, burst=5, margin=0.02)
+    limiter._in_flight = 5
+    assert limiter._delay(now[0]) is None  # nothing answered yet: wait for an answer
+    now[0] = 100.3
+    limiter.release()
+    assert limiter._delay(100.3) == pytest.approx(1.02)
+    limiter.pause(3.0)
+    assert limiter._delay(100.3) == pytest.approx(3.0)
 
 
 def test_values_are_validated() -> None:

@@ -113,12 +113,22 @@ async def test_429_waits_for_retry_after_http_date(oauth_server: OAuthTestServer
     assert elapsed >= 0.9  # the date has whole seconds: between 1 and 2 s from now
 
 
-async def test_429_after_the_retries_is_rate_limited_error(oauth_server: OAuthTestServer) -> None:
+async def test_429s_are_waited_out_beyond_the_retries(oauth_server: OAuthTestServer) -> None:
     too_many = ScriptedResponse(429, headers={"Retry-After": "0"})
-    oauth_server.enqueue("/open/busy", *[too_many] * 3)
+    oauth_server.enqueue("/open/busy", *[too_many] * 8)
     async with client_for(oauth_server, RetryPolicy(retries=2, backoff=0.01)) as client:
         response = await client.get("/open/busy")
-    assert oauth_server.hits["/open/busy"] == 3
+    assert response.status_code == 200
+    assert oauth_server.hits["/open/busy"] == 9
+
+
+async def test_429_past_the_budget_is_rate_limited_error(oauth_server: OAuthTestServer) -> None:
+    too_many = ScriptedResponse(429, headers={"Retry-After": "0"})
+    oauth_server.enqueue("/open/busy", *[too_many] * 8)
+    policy = RetryPolicy(retries=2, backoff=0.01, rate_limit_budget=0.025)
+    async with client_for(oauth_server, policy) as client:
+        response = await client.get("/open/busy")
+    assert oauth_server.hits["/open/busy"] == 3  # two waits of 0.01 s fit the budget
     with pytest.raises(RateLimitedError) as info:
         raise_for_status(response)
     assert (info.value.status, info.value.retry_after) == (429, 0.0)

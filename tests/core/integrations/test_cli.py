@@ -22,7 +22,7 @@ def cli(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Cli:
 
 
 def test_db_upgrade_applies_plugin_migrations(cli: Cli, fresh_database_url: str) -> None:
-    branches = {b["branch"]: b for b in json.loads(cli("db", "current", "--json").stdout)}
+    branches = {b["branch"]: b for b in json.loads(cli("db", "current", "--json").stdout)["items"]}
     assert branches["example"]["up_to_date"] and branches["example"]["current"] == "example_0001"
     assert branches["integrations"]["current"] == "integrations_0001"
 
@@ -38,7 +38,7 @@ def test_db_upgrade_applies_plugin_migrations(cli: Cli, fresh_database_url: str)
 
 
 def test_list_shows_integrations_and_broken_plugins(cli: Cli) -> None:
-    rows = {r["name"]: r for r in json.loads(cli("integrations", "list", "--json").stdout)}
+    rows = {r["name"]: r for r in json.loads(cli("integrations", "list", "--json").stdout)["items"]}
     assert rows["example"] == {
         "name": "example",
         "display_name": "Example CRM",
@@ -55,7 +55,7 @@ def test_list_shows_integrations_and_broken_plugins(cli: Cli) -> None:
 
 def test_leadbridge_plugins_restricts_the_list(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEADBRIDGE_PLUGINS", "example")
-    rows = json.loads(cli("integrations", "list", "--json").stdout)
+    rows = json.loads(cli("integrations", "list", "--json").stdout)["items"]
     assert [r["name"] for r in rows] == ["example"]
 
 
@@ -86,6 +86,7 @@ def test_configure_and_show_never_print_secrets(cli: Cli) -> None:
         "requests_per_second": 2.5,
         "sync_deleted": False,
         "tags": ["a", "b"],
+        "region": "eu",
     }
     assert doc["conflict_winner"] == "integration"
     assert doc["first_sync_from"].startswith("2024-01-01T00:00:00")
@@ -190,3 +191,46 @@ def test_mapping_commands(cli: Cli) -> None:
 def test_plugin_cli_command_is_registered(cli: Cli) -> None:
     out = cli("example", "objects", "--json")
     assert json.loads(out.stdout) == ["people", "leads"]
+
+
+def test_secret_from_env_and_stdin_stay_off_the_command_line(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EXAMPLE_KEY", SECRET)
+    by_env = cli("integrations", "configure", "example", "--secret-from-env", "api_key=EXAMPLE_KEY")
+    assert SECRET not in by_env.stdout + by_env.stderr and "warning" not in by_env.stderr
+    assert json.loads(cli("integrations", "show", "example", "--json").stdout)["credentials_set"]
+
+    by_stdin = cli(
+        "integrations",
+        "configure",
+        "example",
+        "--secret-stdin",
+        "api_key",
+        "--enable",
+        "--json",
+        input=SECRET + "\n",
+    )
+    assert json.loads(by_stdin.stdout)["enabled"] is True
+    assert SECRET not in by_stdin.stdout + by_stdin.stderr
+
+
+def test_a_secret_on_the_command_line_is_warned_about_and_a_blank_one_refused(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warned = cli("integrations", "configure", "example", "--secret", f"api_key={SECRET}")
+    assert "api_key given on the command line" in warned.stderr and SECRET not in warned.stderr
+    as_setting = cli("integrations", "configure", "example", "--set", f"api_key={SECRET}")
+    assert "api_key given on the command line" in as_setting.stderr
+    assert SECRET not in as_setting.stderr
+
+    monkeypatch.setenv("BLANK", "  ")
+    for args, input_ in (
+        (("--secret", "api_key= "), None),
+        (("--secret-from-env", "api_key=BLANK"), None),
+        (("--secret-from-env", "api_key=NOT_SET_ANYWHERE"), None),
+        (("--secret-stdin", "api_key"), "\n"),
+    ):
+        refused = cli("integrations", "configure", "example", *args, input=input_, ok=False)
+        assert refused.returncode == 2, args
+        assert "empty" in refused.stderr or "not set" in refused.stderr

@@ -32,7 +32,12 @@ async def test_never_configured_integration_has_defaults(
     stored = await service.get("example")
     assert stored.configured is False and stored.enabled is False
     assert stored.credentials_set is False
-    assert stored.settings == {"requests_per_second": 5.0, "sync_deleted": False, "tags": []}
+    assert stored.settings == {
+        "requests_per_second": 5.0,
+        "sync_deleted": False,
+        "tags": [],
+        "region": "eu",
+    }
     assert stored.conflict_winner == "internal" and stored.first_sync_from is None
     # The proposed default mapping: same-named fields (firstName matches first_name).
     assert {(m.internal_field, m.integration_field) for m in stored.mappings["people"]} == {
@@ -65,6 +70,7 @@ async def test_settings_round_trip_with_encrypted_credentials(
         "requests_per_second": 2.0,
         "sync_deleted": False,
         "tags": ["webinar"],
+        "region": "eu",
     }
     assert stored.conflict_winner == "integration" and stored.first_sync_from == since
     assert stored.updated_at is not None

@@ -8,9 +8,8 @@ from tests._cli import Cli
 def test_points_end_to_end(cli: Cli) -> None:
     group = json.loads(cli("points", "groups", "create", "webinars", "--json").stdout)
     assert group["name"] == "webinars"
-    assert [g["name"] for g in json.loads(cli("points", "groups", "list", "--json").stdout)] == [
-        "webinars"
-    ]
+    groups = json.loads(cli("points", "groups", "list", "--json").stdout)["items"]
+    assert [g["name"] for g in groups] == ["webinars"]
 
     created = json.loads(
         cli(
@@ -48,7 +47,7 @@ def test_points_end_to_end(cli: Cli) -> None:
     )
     assert tagged["settings"] == {"tag": "vip"} and tagged["group"] == "webinars"
     assert tagged["repeatable"] is True
-    listed = json.loads(cli("points", "actions", "list", "--json").stdout)
+    listed = json.loads(cli("points", "actions", "list", "--json").stdout)["items"]
     assert [a["name"] for a in listed] == ["New lead", "VIP"]
 
     trigger = json.loads(
@@ -66,9 +65,8 @@ def test_points_end_to_end(cli: Cli) -> None:
         ).stdout
     )
     assert trigger["events"] == [{"type": "contact.add_tag", "settings": {"tag": "hot"}}]
-    assert [t["name"] for t in json.loads(cli("points", "triggers", "list", "--json").stdout)] == [
-        "Hot"
-    ]
+    triggers = json.loads(cli("points", "triggers", "list", "--json").stdout)["items"]
+    assert [t["name"] for t in triggers] == ["Hot"]
 
     # Contact events award points through the CLI too.
     cli("contacts", "add", "ann@x.io", "--tag", "vip")
@@ -98,6 +96,17 @@ def test_points_end_to_end(cli: Cli) -> None:
     shown = json.loads(cli("contacts", "show", "ann@x.io", "--json").stdout)
     assert shown["tags"] == ["hot", "vip"]
 
+    first = json.loads(cli("points", "history", "ann@x.io", "--limit", "3", "--json").stdout)
+    older = json.loads(
+        cli("points", "history", "ann@x.io", "--before", str(first["next_before"]), "--json").stdout
+    )
+    assert [c["reason"] for c in first["changes"] + older["changes"]] == [
+        "call",
+        "typo",
+        "VIP",
+        "New lead",
+    ]
+    assert older["next_before"] is None
     human = cli("points", "history", "ann@x.io").stdout
     assert "10 points" in human and "webinars 20" in human
 
@@ -151,4 +160,4 @@ def test_points_errors_are_one_line(cli: Cli) -> None:
     assert not_int.returncode == 1 and "DELTA must be an integer" in not_int.stderr
     usage = cli("points", "actions", "create", "--name", "X", ok=False)
     assert usage.returncode == 2
-    assert json.loads(cli("points", "actions", "list", "--json").stdout) == []
+    assert json.loads(cli("points", "actions", "list", "--json").stdout)["items"] == []

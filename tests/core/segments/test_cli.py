@@ -49,6 +49,7 @@ def test_segments_end_to_end(cli: Cli, tmp_path: Path) -> None:
         "total": 2,
     }
     members = json.loads(cli("contacts", "list", "--segment", "hot-leads", "--json").stdout)
+    members = members["items"]
     assert [m["email"] for m in members] == ["ann@x.io", "cy@y.io"]
 
     assert json.loads(cli("segments", "add", "hot-leads", "bob@x.io", "--json").stdout) == {
@@ -56,12 +57,12 @@ def test_segments_end_to_end(cli: Cli, tmp_path: Path) -> None:
         "added": 1,
     }
     cli("segments", "remove", "hot-leads", "cy@y.io")
-    all_ = json.loads(cli("segments", "rebuild", "--all", "--json").stdout)
+    all_ = json.loads(cli("segments", "rebuild", "--all", "--json").stdout)["items"]
     assert [(r["alias"], r["total"]) for r in all_] == [("hot-leads", 2)]
 
     shown = json.loads(cli("segments", "show", "hot-leads", "--json").stdout)
     assert shown["member_count"] == 2 and shown["last_built_at"] is not None
-    listed = json.loads(cli("segments", "list", "--json").stdout)
+    listed = json.loads(cli("segments", "list", "--json").stdout)["items"]
     assert [s["alias"] for s in listed] == ["hot-leads"]
     assert "hot-leads" in cli("segments", "list").stdout
     assert "endsWith" in cli("segments", "show", "hot-leads").stdout
@@ -83,14 +84,14 @@ def test_segments_end_to_end(cli: Cli, tmp_path: Path) -> None:
         '[{"field": "segment", "operator": "in", "value": ["derived"]}]', ok=False,
     )  # fmt: skip
     assert loop.returncode == 1 and "hot-leads → derived → hot-leads" in loop.stderr
-    order = json.loads(cli("segments", "rebuild", "--all", "--json").stdout)
+    order = json.loads(cli("segments", "rebuild", "--all", "--json").stdout)["items"]
     assert [r["alias"] for r in order] == ["hot-leads", "derived"]
     updated = json.loads(
         cli("segments", "update", "derived", "--name", "D2", "--unpublish", "--json").stdout
     )
     assert updated["name"] == "D2" and updated["is_published"] is False
 
-    fields = json.loads(cli("segments", "fields", "--json").stdout)
+    fields = json.loads(cli("segments", "fields", "--json").stdout)["items"]
     score = next(f for f in fields if f["key"] == "score")
     assert score["type"] == "number" and "between" in score["operators"]
 
@@ -98,7 +99,7 @@ def test_segments_end_to_end(cli: Cli, tmp_path: Path) -> None:
     assert refused.returncode == 1 and "derived" in refused.stderr
     cli("segments", "delete", "derived")
     cli("segments", "delete", "hot-leads")
-    assert json.loads(cli("segments", "list", "--json").stdout) == []
+    assert json.loads(cli("segments", "list", "--json").stdout)["items"] == []
 
 
 @pytest.mark.parametrize(

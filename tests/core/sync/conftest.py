@@ -8,7 +8,8 @@ from sqlalchemy import func, inspect, select, text
 
 from leadbridge import CoreContainer
 from leadbridge.contacts import ContactRow
-from leadbridge.sync import SyncEngine, SyncObjectMappingRow
+from leadbridge.db import utcnow
+from leadbridge.sync import SyncEngine, SyncLeaseRow, SyncObjectMappingRow, SyncRunRow
 from leadbridge.testing import MemoryIntegration, define_memory_fields
 
 
@@ -17,6 +18,43 @@ async def store(container: CoreContainer) -> AsyncIterator[CoreContainer]:
     """The container with the memory integration's custom fields defined."""
     await define_memory_fields(container.custom_field_service())
     yield container
+
+
+async def hold_lease(
+    store: CoreContainer,
+    holder: str,
+    *,
+    instance_id: str | None = None,
+    scope: str | None = None,
+) -> int:
+    """A running run of ``memory`` holding the lease, heartbeat fresh, as another process
+    leaves them; returns the run's id."""
+    now = utcnow()
+    async with store.session_factory().begin() as session:
+        run = SyncRunRow(
+            integration="memory",
+            trigger="schedule",
+            options={},
+            status="running",
+            started_at=now,
+            heartbeat_at=now,
+            holder=holder,
+            cancel_requested=False,
+        )
+        session.add(run)
+        await session.flush()
+        await session.merge(
+            SyncLeaseRow(
+                integration="memory",
+                run_id=run.id,
+                holder=holder,
+                instance_id=instance_id,
+                process_scope=scope,
+                acquired_at=now,
+                heartbeat_at=now,
+            )
+        )
+    return run.id
 
 
 def make_engine(container: CoreContainer, **kwargs: Any) -> SyncEngine:

@@ -117,3 +117,68 @@ def test_errors_are_one_line(remote: MemoryIntegration) -> None:
     assert err.strip().splitlines() == [
         "error: sync memory failed: memory: 401 Unauthorized (check the API key)"
     ]
+
+
+def test_skipped_objects_are_a_count_with_a_listing_not_errors(
+    remote: MemoryIntegration,
+) -> None:
+    remote.skipped = {"p3", "p7"}
+    code, out, _err = cli("sync", "run", "memory")
+    assert code == 0 and "succeeded" in out
+    assert "2 skipped on purpose" in out and "sync status memory --skipped" in out
+    assert "p3" not in out and "internal test account" not in out
+
+    code, out, _err = cli("sync", "status", "memory")
+    assert code == 0 and "errors" not in out.split("runs", 1)[1]
+    assert "p3" not in out and "--skipped" in out
+    doc = json.loads(cli("sync", "status", "memory", "--json")[1])
+    assert doc["errors"] == [] and doc["integrations"][0]["unresolved_errors"] == 0
+
+    listed = json.loads(cli("sync", "status", "memory", "--skipped", "--json")[1])
+    assert sorted(e["integration_id"] for e in listed["items"]) == ["p3", "p7"]
+    assert listed["next_cursor"] is None
+    assert all(e["skipped"] and "test account" in e["message"] for e in listed["items"])
+    code, out, _err = cli("sync", "status", "memory", "--skipped")
+    assert code == 0 and "p3" in out and "p7" in out
+
+    code, _out, err = cli("sync", "status", "--skipped")
+    assert code == 2 and "name an integration" in err
+
+
+def test_status_json_holds_cursors_as_json(remote: MemoryIntegration, store: CoreContainer) -> None:
+    assert cli("sync", "run", "memory")[0] == 0
+    doc = json.loads(cli("sync", "status", "memory", "--json")[1])
+    assert doc["integrations"][0]["cursors"] == {"people": "12"}  # an opaque text cursor
+
+    async def json_cursor() -> None:
+        # Livestorm's cursors are JSON documents.
+        engine = db.create_engine(store.settings().database_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text("UPDATE sync_cursors SET value = :v"), {"v": '{"since": 5, "done": []}'}
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(json_cursor())
+    doc = json.loads(cli("sync", "status", "memory", "--json")[1])
+    assert doc["integrations"][0]["cursors"] == {"people": {"since": 5, "done": []}}
+
+
+def test_progress_bar_shows_the_total_and_an_eta(
+    remote: MemoryIntegration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from leadbridge.cli import _sync
+
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=120, color_system=None)
+    monkeypatch.setattr(_sync, "err_console", terminal)
+    code, _out, _err = cli("sync", "run", "memory", "--pull-only")
+    assert code == 0
+    drawn = screen.getvalue()
+    assert "pull people" in drawn and "12/12" in drawn and "ETA" in drawn

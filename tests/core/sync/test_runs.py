@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -28,7 +26,7 @@ from leadbridge.sync import (
 from leadbridge.testing import MemoryIntegration, define_memory_fields, truncate_all
 
 from . import slow_sync
-from .conftest import count, make_engine, row_counts, seeded, snapshot
+from .conftest import count, hold_lease, make_engine, row_counts, seeded, snapshot
 
 
 async def _uninterrupted(store: CoreContainer, remote: MemoryIntegration) -> dict[str, object]:
@@ -81,32 +79,9 @@ async def test_bad_credentials_fail_the_run_and_move_no_cursor(
 
 
 async def test_kill_minus_9_mid_run_then_rerun(store: CoreContainer, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "LEADBRIDGE_DATABASE_URL": store.settings().database_url,
-        "LEADBRIDGE_DATA_DIR": str(tmp_path),
-    }
-    script = Path(slow_sync.__file__)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(script),
-        "0.25",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await slow_sync.start(store, tmp_path)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            async with store.session_factory()() as session:
-                pulled = await session.scalar(select(SyncRunRow.pulled))
-            if pulled is not None and pulled >= 2 * slow_sync.PAGE:
-                break
-            if proc.returncode is not None:
-                assert proc.stderr is not None
-                pytest.fail((await proc.stderr.read()).decode())
-            assert time.monotonic() < deadline, "the CLI sync never got going"
-            await asyncio.sleep(0.05)
+        await slow_sync.wait_until_pulled(store, proc, 2 * slow_sync.PAGE)
         proc.send_signal(signal.SIGKILL)
     finally:
         await asyncio.wait_for(proc.wait(), 30)  # reaped: its pid is gone, its lease dead
@@ -135,11 +110,13 @@ async def test_a_second_concurrent_run_is_refused(store: CoreContainer, engine: 
     remote.page_delay = 0.2
     first = asyncio.create_task(engine.run(remote.exchange(), remote.manual()))
     try:
+        deadline = time.monotonic() + 60
         while True:
             async with store.session_factory()() as session:
                 holder = await session.scalar(select(SyncLeaseRow.run_id))
             if holder is not None:
                 break
+            assert not first.done() and time.monotonic() < deadline, "the run never took the lease"
             await asyncio.sleep(0.02)
         other = seeded(1)
         with pytest.raises(SyncLockedError, match=rf"already running: run {holder}\b") as info:
@@ -154,41 +131,19 @@ async def test_a_second_concurrent_run_is_refused(store: CoreContainer, engine: 
 async def test_a_live_lease_elsewhere_is_respected_and_a_dead_one_taken_over(
     store: CoreContainer, engine: SyncEngine
 ) -> None:
-    now = utcnow()
-    async with store.session_factory().begin() as session:
-        old = SyncRunRow(
-            integration="memory",
-            trigger="schedule",
-            options={},
-            status="running",
-            started_at=now - timedelta(minutes=10),
-            heartbeat_at=now,
-            holder="another-host:4242",
-            cancel_requested=False,
-        )
-        session.add(old)
-        await session.flush()
-        session.add(
-            SyncLeaseRow(
-                integration="memory",
-                run_id=old.id,
-                holder="another-host:4242",
-                acquired_at=old.started_at,
-                heartbeat_at=now,
-            )
-        )
+    old = await hold_lease(store, "another-host:4242")
     remote = seeded(3)
-    with pytest.raises(SyncLockedError, match=rf"run {old.id} \(another-host:4242"):
+    with pytest.raises(SyncLockedError, match=rf"run {old} \(another-host:4242"):
         await engine.run(remote.exchange(), remote.manual())
 
     # Its heartbeat stops: after the lease timeout the lease is free.
     async with store.session_factory().begin() as session:
         lease = await session.get(SyncLeaseRow, "memory")
         assert lease is not None
-        lease.heartbeat_at = now - timedelta(minutes=5)
+        lease.heartbeat_at = utcnow() - timedelta(minutes=5)
     result = await engine.run(remote.exchange(), remote.manual())
     assert result.status is SyncStatus.SUCCEEDED
-    abandoned = await store.sync_run_service().get(old.id)
+    abandoned = await store.sync_run_service().get(old)
     assert abandoned.status is SyncStatus.FAILED and "abandoned" in (abandoned.error or "")
 
 
@@ -225,11 +180,13 @@ async def test_cancel_stops_after_the_current_page(
     remote.page_delay = 0.05
     task = asyncio.create_task(engine.run(remote.exchange(), remote.manual()))
     runs = store.sync_run_service()
+    deadline = time.monotonic() + 60
     while True:
         async with store.session_factory()() as session:
             row = await session.scalar(select(SyncRunRow))
         if row is not None and row.pulled >= 20:
             break
+        assert not task.done() and time.monotonic() < deadline, "the run never pulled 20"
         await asyncio.sleep(0.01)
     await runs.cancel(row.id)
     result = await task
@@ -263,19 +220,18 @@ async def test_heartbeat_and_a_lost_lease(store: CoreContainer) -> None:
     remote.page_delay = 0.15
     task = asyncio.create_task(engine.run(remote.exchange(), remote.manual()))
     beats: set[object] = set()
+    deadline = time.monotonic() + 60
     while len(beats) < 3:
         async with store.session_factory()() as session:
             lease = await session.get(SyncLeaseRow, "memory")
             if lease is not None and lease.run_id is not None:
                 beats.add(lease.heartbeat_at)
+        assert not task.done() and time.monotonic() < deadline, "no three heartbeats"
         await asyncio.sleep(0.01)
     # Another process decided this run was dead and took the lease over: the run stops
     # rather than write beside the new holder.
-    async with store.session_factory().begin() as session:
-        lease = await session.get(SyncLeaseRow, "memory")
-        assert lease is not None
-        lease.run_id, lease.holder = 999_999, "elsewhere:1"
+    taker = await hold_lease(store, "elsewhere:1")
     result = await task
     assert result.status is SyncStatus.FAILED
-    assert "lost the lease" in (result.error or "")
+    assert f"lost its lease to run {taker} (elsewhere:1)" in (result.error or "")
     assert await store.contact_service().count() < 60

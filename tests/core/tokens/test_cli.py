@@ -26,7 +26,7 @@ def test_tokens_end_to_end(cli) -> None:  # type: ignore[no-untyped-def]
     assert human.stdout.strip().splitlines()[-1].startswith("lbt_")
     assert "cannot be shown again" in human.stderr
 
-    listed = json.loads(cli("tokens", "list", "--json").stdout)
+    listed = json.loads(cli("tokens", "list", "--json").stdout)["items"]
     assert [t["name"] for t in listed] == ["frontend", "ci"]
     assert secret not in json.dumps(listed)
     assert all("token" not in t for t in listed)
@@ -36,7 +36,7 @@ def test_tokens_end_to_end(cli) -> None:  # type: ignore[no-untyped-def]
     revoked = json.loads(cli("tokens", "revoke", str(created["id"]), "--json").stdout)
     assert revoked["revoked_at"] is not None and revoked["active"] is False
     assert "revoked" in cli("tokens", "revoke", str(created["id"])).stdout
-    listed = json.loads(cli("tokens", "list", "--json").stdout)
+    listed = json.loads(cli("tokens", "list", "--json").stdout)["items"]
     assert [t["active"] for t in listed] == [False, True]
 
 
@@ -50,4 +50,4 @@ def test_tokens_errors_are_one_line(cli) -> None:  # type: ignore[no-untyped-def
     missing = cli("tokens", "revoke", "42", ok=False)
     assert missing.returncode == 1 and "token 42 does not exist" in missing.stderr
     assert cli("tokens", "create", "--name", "x", ok=False).returncode == 2  # --scope missing
-    assert json.loads(cli("tokens", "list", "--json").stdout) == []
+    assert json.loads(cli("tokens", "list", "--json").stdout)["items"] == []

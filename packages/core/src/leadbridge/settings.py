@@ -18,10 +18,9 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from ._errors import ConfigurationError
+from ._secret_key import SECRET_FILE, load_or_create_secret
 
 __all__ = ["Settings", "normalize_database_url"]
-
-_SECRET_FILE = "secret.key"
 
 
 def normalize_database_url(url: str) -> str:
@@ -60,13 +59,17 @@ class Settings:
         if not url:
             data_dir.mkdir(parents=True, exist_ok=True)
             url = f"sqlite+aiosqlite:///{data_dir / 'leadbridge.db'}"
-        secret = env.get("LEADBRIDGE_SECRET_KEY") or _load_or_create_secret(data_dir)
+        secret = env.get("LEADBRIDGE_SECRET_KEY") or ""
+        source = "LEADBRIDGE_SECRET_KEY"
+        if not secret:
+            secret = load_or_create_secret(data_dir)
+            source = f"the secret-key file {data_dir / SECRET_FILE}"
         plugins = env.get("LEADBRIDGE_PLUGINS") or ""
         try:
             Fernet(secret.encode())
         except ValueError as exc:
             raise ConfigurationError(
-                "LEADBRIDGE_SECRET_KEY is not a valid Fernet key (32 url-safe base64 bytes)"
+                f"{source} is not a valid Fernet key (32 url-safe base64 bytes)"
             ) from exc
         return cls(
             database_url=normalize_database_url(url),
@@ -75,19 +78,3 @@ class Settings:
             timezone=env.get("LEADBRIDGE_TIMEZONE") or "UTC",
             plugins=tuple(p.strip() for p in plugins.split(",") if p.strip()) or None,
         )
-
-
-def _load_or_create_secret(data_dir: Path) -> str:
-    path = data_dir / _SECRET_FILE
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key().decode()
-    # O_EXCL: two processes starting at once must not write two different keys.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key

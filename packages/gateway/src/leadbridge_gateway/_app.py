@@ -54,19 +54,27 @@ def create_app(
     settings: GatewaySettings | None = None,
     *,
     webhooks: Mapping[str, Any] | None = None,
+    graphiql_token: str | None = None,
 ) -> Starlette:
     """The gateway over ``container``.
 
     ``settings`` default to ``LEADBRIDGE_GATEWAY_*`` variables. ``webhooks`` maps integration
     names to ASGI apps or request handlers, in addition to those integrations expose. The
     app's lifespan starts the container's resources and, at shutdown, closes the database
-    pool.
+    pool. ``graphiql_token`` (the demo's) is put in GraphiQL's headers editor: only for a
+    token anyone who can load the page may see.
     """
     gateway = GatewayContainer(core=container)
     if settings is not None:
         gateway.settings.override(providers.Object(settings))
     settings = gateway.settings()
-    view = GraphQLView(gateway.schema(), gateway.services(), graphiql=settings.graphiql)
+    view = GraphQLView(
+        gateway.schema(),
+        gateway.services(),
+        graphiql=settings.graphiql,
+        allowed_origins=settings.cors_origins,
+        graphiql_token=graphiql_token,
+    )
     dispatcher = WebhookDispatcher(webhooks or {}, lambda name: discover(container, name))
 
     async def healthz(_request: Request) -> JSONResponse:
@@ -115,7 +123,7 @@ def create_app(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type"],
+                allow_headers=["Accept", "Authorization", "Content-Type"],
                 max_age=600,
             ),
         )

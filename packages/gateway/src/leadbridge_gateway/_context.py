@@ -222,7 +222,10 @@ class GatewayContext:
         async with self.reads.session() as session:
             token = await self.services.token_service.authenticate(secret.strip(), session=session)
         if token is None:
-            raise UnauthenticatedError("the API token is invalid, expired or revoked")
+            raise UnauthenticatedError(
+                "the API token is unknown, revoked or expired: "
+                "create one with `leadbridge tokens create`"
+            )
         return token
 
     def token(self) -> asyncio.Future[ApiToken]:

@@ -2,7 +2,9 @@
 
 ``LEADBRIDGE_GATEWAY_GRAPHIQL``         ``1`` serves GraphiQL at ``/graphql`` (development only)
 ``LEADBRIDGE_GATEWAY_INTROSPECTION``    ``0`` turns schema introspection off (default on)
-``LEADBRIDGE_GATEWAY_CORS_ORIGINS``     comma-separated origins allowed to call from a browser
+``LEADBRIDGE_CORS_ORIGINS``             comma-separated origins whose pages may call the gateway
+                                       (``http://localhost:5173``; ``*`` for any); also read as
+                                       ``LEADBRIDGE_GATEWAY_CORS_ORIGINS``
 ``LEADBRIDGE_GATEWAY_MAX_BODY_BYTES``   larger request bodies get 413 (default 1 MiB)
 ``LEADBRIDGE_GATEWAY_MAX_DEPTH``        deepest selection nesting accepted (default 12)
 ``LEADBRIDGE_GATEWAY_MAX_ALIASES``      aliases per document (default 30)
@@ -58,7 +60,7 @@ class GatewaySettings:
             raw = env.get(_PREFIX + name.upper())
             if raw is not None:
                 values[name] = _flag(name, raw)
-        origins = env.get(_PREFIX + "CORS_ORIGINS")
+        origins = env.get("LEADBRIDGE_CORS_ORIGINS", env.get(_PREFIX + "CORS_ORIGINS"))
         if origins is not None:
             values["cors_origins"] = tuple(o.strip() for o in origins.split(",") if o.strip())
         for name in (

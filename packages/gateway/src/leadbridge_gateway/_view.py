@@ -11,9 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from ._context import GatewayContext, GatewayServices
 from ._errors import UnauthenticatedError
@@ -37,12 +38,46 @@ _HTTP_CODES = {
 }
 
 
-class GraphQLView(GraphQL[GatewayContext, None]):
-    """``/graphql`` over HTTP (GET for queries, POST) and websockets (graphql-transport-ws)."""
+#: The longest close reason a WebSocket frame carries (RFC 6455: 125 bytes less the code).
+_MAX_CLOSE_REASON = 123
 
-    def __init__(self, schema: BaseSchema, services: GatewayServices, *, graphiql: bool) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+
+class _WebSocket(ASGIWebSocketAdapter):
+    """Closes a refused connection (4403) with the reason ``on_ws_connect`` gave."""
+
+    async def close(self, code: int, reason: str) -> None:
+        if code == 4403:
+            reason = getattr(self.ws.state, "rejection", None) or reason
+        await super().close(code, reason)
+
+
+class GraphQLView(GraphQL[GatewayContext, None]):
+    """``/graphql`` over HTTP (GET for queries, POST) and websockets (graphql-transport-ws).
+
+    Only graphql-transport-ws is offered: the legacy ``graphql-ws`` protocol carries
+    subscriptions only, so a client offering both (Python ``gql``'s default) would pick it
+    and then fail every query. Refused at the handshake, such clients fall back.
+    """
+
+    websocket_adapter_class = _WebSocket
+
+    def __init__(
+        self,
+        schema: BaseSchema,
+        services: GatewayServices,
+        *,
+        graphiql: bool,
+        allowed_origins: tuple[str, ...] = (),
+        graphiql_token: str | None = None,
+    ) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            allowed_origins=allowed_origins,
+        )
         self.services = services
+        self._graphiql_token = graphiql_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,8 +125,12 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             await context.token()
         except UnauthenticatedError as exc:
             log.info("websocket connection refused: %s", exc.message)
+            reason = exc.message.encode()[:_MAX_CLOSE_REASON].decode(errors="ignore")
+            context.request.state.rejection = reason
             raise ConnectionRejectionError() from exc
         return await super().on_ws_connect(context)
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        return graphiql_page(request.url_for("graphiql_static", name="").path)
+        return graphiql_page(
+            request.url_for("graphiql_static", name="").path, token=self._graphiql_token
+        )

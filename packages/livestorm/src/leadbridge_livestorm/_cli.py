@@ -18,7 +18,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from leadbridge._errors import LeadBridgeError
-from leadbridge.cli._common import console, fail, print_json
+from leadbridge.cli._common import console, fail, print_json, print_list
 
 from ._client import DEFAULT_BASE_URL, LivestormClient
 from ._errors import LivestormPermissionError
@@ -168,8 +168,7 @@ def subscribe(
         list[str] | None,
         typer.Option(
             "--event",
-            help="A webhook event to subscribe (repeat it); default: every event LeadBridge "
-            "applies.",
+            help="A webhook event to subscribe (default: every event LeadBridge applies).",
             show_default=False,
         ),
     ] = None,
@@ -193,7 +192,7 @@ def subscribe(
 
     rows = _run(token, base_url, body)
     if as_json:
-        print_json({"webhooks": rows})
+        print_list(rows)
         return
     if not asyncio.run(_receiver_state())["signed"]["accepted"]:
         console.print(f"[yellow]warning:[/yellow] {_REFUSED}", soft_wrap=True)
@@ -216,7 +215,7 @@ def list_webhooks(
 
     rows = _run(token, base_url, body)
     if as_json:
-        print_json({"webhooks": rows})
+        print_list(rows)
         return
     if not rows:
         console.print("no webhook subscriptions")

@@ -32,6 +32,8 @@ from leadbridge.http import (
     RetriableAPIError,
     RetryPolicy,
     create_client,
+    decode_json,
+    invalid_response,
     raise_for_status,
 )
 from leadbridge.observability import record_quota
@@ -43,6 +45,7 @@ from ._errors import (
     LivestormAPIError,
     LivestormAuthenticationError,
     LivestormConflictError,
+    LivestormInvalidResponseError,
     LivestormNotFoundError,
     LivestormPermissionError,
     LivestormRateLimitedError,
@@ -50,7 +53,7 @@ from ._errors import (
     LivestormUnavailableError,
     LivestormValidationError,
 )
-from ._jsonapi import JSONAPI_MEDIA_TYPE, ApiError, Page, Resource, to_timestamp
+from ._jsonapi import JSONAPI_MEDIA_TYPE, ApiError, JsonApiModel, Page, to_timestamp
 from ._models import (
     Event,
     FieldValue,
@@ -59,12 +62,13 @@ from ._models import (
     Organization,
     Person,
     Session,
+    TaskOutcome,
     Webhook,
 )
 from ._quota import QuotaState
 from ._version import __version__
 
-R = TypeVar("R", bound=Resource)
+R = TypeVar("R", bound=JsonApiModel)
 
 DEFAULT_BASE_URL = "https://api.livestorm.co/v1"
 #: Livestorm's largest page: every list is read 50 at a time (each page costs one call).
@@ -185,23 +189,43 @@ class Registrant:
 
 @dataclass(frozen=True, slots=True)
 class BulkRegistration:
-    """A bulk registration job once it ended: the job, and each item's task by position."""
+    """A bulk registration job once it ended: the job, the people sent, the tasks read."""
 
     job: Job
     registrants: tuple[Registrant, ...]
     tasks: tuple[JobTask, ...]
 
     def task_for(self, index: int) -> JobTask | None:
-        """The task of the ``index``-th registrant (``None`` when Livestorm has none)."""
-        for task in self.tasks:
-            if task.index == index:
-                return task
-        return None
+        """The task that speaks for the ``index``-th registrant (``None``: none does)."""
+        return self.results()[index][1]
 
     def results(self) -> list[tuple[Registrant, JobTask | None]]:
-        """Each registrant with its task, in the order they were sent."""
-        by_index = {task.index: task for task in self.tasks}
-        return [(person, by_index.get(i)) for i, person in enumerate(self.registrants)]
+        """Each registrant with the one task that speaks for it, in the order they were sent.
+
+        A task is matched by the registrant's email (case-insensitive), else by its position
+        when it names one. A registrant two tasks claim with different outcomes, or none, gets
+        ``None``: its outcome is unknown and it goes to the single endpoint.
+        """
+        by_email: dict[str, list[JobTask]] = {}
+        by_index: dict[int, list[JobTask]] = {}
+        for task in self.tasks:
+            if task.email:
+                by_email.setdefault(task.email.strip().lower(), []).append(task)
+            elif task.index is not None:
+                by_index.setdefault(task.index, []).append(task)
+        results: list[tuple[Registrant, JobTask | None]] = []
+        for position, person in enumerate(self.registrants):
+            claims = by_email.get(person.email.strip().lower()) or by_index.get(position) or []
+            outcomes = {task.outcome for task in claims}
+            results.append((person, claims[0] if len(outcomes) == 1 else None))
+        return results
+
+    def outcomes(self) -> list[tuple[Registrant, TaskOutcome, JobTask | None]]:
+        """Each registrant with what its task proves (``UNKNOWN`` without a task)."""
+        return [
+            (person, task.outcome if task else TaskOutcome.UNKNOWN, task)
+            for person, task in self.results()
+        ]
 
 
 def _time_param(value: TimeFilter) -> str:
@@ -265,6 +289,27 @@ _CLASSES: dict[int, type[LivestormAPIError]] = {
 }
 
 
+def _document(response: httpx.Response, *, listing: bool = False) -> Mapping[str, Any]:
+    """The JSON:API document of a successful answer, or a typed error naming the call."""
+    document: Mapping[str, Any] = decode_json(
+        response, error_class=LivestormInvalidResponseError, service="Livestorm", expect=dict
+    )
+    data = document.get("data", None if listing else {})
+    if (
+        "data" not in document
+        or (listing and not isinstance(data, list))
+        or (not listing and not isinstance(data, dict))
+    ):
+        shape = "a list" if listing else "one resource"
+        raise invalid_response(
+            response,
+            f"with a JSON document whose 'data' is not {shape}",
+            error_class=LivestormInvalidResponseError,
+            service="Livestorm",
+        )
+    return document
+
+
 class LivestormClient:
     """The Livestorm API, typed: lists as :class:`Paginated`, resources as models.
 
@@ -275,15 +320,20 @@ class LivestormClient:
       request, so a rotated token applies at once); or ``auth``: any ``httpx.Auth``, e.g.
       ``BearerTokenAuth(StaticToken(access_token))`` or an OAuth2 provider for partner apps.
     - ``base_url``: ``https://api.livestorm.co/v1`` by default (the fake server's URL in tests).
-    - ``requests_per_second``: the burst limit (5), or a shared ``RateLimiter``, or ``None``.
+    - ``requests_per_second``: the burst limit (5 in any sliding second: a
+      ``RateLimiter(5, burst=5)`` counting each request until its answer plus one second),
+      or a shared ``RateLimiter``, or ``None``.
     - ``quota_reserve``: monthly calls kept unused; a call that would leave fewer raises
       :class:`QuotaReserveReachedError` before it is sent. ``quota`` shares a
       :class:`QuotaState` between clients of one workspace.
     - ``counter``: an ``ApiCallCounter`` that counts every request sent (retries included).
 
-    429s wait ``Retry-After`` and 5xx on reads are retried (``retries``); what still fails is
-    raised as a :class:`LivestormAPIError` subclass that says what happened in Livestorm's
-    terms. The token never appears in a repr, a log line or an error.
+    429s wait ``Retry-After`` until ``retries.rate_limit_budget`` seconds are spent; 5xx,
+    timeouts and connections reset mid-body on reads are retried (``retries.retries``); what
+    still fails is raised as a :class:`LivestormAPIError` subclass that says what happened in
+    Livestorm's terms, and a body that is not JSON:API as
+    :class:`LivestormInvalidResponseError`. The token never appears in a repr, a log line or
+    an error.
     """
 
     def __init__(
@@ -329,12 +379,15 @@ class LivestormClient:
         self.job_poll_interval = job_poll_interval
         self.job_poll_max_interval = job_poll_max_interval
         self.job_timeout = job_timeout
+        limiter = requests_per_second
+        if isinstance(limiter, int | float) and not isinstance(limiter, bool):
+            limiter = RateLimiter(limiter, burst=max(1, int(limiter)))
         self._http = create_client(
             base_url=self.base_url,
             auth=provider,
             timeout=timeout,
             retries=retries,
-            rate_limit=requests_per_second,
+            rate_limit=limiter,
             counter=self.counter,
             headers={
                 "Accept": JSONAPI_MEDIA_TYPE,
@@ -446,9 +499,7 @@ class LivestormClient:
         return cls(message, **fields)
 
     async def _get(self, path: str, what: str | None = None) -> Mapping[str, Any]:
-        response = await self._send("GET", path, what=what)
-        document: Mapping[str, Any] = response.json()
-        return document
+        return _document(await self._send("GET", path, what=what))
 
     def _list(
         self,
@@ -467,7 +518,7 @@ class LivestormClient:
                 "page[size]": self.page_size,
             }
             response = await self._send("GET", path, params=query, what=what)
-            return Page.parse(response.json(), model)
+            return Page.parse(_document(response, listing=True), model)
 
         return Paginated(fetch, describe=f"GET {path} {fixed}".rstrip(" {}"))
 
@@ -636,7 +687,7 @@ class LivestormClient:
                 server_code=exc.server_code,
                 errors=exc.errors,
             ) from exc
-        return Person.from_document(response.json())
+        return Person.from_document(_document(response))
 
     async def register_bulk(
         self, session_id: str, people: Sequence[Registrant]
@@ -667,7 +718,7 @@ class LivestormClient:
         response = await self._send(
             "POST", f"/sessions/{session_id}/people/bulk", body=body, what=f"session {session_id}"
         )
-        job = await self.wait_for_job(Job.from_document(response.json()))
+        job = await self.wait_for_job(Job.from_document(_document(response)))
         tasks = await self.job_tasks(job.id).all()
         return BulkRegistration(job=job, registrants=people, tasks=tuple(tasks))
 
@@ -712,7 +763,7 @@ class LivestormClient:
         """Subscribe ``url`` to one webhook ``event`` (``people.attended``…) for the workspace."""
         body = {"data": {"type": "webhooks", "attributes": {"event": event, "url": url}}}
         response = await self._send("POST", "/webhooks", body=body)
-        return Webhook.from_document(response.json())
+        return Webhook.from_document(_document(response))
 
     async def delete_webhook(self, webhook_id: str) -> None:
         await self._send("DELETE", f"/webhooks/{webhook_id}", what=f"webhook {webhook_id}")

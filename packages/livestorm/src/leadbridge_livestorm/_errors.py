@@ -15,6 +15,7 @@ Livestorm-aware code can catch the precise case:
 4xx   :class:`LivestormRequestError`               any other refusal (400: a bad filter…)
 429   :class:`LivestormRateLimitedError`           still throttled after the retries
 5xx   :class:`LivestormUnavailableError`           Livestorm is down; retry later
+200   :class:`LivestormInvalidResponseError`       a body that is not JSON:API (HTML, cut short)
 ====  ==========================================  ==========================================
 
 :class:`QuotaReserveReachedError` is raised *before* a call that would eat into the calls kept
@@ -32,6 +33,7 @@ from leadbridge.http import (
     APIError,
     AuthenticationError,
     FatalAPIError,
+    InvalidResponseError,
     PermissionDeniedError,
     RateLimitedError,
     RetriableAPIError,
@@ -114,6 +116,14 @@ class LivestormUnavailableError(LivestormAPIError, RetriableAPIError):
     """5xx, a timeout or a connection error that outlasted the retries: try again later."""
 
     code = "LIVESTORM_UNAVAILABLE"
+
+
+class LivestormInvalidResponseError(LivestormAPIError, InvalidResponseError):
+    """Livestorm (or something in between) answered with a body that is not JSON:API — an
+    HTML page with 200, a truncated document. The message names the call (method and path,
+    without the query), the status, the content type and the body's first bytes."""
+
+    code = "LIVESTORM_INVALID_RESPONSE"
 
 
 class QuotaReserveReachedError(LivestormAPIError, RateLimitedError):

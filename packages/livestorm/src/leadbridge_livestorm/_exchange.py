@@ -37,7 +37,7 @@ from leadbridge import ConfigurationError
 from leadbridge.auth import BearerTokenAuth, StaticToken
 from leadbridge.contacts import email_key
 from leadbridge.db import utcnow
-from leadbridge.http import ApiCallCounter
+from leadbridge.http import ApiCallCounter, RetryPolicy
 from leadbridge.integrations import IntegrationSettingsService
 from leadbridge.sync import (
     Audience,
@@ -55,9 +55,11 @@ from leadbridge.sync import (
 
 from ._client import LivestormClient
 from ._errors import (
+    LivestormAPIError,
     LivestormAuthenticationError,
     LivestormNotFoundError,
     LivestormPermissionError,
+    LivestormRateLimitedError,
     PersonSkippedError,
     QuotaReserveReachedError,
 )
@@ -101,6 +103,7 @@ def default_client(
         "base_url": base_url,
         "requests_per_second": settings.requests_per_second or None,
         "quota_reserve": settings.quota_reserve,
+        "retries": RetryPolicy(rate_limit_budget=settings.rate_limit_budget),
     }
     if credentials.api_token is not None:
         return LivestormClient(api_token=credentials.api_token.get_secret_value(), **common)
@@ -129,16 +132,26 @@ class _PageBuffer:
         self.cuts = 0
         self._counter = counter
         self._calls = counter.count
+        #: registrations the API announced (``meta.record_count``), read, and objects cut:
+        #: a page's ``total`` is what was cut plus what is announced but not read yet
+        self.announced = 0
+        self._read = 0
+        self._cut_objects = 0
 
     @property
     def pending(self) -> bool:
         return bool(self.objects or self.errors)
 
     @property
+    def unreported_calls(self) -> int:
+        return self._counter.count - self._calls
+
+    @property
     def full(self) -> bool:
         return len(self.objects) + len(self.errors) >= REPORT_PAGE
 
     def add(self, read: ReportObject | SyncObjectError) -> None:
+        self._read += 1
         if isinstance(read, SyncObjectError):
             self.errors.append(read)
             return
@@ -154,7 +167,11 @@ class _PageBuffer:
     def cut(self, cursor: str) -> ReportPage:
         """The gathered people as a report page with the calls they cost; starts anew."""
         used, self._calls = self._counter.count - self._calls, self._counter.count
-        page = ReportPage(self.objects, cursor=cursor, api_calls=used, errors=self.errors)
+        self._cut_objects += len(self.objects)
+        total = self._cut_objects + max(0, self.announced - self._read)
+        page = ReportPage(
+            self.objects, cursor=cursor, api_calls=used, total=total, errors=self.errors
+        )
         self.objects, self.errors, self._at = [], [], {}
         self.cuts += 1
         return page
@@ -233,7 +250,18 @@ class LivestormExchange(BaseDataExchange):
                     since = item.since if state.filter_works(PEOPLE_ENDPOINT) else None
                     seen_before = state.seen
                     people = client.session_people(session.id, updated_since=since)
+                    announced = False
                     async for page in people.pages():
+                        if not announced:  # the whole list's size, on its first page
+                            buffer.announced += page.meta.record_count
+                            announced = True
+                        for skipped in page.skipped:
+                            buffer.add(
+                                SyncObjectError(
+                                    f"Livestorm person: {skipped.reason}",
+                                    integration_id=skipped.id,
+                                )
+                            )
                         for person in page.items:
                             changed = _changed_at(person)
                             if since is not None and changed and changed < since:
@@ -247,20 +275,26 @@ class LivestormExchange(BaseDataExchange):
                             state.sessions[session.id] = (session_signals(session), seen_before)
                         if buffer.full:
                             yield buffer.cut(state.write(finished=False))
-            except QuotaReserveReachedError as exc:
+            except (QuotaReserveReachedError, LivestormRateLimitedError) as exc:
                 # Stop cleanly: what was read is applied, the stop fails the run as partial
                 # and keeps the progress; the next run resumes from it.
                 buffer.errors.append(SyncObjectError(f"stopped early: {exc}"))
                 yield buffer.cut(state.write(finished=False))
                 return
-            except LivestormAuthenticationError as exc:
-                raise SyncRunError(
-                    f"Livestorm refused the credentials (401): {exc}; "
-                    "check the API token with `leadbridge livestorm ping`"
-                ) from exc
+            except LivestormAPIError as exc:
+                if buffer.pending or buffer.unreported_calls:
+                    # The calls made so far are the run's too: report them (with what was
+                    # read) before the run fails, so api_calls is what was sent.
+                    yield buffer.cut(state.write(finished=False))
+                if isinstance(exc, LivestormAuthenticationError):
+                    raise SyncRunError(
+                        f"Livestorm refused the credentials (401): {exc}; "
+                        "check the API token with `leadbridge livestorm ping`"
+                    ) from exc
+                raise
             state.served = flagged & state.done
             final = state.write(finished=True)
-            if buffer.pending or buffer.cuts or final != request.cursor:
+            if buffer.pending or buffer.cuts or buffer.unreported_calls or final != request.cursor:
                 yield buffer.cut(final)
 
     async def _flagged_sessions(self, state: PullState) -> set[str]:

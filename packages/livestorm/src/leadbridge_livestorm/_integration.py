@@ -33,6 +33,23 @@ class LivestormCredentials(pydantic.BaseModel):
     webhook_secret: pydantic.SecretStr | None = None
     webhook_url_secret_sha256: pydantic.SecretStr | None = None
 
+    @pydantic.field_validator("api_token", "oauth_access_token")
+    @classmethod
+    def _well_formed(cls, value: pydantic.SecretStr | None) -> pydantic.SecretStr | None:
+        # Refused when configured, not at the first sync; messages never repeat the value.
+        if value is None:
+            return None
+        text = value.get_secret_value()
+        if not text.strip():
+            raise ValueError("is empty")
+        if text.lower().startswith("bearer "):
+            raise ValueError(
+                "starts with 'Bearer ': give the token alone (LeadBridge sends the header)"
+            )
+        if text != text.strip() or any(c.isspace() or not c.isprintable() for c in text):
+            raise ValueError("holds spaces, line breaks or control characters")
+        return value
+
 
 class RegistrationPush(pydantic.BaseModel):
     """Register the contacts of ``segment`` (an alias) to Livestorm session ``session_id``."""
@@ -53,6 +70,8 @@ class LivestormSettings(pydantic.BaseModel):
     requests_per_second: float = pydantic.Field(default=5.0, ge=0, le=50)
     #: Calls of the monthly quota a sync leaves unused.
     quota_reserve: int = pydantic.Field(default=500, ge=0)
+    #: Seconds one request may spend waiting out 429s before the run stops as ``partial``.
+    rate_limit_budget: float = pydantic.Field(default=120.0, ge=0, le=3600)
     import_team_members: bool = False
     #: An incremental pull lists the sessions starting at most this many days before the
     #: newest Livestorm time it has seen (and every later one); ``0`` lists them all.

@@ -12,7 +12,14 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 JSONAPI_MEDIA_TYPE = "application/vnd.api+json"
 
@@ -106,7 +113,7 @@ class Resource(JsonApiModel):
         return cls.model_validate(document["data"])
 
 
-R = TypeVar("R", bound=Resource)
+R = TypeVar("R", bound=JsonApiModel)
 
 
 class PageMeta(JsonApiModel):
@@ -120,20 +127,50 @@ class PageMeta(JsonApiModel):
     items_per_page: int = 0
 
 
+class SkippedRecord(JsonApiModel):
+    """A record of a page that could not be read: its id (when it had one) and why."""
+
+    id: str | None = None
+    type: str | None = None
+    reason: str
+
+
 class Page(JsonApiModel, Generic[R]):
-    """One page of a list: typed ``items``, its ``meta`` and the raw ``included`` resources."""
+    """One page of a list: typed ``items``, its ``meta`` and the raw ``included`` resources.
+
+    A record that cannot be read never fails its page: it is left out of ``items`` and kept
+    in ``skipped`` with the reason, for the caller to record.
+    """
 
     items: tuple[R, ...]
     meta: PageMeta
     included: tuple[Mapping[str, Any], ...] = ()
+    skipped: tuple[SkippedRecord, ...] = ()
 
     @classmethod
     def parse(cls, document: Mapping[str, Any], model: type[R]) -> Page[R]:
         """Parse ``{"data": [...], "meta": {...}, "included"?: [...]}`` into items of ``model``."""
+        items: list[R] = []
+        skipped: list[SkippedRecord] = []
+        data = document.get("data") or ()
+        for item in data if isinstance(data, list) else ():
+            try:
+                items.append(model.model_validate(item))
+            except ValidationError as exc:
+                skipped.append(_skipped(item, exc))
+        meta = document.get("meta")
+        try:
+            page_meta = PageMeta.model_validate(meta if isinstance(meta, Mapping) else {})
+        except ValidationError:
+            page_meta = PageMeta()
+        included = document.get("included")
         return Page[R](
-            items=tuple(model.model_validate(item) for item in document.get("data") or ()),
-            meta=PageMeta.model_validate(document.get("meta") or {}),
-            included=tuple(document.get("included") or ()),
+            items=tuple(items),
+            meta=page_meta,
+            included=tuple(entry for entry in included or () if isinstance(entry, Mapping))
+            if isinstance(included, list)
+            else (),
+            skipped=tuple(skipped),
         )
 
     @property
@@ -145,8 +182,22 @@ class Page(JsonApiModel, Generic[R]):
         return tuple(
             model.model_validate(item)
             for item in self.included
-            if item.get("type") == model.resource_type
+            if item.get("type") == getattr(model, "resource_type", None)
         )
+
+
+def _skipped(item: Any, error: ValidationError) -> SkippedRecord:
+    ident = item.get("id") if isinstance(item, Mapping) else None
+    kind = item.get("type") if isinstance(item, Mapping) else None
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc']) or 'record'}: {problem['msg']}"
+        for problem in error.errors()[:3]
+    )
+    return SkippedRecord(
+        id=str(ident) if ident is not None else None,
+        type=str(kind) if kind is not None else None,
+        reason=f"unreadable record ({problems})",
+    )
 
 
 class ApiError(JsonApiModel):
@@ -159,6 +210,18 @@ class ApiError(JsonApiModel):
     detail: str = ""
     code: str = ""
     status: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        # Codes and statuses come as numbers from some APIs (409): read them as text.
+        if isinstance(value, Mapping):
+            return {
+                key: "" if item is None else str(item)
+                for key, item in value.items()
+                if key in ("title", "detail", "code", "status")
+            }
+        return value
 
     @classmethod
     def parse_all(cls, document: Any) -> tuple[ApiError, ...]:

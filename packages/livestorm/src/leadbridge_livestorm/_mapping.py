@@ -92,7 +92,7 @@ def event_values(event: Event) -> dict[str, Any]:
         "status": _clip(event.status, 32),
         "scheduling_status": _clip(event.scheduling_status, 32),
         "registration_link": event.registration_link,
-        "estimated_duration": event.estimated_duration,
+        "estimated_duration": _whole(event.estimated_duration),
         "sessions_count": event.sessions_count,
         "fields": [field.model_dump(mode="json") for field in event.fields],
         "published_at": event.published_at,
@@ -115,7 +115,7 @@ def session_values(session: Session, *, event_id: str | None = None) -> dict[str
         "room_link": session.room_link,
         "attendees_count": session.attendees_count,
         "registrants_count": session.registrants_count,
-        "duration": session.duration,
+        "duration": _whole(session.duration),
         "estimated_started_at": session.estimated_started_at,
         "started_at": session.started_at,
         "ended_at": session.ended_at,
@@ -157,8 +157,9 @@ def registration_values(
         "role": _clip(person.role, 32) or "participant",
         "registered_at": detail.created_at,
         "attended": detail.attended,
-        "attendance_rate": detail.attendance_rate,
-        "attendance_duration": detail.attendance_duration,
+        # Stored as whole percent and seconds; Livestorm may send fractions (87.5).
+        "attendance_rate": _whole(detail.attendance_rate),
+        "attendance_duration": _whole(detail.attendance_duration),
         "has_viewed_replay": detail.has_viewed_replay or watched_at is not None,
         "replay_watched_at": watched_at,
         "messages_count": person.messages_count,
@@ -179,3 +180,7 @@ def registration_values(
         },
         "updated_at": detail.updated_at,
     }
+
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else round(value)

@@ -21,7 +21,7 @@ from ._errors import (
     LivestormPermissionError,
     QuotaReserveReachedError,
 )
-from ._models import FieldValue, JobTask, Person
+from ._models import FieldValue, Person, TaskOutcome
 from ._store import ChangesHook, LivestormStore, RegistrationChange, RegistrationLink
 from ._tables import SessionRow
 
@@ -110,11 +110,6 @@ def _stop_for(exc: LivestormAPIError) -> _Stop | None:
     if isinstance(exc, LivestormAuthenticationError | LivestormPermissionError):
         return _Stop(exc.message, exc, raise_it=True)
     return None
-
-
-def _task_reason(task: JobTask) -> str:
-    details = [error.detail or error.title for error in task.errors]
-    return "; ".join(d for d in details if d) or f"the bulk job's task ended {task.status}"
 
 
 class RegistrationPusher:
@@ -259,15 +254,17 @@ class RegistrationPusher:
         else:
             result.bulk_jobs += 1
             unsettled = []
-            for contact, (_registrant, task) in zip(batch, bulk.results(), strict=True):
-                if task is None or task.status not in ("succeeded", "failed"):
+            # Registered only on a task's proof; what no task proves goes to the single
+            # endpoint, whose 201 or 409 settles it.
+            for contact, (_registrant, outcome, task) in zip(batch, bulk.outcomes(), strict=True):
+                if task is None or outcome is TaskOutcome.UNKNOWN:
                     unsettled.append(contact)
-                elif task.status == "succeeded":
+                elif outcome is TaskOutcome.REGISTERED:
                     outcomes.append(_Outcome(contact, "registered", person_id=task.person_id))
-                elif task.already_registered:
+                elif outcome is TaskOutcome.ALREADY_REGISTERED:
                     outcomes.append(_Outcome(contact, "already", person_id=task.person_id))
                 else:
-                    outcomes.append(_Outcome(contact, "failed", reason=_task_reason(task)))
+                    outcomes.append(_Outcome(contact, "failed", reason=task.reason))
         for contact in unsettled:
             outcomes.append(await self._register_one(session_id, contact, result))
 

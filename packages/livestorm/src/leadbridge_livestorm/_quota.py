@@ -12,19 +12,25 @@ from ._errors import QuotaReserveReachedError
 
 MONTHLY_LIMIT_HEADER = "RateLimit-Monthly-Limit"
 MONTHLY_REMAINING_HEADER = "RateLimit-Monthly-Remaining"
+#: The spelling Livestorm's own published spec and a production client read (sic).
+MONTLY_LIMIT_HEADER = "RateLimit-Montly-Limit"
+MONTLY_REMAINING_HEADER = "RateLimit-Montly-Remaining"
 INTERVAL_LIMIT_HEADER = "RateLimit-Interval-Limit"
 INTERVAL_REMAINING_HEADER = "RateLimit-Interval-Remaining"
 RESET_HEADER = "RateLimit-Reset"
 
 
-def _int(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        return int(value.strip())
-    except ValueError:
-        return None
+def _int(headers: Mapping[str, str], *names: str) -> int | None:
+    """The first of ``names`` present with a whole number (``"9.0"`` reads as 9)."""
+    for name in names:
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return int(float(value.strip()))
+        except (ValueError, OverflowError):
+            continue
+    return None
 
 
 @dataclass
@@ -47,10 +53,14 @@ class QuotaState:
     in_flight: int = field(default=0, repr=False)
 
     def update(self, headers: Mapping[str, str]) -> None:
-        """Read the ``RateLimit-*`` headers of a response (absent ones leave the value)."""
+        """Read the ``RateLimit-*`` headers of a response (absent ones leave the value).
+
+        The monthly pair is read under both spellings, ``RateLimit-Monthly-*`` (the docs) and
+        ``RateLimit-Montly-*`` (Livestorm's published spec and clients).
+        """
         values = {
-            "monthly_limit": _int(headers, MONTHLY_LIMIT_HEADER),
-            "monthly_remaining": _int(headers, MONTHLY_REMAINING_HEADER),
+            "monthly_limit": _int(headers, MONTHLY_LIMIT_HEADER, MONTLY_LIMIT_HEADER),
+            "monthly_remaining": _int(headers, MONTHLY_REMAINING_HEADER, MONTLY_REMAINING_HEADER),
             "interval_limit": _int(headers, INTERVAL_LIMIT_HEADER),
             "interval_remaining": _int(headers, INTERVAL_REMAINING_HEADER),
         }

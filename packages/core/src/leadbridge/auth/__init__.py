@@ -13,8 +13,11 @@ OAuth2 authorization code (PKCE, refresh)  :class:`OAuth2AuthorizationCodeAuth`
 =========================================  =============================================
 
 OAuth2 tokens live in a :class:`TokenStore`; :class:`SecretBoxTokenStore` encrypts them and
-leaves the storage to two callbacks. Failures raise the errors of :mod:`leadbridge.http`
-(:class:`~leadbridge.http.AuthenticationError` for rejected credentials).
+leaves the storage to callbacks. Providers sharing a :class:`LockingTokenStore` (several
+workers) refresh one at a time. Empty credentials are refused when a provider is built.
+Failures raise the errors of :mod:`leadbridge.http`
+(:class:`~leadbridge.http.AuthenticationError` for rejected credentials;
+:class:`ReauthorizationRequiredError` when the user must authorize the integration again).
 """
 
 from ._credentials import (
@@ -27,6 +30,7 @@ from ._credentials import (
     StaticToken,
     UsernamePassword,
 )
+from ._errors import ReauthorizationRequiredError
 from ._oauth import (
     AuthorizationRequest,
     ClientAuthMethod,
@@ -35,7 +39,14 @@ from ._oauth import (
     pkce_challenge,
 )
 from ._static import APIKeyHeaderAuth, APIKeyQueryAuth, BearerTokenAuth, HTTPBasicAuth
-from ._tokens import MemoryTokenStore, OAuthToken, SecretBoxTokenStore, TokenStore
+from ._tokens import (
+    LockingTokenStore,
+    MemoryTokenStore,
+    OAuthToken,
+    RawTokenAccess,
+    SecretBoxTokenStore,
+    TokenStore,
+)
 
 __all__ = [
     "APIKey",
@@ -50,10 +61,13 @@ __all__ = [
     "ClientCredentials",
     "ClientIdSecret",
     "HTTPBasicAuth",
+    "LockingTokenStore",
     "MemoryTokenStore",
     "OAuth2AuthorizationCodeAuth",
     "OAuth2ClientCredentialsAuth",
     "OAuthToken",
+    "RawTokenAccess",
+    "ReauthorizationRequiredError",
     "SecretBoxTokenStore",
     "StaticToken",
     "TokenStore",

@@ -76,8 +76,11 @@ class ClientIdSecret:
         return f"ClientIdSecret(client_id={self.client_id!r}, client_secret={secret!r})"
 
 
-def required(value: str | None, name: str) -> str:
-    """``value``, or a :class:`ConfigurationError` naming the missing credential."""
-    if not value:
-        raise ConfigurationError(f"the credential {name!r} is empty: configure the integration")
+def required(value: str | None, name: str, *, hint: str = "configure the integration") -> str:
+    """``value``, or a :class:`ConfigurationError` naming the missing credential.
+
+    Blank counts as empty: nothing is ever authenticated against an empty key.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"the credential {name!r} is empty: {hint}")
     return value

@@ -7,7 +7,8 @@ import base64
 import hashlib
 import logging
 import secrets
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
@@ -25,7 +26,8 @@ from ..http import (
 from ..http._errors import error_from_response, transport_error
 from ..http._redact import request_url, scrub
 from ._credentials import ClientCredentials, required
-from ._tokens import MemoryTokenStore, OAuthToken, TokenStore
+from ._errors import ReauthorizationRequiredError
+from ._tokens import LockingTokenStore, MemoryTokenStore, OAuthToken, TokenStore
 
 logger = logging.getLogger("leadbridge.auth")
 
@@ -36,6 +38,9 @@ class _OAuth2Auth(httpx.Auth):
     """Bearer tokens from a token endpoint, refreshed under a lock.
 
     Only ``httpx.AsyncClient`` is supported: a refresh is network I/O and the store is async.
+    Requests of this provider share one refresh (an asyncio lock); providers sharing a
+    :class:`LockingTokenStore` — in this process or others — refresh under the store's lock
+    and re-read the stored token first, so a rotated refresh token is presented once.
     """
 
     def __init__(
@@ -49,7 +54,11 @@ class _OAuth2Auth(httpx.Auth):
         client_auth: ClientAuthMethod,
         token_client: httpx.AsyncClient | None,
         timeout: float,
+        integration: str | None,
     ) -> None:
+        required(credentials.client_id, "client_id")
+        if credentials.client_secret is not None:
+            required(credentials.client_secret, "client_secret", hint="None for a public client")
         if not token_url:
             raise ValidationError("token_url is required", field="token_url")
         if leeway < 0:
@@ -68,6 +77,7 @@ class _OAuth2Auth(httpx.Auth):
         self.client_auth = client_auth
         self._token_client = token_client
         self._timeout = timeout
+        self.integration = integration
         self._token: OAuthToken | None = None
         self._loaded = False
         self._lock = asyncio.Lock()
@@ -118,17 +128,24 @@ class _OAuth2Auth(httpx.Auth):
             if self._loaded and self._usable(self._token, rejected):
                 assert self._token is not None
                 return self._token
-            # Another process may have saved a newer token (or rotated the refresh token).
-            stored = await self._store.load()
-            self._loaded = True
-            if self._usable(stored, rejected):
-                assert stored is not None
-                self._token = stored
-                return stored
-            token = await self._obtain(stored or self._token)
-            self._token = token  # first: a rotated refresh token must not be lost
-            await self._store.save(token)
-            return token
+            async with self._held_store() as store:
+                # Another provider (another worker) may have refreshed while we waited for the
+                # store's lock: its token is then stored, and our refresh token already spent.
+                stored = await store.load()
+                self._loaded = True
+                if self._usable(stored, rejected):
+                    assert stored is not None
+                    self._token = stored
+                    return stored
+                token = await self._obtain(stored or self._token)
+                self._token = token  # first: a rotated refresh token must not be lost
+                await store.save(token)
+                return token
+
+    def _held_store(self) -> AbstractAsyncContextManager[TokenStore]:
+        if isinstance(self._store, LockingTokenStore):
+            return self._store.locked()
+        return nullcontext(self._store)
 
     def _refresh_lock(self) -> asyncio.Lock:
         # An asyncio.Lock belongs to one event loop; a provider may outlive its loop
@@ -150,6 +167,9 @@ class _OAuth2Auth(httpx.Auth):
 
     def _apply(self, request: httpx.Request, token: OAuthToken) -> None:
         request.headers["Authorization"] = f"Bearer {token.access_token}"
+
+    def _who(self) -> str:
+        return self.integration or "OAuth2"
 
     async def _request_token(
         self, data: dict[str, str], previous: OAuthToken | None = None
@@ -222,10 +242,12 @@ class OAuth2ClientCredentialsAuth(_OAuth2Auth):
     """OAuth2 client credentials grant (RFC 6749 section 4.4), for server-to-server APIs.
 
     The token is fetched on first use, kept in ``store`` (memory by default) until ``leeway``
-    seconds before it expires, then fetched again; after a 401 it is fetched again once.
-    Concurrent requests share one fetch. ``token_client`` (e.g. a client from
-    :func:`~leadbridge.http.create_client`) sends token requests; without it each fetch
-    opens a short-lived client.
+    seconds before it expires (at most half its lifetime), then fetched again; after a 401 it
+    is fetched again once. Concurrent requests share one fetch. ``token_client`` (e.g. a
+    client from :func:`~leadbridge.http.create_client`) sends token requests; without it each
+    fetch opens a short-lived client. ``extra_params`` are added to the token request; they
+    cannot set ``grant_type``, ``client_id``, ``client_secret`` (nor ``scope`` when ``scope``
+    is given). ``integration`` names the integration in errors.
     """
 
     def __init__(
@@ -240,7 +262,9 @@ class OAuth2ClientCredentialsAuth(_OAuth2Auth):
         token_client: httpx.AsyncClient | None = None,
         timeout: float = 30.0,
         extra_params: Mapping[str, str] | None = None,
+        integration: str | None = None,
     ) -> None:
+        required(credentials.client_secret, "client_secret", hint="the grant needs one")
         super().__init__(
             credentials,
             token_url=token_url,
@@ -250,7 +274,10 @@ class OAuth2ClientCredentialsAuth(_OAuth2Auth):
             client_auth=client_auth,
             token_client=token_client,
             timeout=timeout,
+            integration=integration,
         )
+        reserved = _CLIENT_CREDENTIALS_PARAMS | ({"scope"} if self.scope else set())
+        _refuse_reserved(extra_params or {}, reserved)
         self._extra_params = dict(extra_params or {})
 
     @override
@@ -293,10 +320,13 @@ class OAuth2AuthorizationCodeAuth(_OAuth2Auth):
     2. On the redirect: ``request.verify_state(state)``, then :meth:`exchange_code`; the token
        is saved to ``store``.
     3. Use the provider as a client's ``auth``: the access token is refreshed ``leeway``
-       seconds before it expires and once after a 401; many concurrent requests share one
-       refresh. A new refresh token replaces the old one; when the server sends none, the old
-       one is kept. With no token stored (or no refresh token) requests raise
-       :class:`AuthenticationError`: the user must authorize again.
+       seconds before it expires (at most half its lifetime) and once after a 401; many
+       concurrent requests share one refresh, and so do providers sharing a
+       :class:`LockingTokenStore` (several workers). A new refresh token replaces the old
+       one; when the server sends none, the old one is kept. With no refresh token stored, or
+       one the server rejects (``invalid_grant``), requests raise
+       :class:`ReauthorizationRequiredError` naming ``integration``: the user must authorize
+       again.
     """
 
     def __init__(
@@ -312,6 +342,7 @@ class OAuth2AuthorizationCodeAuth(_OAuth2Auth):
         client_auth: ClientAuthMethod = "client_secret_basic",
         token_client: httpx.AsyncClient | None = None,
         timeout: float = 30.0,
+        integration: str | None = None,
     ) -> None:
         if not authorize_url:
             raise ValidationError("authorize_url is required", field="authorize_url")
@@ -326,6 +357,7 @@ class OAuth2AuthorizationCodeAuth(_OAuth2Auth):
             client_auth=client_auth,
             token_client=token_client,
             timeout=timeout,
+            integration=integration,
         )
         self.authorize_url = authorize_url
         self.redirect_uri = redirect_uri
@@ -333,7 +365,15 @@ class OAuth2AuthorizationCodeAuth(_OAuth2Auth):
     def authorization_url(
         self, *, state: str | None = None, extra_params: Mapping[str, str] | None = None
     ) -> AuthorizationRequest:
-        """A fresh authorization request: random ``state`` and PKCE verifier, S256 challenge."""
+        """A fresh authorization request: random ``state`` and PKCE verifier, S256 challenge.
+
+        ``extra_params`` adds parameters the server documents (``prompt``, ``access_type``…);
+        it cannot replace the ones the request relies on (``state``, the PKCE challenge,
+        ``redirect_uri``, ``client_id``, ``response_type``, and ``scope`` when the provider has
+        one): those raise :class:`~leadbridge.ValidationError` naming them.
+        """
+        reserved = _AUTHORIZE_PARAMS | ({"scope"} if self.scope else set())
+        _refuse_reserved(extra_params or {}, reserved)
         state = state or secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)  # 86 characters, within PKCE's 43..128
         params: dict[str, str] = {
@@ -357,20 +397,59 @@ class OAuth2AuthorizationCodeAuth(_OAuth2Auth):
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri}
         if code_verifier:
             data["code_verifier"] = code_verifier
-        async with self._refresh_lock():
+        async with self._refresh_lock(), self._held_store() as store:
             token = await self._request_token(data)
             self._token, self._loaded = token, True
-            await self._store.save(token)
+            await store.save(token)
         return token
 
     @override
     async def _obtain(self, previous: OAuthToken | None) -> OAuthToken:
         if previous is None or not previous.refresh_token:
-            raise AuthenticationError(
-                "no OAuth refresh token is stored for this integration: authorize it again"
+            raise ReauthorizationRequiredError(
+                f"{self._who()}: no OAuth refresh token is stored; authorize the integration again",
+                integration=self.integration,
             )
         data = {"grant_type": "refresh_token", "refresh_token": previous.refresh_token}
-        return await self._request_token(data, previous=previous)
+        try:
+            return await self._request_token(data, previous=previous)
+        except AuthenticationError as exc:
+            if exc.server_code != "invalid_grant":
+                raise
+            raise ReauthorizationRequiredError(
+                f"{self._who()}: the stored authorization was rejected (invalid_grant); "
+                "authorize the integration again",
+                integration=self.integration,
+                status=exc.status,
+                method=exc.method,
+                url=exc.url,
+                server_code=exc.server_code,
+            ) from exc
+
+
+# Parameters the provider sets itself; an override would break the flow (the callback's state
+# or PKCE check fails, the code goes elsewhere) or the client authentication.
+_AUTHORIZE_PARAMS = frozenset(
+    {
+        "client_id",
+        "code_challenge",
+        "code_challenge_method",
+        "redirect_uri",
+        "response_type",
+        "state",
+    }
+)
+_CLIENT_CREDENTIALS_PARAMS = frozenset({"client_id", "client_secret", "grant_type"})
+
+
+def _refuse_reserved(params: Iterable[str], reserved: frozenset[str] | set[str]) -> None:
+    clashes = sorted(set(params) & reserved)
+    if clashes:
+        raise ValidationError(
+            f"extra_params cannot set {', '.join(clashes)}: the provider sets them itself",
+            field="extra_params",
+            value=clashes,
+        )
 
 
 def pkce_challenge(verifier: str) -> str:

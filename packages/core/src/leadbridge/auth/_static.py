@@ -1,4 +1,8 @@
-"""Providers whose secret never changes during a request: API keys, Basic, Bearer."""
+"""Providers whose secret never changes during a request: API keys, Basic, Bearer.
+
+Each refuses an empty (or blank) secret when built and again on every request, since it reads
+the credentials anew each time: nothing is authenticated against an empty key.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ class APIKeyQueryAuth(httpx.Auth):
     def __init__(self, credentials: APIKeyCredentials, *, param: str = "api_key") -> None:
         if not param:
             raise ValidationError("param must name the query parameter", field="param")
+        required(credentials.api_key, "api_key")
         self._credentials = credentials
         self.param = param
 
@@ -56,6 +61,7 @@ class APIKeyHeaderAuth(httpx.Auth):
     ) -> None:
         if not header:
             raise ValidationError("header must name the HTTP header", field="header")
+        required(credentials.api_key, "api_key")
         self._credentials = credentials
         self.header = header
         self.prefix = prefix
@@ -75,6 +81,8 @@ class HTTPBasicAuth(httpx.Auth):
     """HTTP Basic (RFC 7617), reading the username and password on every request."""
 
     def __init__(self, credentials: BasicAuthCredentials) -> None:
+        required(credentials.username, "username")
+        required(credentials.password, "password")
         self._credentials = credentials
 
     def __repr__(self) -> str:
@@ -93,6 +101,7 @@ class BearerTokenAuth(httpx.Auth):
     """A long-lived token sent as ``Authorization: Bearer <token>`` (no refresh)."""
 
     def __init__(self, credentials: BearerTokenCredentials) -> None:
+        required(credentials.token, "token")
         self._credentials = credentials
 
     def __repr__(self) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from .._crypto import SecretBox
 from .._errors import ConfigurationError, ValidationError
@@ -19,7 +21,8 @@ class OAuthToken:
     """An OAuth2 token set. ``access_token`` is ``None`` when only a refresh token is known.
 
     ``expires_at`` is an aware UTC datetime, or ``None`` when the server gave no lifetime (the
-    token is then used until the API answers 401).
+    token is then used until the API answers 401). ``issued_at`` (when it was received) gives
+    the lifetime, which caps the refresh leeway (see :meth:`needs_refresh`).
     """
 
     access_token: str | None
@@ -27,6 +30,7 @@ class OAuthToken:
     expires_at: datetime | None = None
     token_type: str = "Bearer"
     scope: str | None = None
+    issued_at: datetime | None = None
 
     def __repr__(self) -> str:
         def mask(value: str | None) -> str:
@@ -48,7 +52,18 @@ class OAuthToken:
         return self.expires_at - (now or datetime.now(UTC)) <= timedelta(seconds=seconds)
 
     def needs_refresh(self, leeway: float = 0.0, *, now: datetime | None = None) -> bool:
-        return self.access_token is None or self.expires_within(leeway, now=now)
+        """Whether to renew now: no access token, or expiring within the leeway.
+
+        The leeway is capped at half the token's lifetime when that is known: a token that
+        lives 20 s is renewed after 10 s even with a 30 s leeway, not at once (which would make
+        every request fetch a token).
+        """
+        if not self.access_token:
+            return True
+        if self.expires_at is not None and self.issued_at is not None:
+            lifetime = (self.expires_at - self.issued_at).total_seconds()
+            leeway = min(leeway, max(lifetime, 0.0) / 2)
+        return self.expires_within(leeway, now=now)
 
     @classmethod
     def from_response(
@@ -71,12 +86,14 @@ class OAuthToken:
         scope = payload.get("scope")
         if isinstance(scope, list | tuple):
             scope = " ".join(str(s) for s in scope)
+        now = now or datetime.now(UTC)
         return cls(
             access_token=access_token,
             refresh_token=str(refresh_token) if refresh_token else None,
-            expires_at=_expiry(payload, now or datetime.now(UTC)),
+            expires_at=_expiry(payload, now),
             token_type=str(payload.get("token_type") or "Bearer"),
             scope=str(scope) if scope else (previous.scope if previous else None),
+            issued_at=now,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,6 +103,7 @@ class OAuthToken:
             "expires_at": None if self.expires_at is None else self.expires_at.isoformat(),
             "token_type": self.token_type,
             "scope": self.scope,
+            "issued_at": None if self.issued_at is None else self.issued_at.isoformat(),
         }
 
     @classmethod
@@ -93,16 +111,18 @@ class OAuthToken:
         """The inverse of :meth:`to_dict`; a malformed mapping raises ``ValidationError``."""
         if not isinstance(data, Mapping):
             raise ValidationError("a stored OAuth token must be a JSON object", field="token")
-        expires_at = data.get("expires_at")
+        expires_at, issued_at = data.get("expires_at"), data.get("issued_at")
         for name in ("access_token", "refresh_token", "scope"):
             if data.get(name) is not None and not isinstance(data[name], str):
                 raise ValidationError(f"stored OAuth token: {name} is not a string", field=name)
         return cls(
-            access_token=data.get("access_token"),
-            refresh_token=data.get("refresh_token"),
+            # An empty token is no token: never sent as "Bearer ", never refreshed with.
+            access_token=data.get("access_token") or None,
+            refresh_token=data.get("refresh_token") or None,
             expires_at=None if expires_at is None else _parse_time(expires_at, "expires_at"),
             token_type=str(data.get("token_type") or "Bearer"),
             scope=data.get("scope"),
+            issued_at=None if issued_at is None else _parse_time(issued_at, "issued_at"),
         )
 
 
@@ -118,11 +138,51 @@ class TokenStore(Protocol):
     async def save(self, token: OAuthToken) -> None: ...
 
 
+@runtime_checkable
+class LockingTokenStore(TokenStore, Protocol):
+    """A :class:`TokenStore` that several providers share, with a lock for refreshes.
+
+    A provider renews its token inside ``async with store.locked() as held:``: it loads the
+    stored token through ``held``, refreshes only if that one is still stale, and saves
+    through ``held``; whoever waited on the lock then loads the new token instead of
+    presenting the same (rotated, now spent) refresh token a second time. A store whose
+    storage spans processes should lock across processes.
+    """
+
+    def locked(self) -> AbstractAsyncContextManager[TokenStore]: ...
+
+
+#: What :class:`SecretBoxTokenStore`'s ``lock_raw`` callback yields: ``load_raw`` and
+#: ``save_raw`` that read and write under the lock it holds.
+RawTokenAccess = tuple[Callable[[], Awaitable[str | None]], Callable[[str], Awaitable[None]]]
+
+
+class _LoopLock:
+    """An ``asyncio.Lock`` per event loop: a store may outlive its loop (one per CLI command)."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
+
+
 class MemoryTokenStore:
-    """Keeps the token in memory (tests, short scripts, client credentials)."""
+    """Keeps the token in memory (tests, short scripts, client credentials).
+
+    One process only: providers sharing this store in one process refresh one at a time, but
+    another process has its own memory, its own token and its own refreshes — with a server
+    that rotates refresh tokens, share a database-backed store instead
+    (:meth:`~leadbridge.integrations.IntegrationSettingsService.token_store`).
+    """
 
     def __init__(self, token: OAuthToken | None = None) -> None:
         self.token = token
+        self._lock = _LoopLock()
 
     def __repr__(self) -> str:
         return f"MemoryTokenStore(token={self.token!r})"
@@ -133,6 +193,11 @@ class MemoryTokenStore:
     async def save(self, token: OAuthToken) -> None:
         self.token = token
 
+    @asynccontextmanager
+    async def locked(self) -> AsyncIterator[TokenStore]:
+        async with self._lock.get():
+            yield self
+
 
 class SecretBoxTokenStore:
     """Encrypts the token with a :class:`~leadbridge.SecretBox`; callbacks keep the ciphertext.
@@ -141,6 +206,11 @@ class SecretBoxTokenStore:
     credentials; nothing readable leaves this class. A stored value that cannot be decrypted
     (the key changed) or parsed loads as ``None`` and is logged, so the provider gets a new
     token instead of crashing.
+
+    ``lock_raw`` makes refreshes safe across processes: an async context manager factory that
+    takes a lock on the stored value (a row lock, a database write lock) and yields
+    ``(load_raw, save_raw)`` working under it (see :data:`RawTokenAccess`). Without it,
+    :meth:`locked` only serialises the providers of this one store object.
     """
 
     def __init__(
@@ -148,13 +218,26 @@ class SecretBoxTokenStore:
         box: SecretBox,
         load_raw: Callable[[], Awaitable[str | None]],
         save_raw: Callable[[str], Awaitable[None]],
+        *,
+        lock_raw: Callable[[], AbstractAsyncContextManager[RawTokenAccess]] | None = None,
     ) -> None:
         self._box = box
         self._load_raw = load_raw
         self._save_raw = save_raw
+        self._lock_raw = lock_raw
+        self._lock = _LoopLock()
 
     def __repr__(self) -> str:
         return "SecretBoxTokenStore()"
+
+    @asynccontextmanager
+    async def locked(self) -> AsyncIterator[TokenStore]:
+        async with self._lock.get():
+            if self._lock_raw is None:
+                yield self
+                return
+            async with self._lock_raw() as (load_raw, save_raw):
+                yield SecretBoxTokenStore(self._box, load_raw, save_raw)
 
     async def load(self) -> OAuthToken | None:
         raw = await self._load_raw()

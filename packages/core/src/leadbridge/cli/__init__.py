@@ -12,24 +12,27 @@ import typer
 
 from .._errors import ConfigurationError
 from ..observability import LOG_FORMAT_ENV, configure_logging
-from ._common import err_console, state
+from ._common import err_console, print_json, print_list, state
 from ._contacts import app as contacts_app
 from ._db import app as db_app
 from ._fields import app as fields_app
+from ._help import HelpGroup
 from ._integrations import app as integrations_app
 from ._points import app as points_app
 from ._segments import app as segments_app
 from ._sync import app as sync_app
 from ._tokens import app as tokens_app
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "print_json", "print_list"]
 
 app = typer.Typer(
     name="leadbridge",
     help="LeadBridge: contacts, integrations, sync, segments and points.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    cls=HelpGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Shell completion: `leadbridge --install-completion` (bash, zsh, fish, PowerShell).",
 )
 app.add_typer(db_app, name="db")
 app.add_typer(contacts_app, name="contacts")

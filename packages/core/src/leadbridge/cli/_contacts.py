@@ -1,16 +1,24 @@
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
+import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, TextIO
 
 import typer
 from rich.table import Table
 
-from ..contacts import CORE_FIELDS, Contact
+from ..contacts import (
+    CORE_FIELDS,
+    Contact,
+    ContactCsvImport,
+    ContactImportResult,
+    ContactPage,
+    export_contacts_csv,
+)
+from ..contacts._csv_import import DEFAULT_BATCH_SIZE
+from ..contacts._csv_reader import DEFAULT_ENCODING
 from ..container import CoreContainer
-from ._common import console, fail, print_json, run
+from ._common import console, err_console, fail, print_json, print_list, run
 
 app = typer.Typer(help="Contacts: add, show, list, import and export.", no_args_is_help=True)
 
@@ -32,7 +40,10 @@ def _show(contact: Contact) -> None:
     for key, value in contact.to_dict().items():
         if key == "fields":
             for alias, v in sorted(value.items()):
-                table.add_row(f"  {alias}", str(v))
+                shown = ", ".join(map(str, v)) if isinstance(v, list) else str(v)
+                table.add_row(f"  {alias}", shown)
+        elif key == "tags":
+            table.add_row(key, ", ".join(value))
         else:
             table.add_row(key, "" if value is None else str(value))
     console.print(table)
@@ -41,16 +52,19 @@ def _show(contact: Contact) -> None:
 @app.command("add")
 def add_cmd(
     email: str,
-    first_name: Annotated[str | None, typer.Option()] = None,
-    last_name: Annotated[str | None, typer.Option()] = None,
-    company: Annotated[str | None, typer.Option()] = None,
-    phone: Annotated[str | None, typer.Option()] = None,
-    city: Annotated[str | None, typer.Option()] = None,
-    country: Annotated[str | None, typer.Option()] = None,
+    first_name: Annotated[str | None, typer.Option(metavar="TEXT", help="First name.")] = None,
+    last_name: Annotated[str | None, typer.Option(metavar="TEXT", help="Last name.")] = None,
+    company: Annotated[str | None, typer.Option(metavar="TEXT", help="Company name.")] = None,
+    phone: Annotated[str | None, typer.Option(metavar="TEXT", help="Phone number.")] = None,
+    city: Annotated[str | None, typer.Option(metavar="TEXT", help="City.")] = None,
+    country: Annotated[str | None, typer.Option(metavar="TEXT", help="Country.")] = None,
     field: Annotated[
-        list[str] | None, typer.Option("--field", help="alias=value, repeatable.")
+        list[str] | None,
+        typer.Option("--field", metavar="ALIAS=VALUE", help="A custom field's value."),
     ] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Repeatable.")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", metavar="TAG", help="A tag to add.")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Add a contact."""
@@ -86,32 +100,50 @@ def show_cmd(email: str, json_: JsonOpt = False) -> None:
         _show(contact)
 
 
+def _cursor_id(cursor: str | None) -> int | None:
+    """The contact id a ``contacts list`` cursor stands for."""
+    if cursor is None:
+        return None
+    if not cursor.isdigit() or int(cursor) >= 2**63:
+        fail(f"--after {cursor!r}: not a cursor from `contacts list --json`")
+    return int(cursor)
+
+
 @app.command("list")
 def list_cmd(
-    tag: Annotated[str | None, typer.Option(help="Only contacts with this tag.")] = None,
-    segment: Annotated[
-        str | None, typer.Option(help="Only members of this segment (alias).")
+    tag: Annotated[
+        str | None, typer.Option(metavar="TAG", help="Only contacts with this tag.")
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    segment: Annotated[
+        str | None, typer.Option(metavar="ALIAS", help="Only members of this segment.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=10000, metavar="N", help="Contacts per page.")
+    ] = 50,
+    after: Annotated[
+        str | None,
+        typer.Option(
+            metavar="CURSOR",
+            help="Start after this cursor: the next_cursor of the previous page's --json.",
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """List contacts, oldest first."""
+    """List contacts, oldest first, a page at a time."""
+    after_id = _cursor_id(after)
 
-    async def body(c: CoreContainer) -> list[Contact]:
+    async def body(c: CoreContainer) -> ContactPage:
         if segment is not None:
-            provider = getattr(c, "segment_service", None)
-            if provider is None:
-                fail("segments are not available in this installation")
-            page = await provider().members(segment, limit=limit)
-            return list(page.items)
-        return (await c.contact_service().list(limit=limit, tag=tag)).items
+            return await c.segment_service().members(segment, limit=limit, after=after_id)
+        return await c.contact_service().list(limit=limit, after=after_id, tag=tag)
 
-    contacts = run(body)
+    page = run(body)
+    next_cursor = str(page.next_after) if page.next_after is not None else None
     if json_:
-        print_json([x.to_dict() for x in contacts])
+        print_list((x.to_dict() for x in page.items), next_cursor)
         return
     table = Table("id", "email", "first name", "last name", "company", "points", "tags")
-    for x in contacts:
+    for x in page.items:
         table.add_row(
             str(x.id),
             x.email,
@@ -119,86 +151,106 @@ def list_cmd(
             x.last_name or "",
             x.company or "",
             str(x.points),
-            ",".join(x.tags),
+            ", ".join(x.tags),
         )
     console.print(table)
-
-
-def _read_csv(path: Path, known: set[str]) -> tuple[list[str], Iterator[dict[str, Any]]]:
-    handle = path.open(newline="", encoding="utf-8-sig")
-    reader = csv.DictReader(handle)
-    columns = [c.strip() for c in (reader.fieldnames or [])]
-    unknown = [c for c in columns if c not in known and c != "tags"]
-    if unknown:
-        handle.close()
-        fail(f"{path}: unknown column {unknown[0]!r} (known: core fields and custom field aliases)")
-    if "email" not in columns:
-        handle.close()
-        fail(f"{path}: an 'email' column is required")
-
-    def rows() -> Iterator[dict[str, Any]]:
-        with handle:
-            for raw in reader:
-                # A blank cell means "no value given", never "erase what is stored".
-                yield {
-                    k.strip(): v for k, v in raw.items() if k is not None and v not in (None, "")
-                }
-
-    return columns, rows()
+    if next_cursor is not None:
+        err_console.print(f"more contacts: add --after {next_cursor}", highlight=False)
 
 
 @app.command("import")
 def import_cmd(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE", exists=True, dir_okay=False, readable=True, show_default=False
+        ),
+    ],
+    encoding: Annotated[
+        str,
+        typer.Option(
+            metavar="NAME",
+            help="The file's text encoding, such as latin-1 or cp1252 (default: UTF-8, with or "
+            "without a byte-order mark).",
+            show_default=False,
+        ),
+    ] = DEFAULT_ENCODING,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            min=1, max=100_000, metavar="ROWS", help="Rows written per committed transaction."
+        ),
+    ] = DEFAULT_BATCH_SIZE,
+    check: Annotated[
+        bool, typer.Option("--check", help="Validate the whole file; write nothing.")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Import (insert or update by email) contacts from a CSV file; all or nothing."""
+    """Insert or update contacts (matched by email) from a CSV file.
 
-    async def body(c: CoreContainer) -> dict[str, int]:
-        known = set(await c.custom_field_service().all_fields())
-        _cols, rows = _read_csv(path, known)
-        result = await c.contact_service().bulk_upsert(rows, source="import", on_error="raise")
-        return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+    The whole file is validated first and refused, naming the lines, when any row is
+    wrong; nothing is written then. It is then written in committed batches, so other
+    writers are not locked out for the length of a large file.
+    """
 
-    summary = run(body)
+    async def body(c: CoreContainer) -> ContactImportResult:
+        # Reads go through read-only sessions: the import waits for SQLite's write lock only
+        # to write a batch.
+        importer = ContactCsvImport(
+            c.contact_service(), c.read_session_factory(), batch_size=batch_size
+        )
+        if check:
+            return ContactImportResult(
+                rows=await importer.check(path, encoding=encoding, source=path.name)
+            )
+        return await importer.run(path, encoding=encoding, source=path.name)
+
+    result = run(body)
+    summary = result.to_dict()
     if json_:
         print_json(summary)
+    elif check:
+        console.print(f"{path.name}: {result.rows:,} rows are valid; nothing was written")
     else:
         console.print(
-            f"imported {path.name}: {summary['created']} created, {summary['updated']} updated, "
-            f"{summary['unchanged']} unchanged"
+            f"imported {path.name}: {result.created:,} created, {result.updated:,} updated, "
+            f"{result.unchanged:,} unchanged"
         )
 
 
 @app.command("export")
 def export_cmd(
-    path: Annotated[Path, typer.Argument(dir_okay=False)],
-    tag: Annotated[str | None, typer.Option(help="Only contacts with this tag.")] = None,
+    path: Annotated[
+        str,
+        typer.Argument(metavar="FILE", help="Where to write; - writes to standard output."),
+    ],
+    tag: Annotated[
+        str | None, typer.Option(metavar="TAG", help="Only contacts with this tag.")
+    ] = None,
+    formula_guard: Annotated[
+        bool,
+        typer.Option(
+            "--formula-guard/--raw",
+            help="Prefix text starting with = + - @ tab or CR with ' so spreadsheets do not "
+            "run it as a formula; --raw writes stored text unchanged, for programs.",
+        ),
+    ] = True,
 ) -> None:
-    """Export contacts to a CSV file (core fields, custom fields, tags)."""
+    """Export contacts as CSV: core fields, custom fields and tags."""
 
-    async def body(c: CoreContainer) -> int:
+    async def body(c: CoreContainer, out: TextIO) -> int:
         aliases = [a for a in await c.custom_field_service().all_fields() if a not in CORE_FIELDS]
-        columns = [*CORE_FIELDS, *aliases, "tags"]
-        count = 0
-        service = c.contact_service()
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns)
-            writer.writeheader()
-            after: int | None = None
-            while True:
-                page = await service.list(limit=1000, after=after, tag=tag)
-                for x in page.items:
-                    row: dict[str, Any] = {k: x.get(k) for k in CORE_FIELDS}
-                    for a in aliases:
-                        v = x.fields.get(a)
-                        row[a] = ",".join(v) if isinstance(v, list) else v
-                    row["tags"] = ",".join(x.tags)
-                    writer.writerow(row)
-                    count += 1
-                if page.next_after is None:
-                    return count
-                after = page.next_after
+        return await export_contacts_csv(
+            c.contact_service(), aliases, out, tag=tag, formula_guard=formula_guard
+        )
 
-    count = run(body)
-    console.print(f"exported {count} contacts to {path}")
+    if path == "-":
+        count = run(lambda c: body(c, sys.stdout))
+    else:
+        with Path(path).open("w", newline="", encoding="utf-8") as out:
+            count = run(lambda c: body(c, out))
+    if path == "-":
+        sys.stdout.flush()
+        err_console.print(f"exported {count:,} contacts")
+    else:
+        console.print(f"exported {count:,} contacts to {path}")

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from ..contacts import FieldSpec, FieldType
-from ._common import console, print_json, run
+from ._common import console, print_json, print_list, run
 
 app = typer.Typer(help="Custom contact fields.", no_args_is_help=True)
 
@@ -26,7 +26,12 @@ def spec_dict(spec: FieldSpec) -> dict[str, object]:
 @app.command("add")
 def add_cmd(
     alias: str,
-    type_: Annotated[str, typer.Option("--type", help=", ".join(t.value for t in FieldType))],
+    type_: Annotated[
+        str,
+        typer.Option(
+            "--type", metavar="TYPE", help="One of " + ", ".join(t.value for t in FieldType) + "."
+        ),
+    ],
     label: Annotated[str | None, typer.Option(help="Label shown to people.")] = None,
     options: Annotated[
         str | None, typer.Option(help="Comma-separated choices (select types).")
@@ -37,7 +42,7 @@ def add_cmd(
     required: Annotated[
         bool, typer.Option("--required", help="Every contact must have it.")
     ] = False,
-    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Define a custom field."""
     spec = run(
@@ -57,11 +62,13 @@ def add_cmd(
 
 
 @app.command("list")
-def list_cmd(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def list_cmd(
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
     """List core and custom fields."""
     specs = run(lambda c: c.custom_field_service().all_fields())
     if json_:
-        print_json([spec_dict(s) for s in specs.values()])
+        print_list(spec_dict(s) for s in specs.values())
         return
     table = Table("alias", "label", "type", "options", "unique", "required", "core")
     for s in specs.values():

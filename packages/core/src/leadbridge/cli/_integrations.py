@@ -18,14 +18,15 @@ from ..integrations import (
     IntegrationSettings,
     LoadedIntegration,
 )
-from ._common import console, print_json, run
+from ._common import console, print_json, print_list, run
+from ._secrets import read_secrets, split_pair, warn_on_command_line
 
 app = typer.Typer(
     help="Integrations: installed plugins, settings, credentials and field mappings.",
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def _features(integration: BaseIntegration) -> list[str]:
@@ -129,7 +130,7 @@ def list_cmd(json_: JsonOpt = False) -> None:
 
     rows = run(body)
     if json_:
-        print_json(rows)
+        print_list(rows)
         return
     table = Table("name", "display name", "enabled", "configured", "features", "error")
     for r in rows:
@@ -157,14 +158,6 @@ def show_cmd(name: str, json_: JsonOpt = False) -> None:
         print_json(doc)
     else:
         _print_show(doc)
-
-
-def _pair(text: str, option: str) -> tuple[str, str | None]:
-    key, sep, value = text.partition("=")
-    key = key.strip()
-    if not key:
-        raise typer.BadParameter(f"expected key=value, got {text!r}", param_hint=option)
-    return key, value if sep else None
 
 
 def _is_text(annotation: Any) -> bool:
@@ -209,6 +202,7 @@ def configure_cmd(
         list[str] | None,
         typer.Option(
             "--set",
+            metavar="KEY=VALUE",
             help="key=value; keys of the credentials schema are stored encrypted. "
             "Values are JSON when they parse (text fields keep the text).",
         ),
@@ -217,8 +211,29 @@ def configure_cmd(
         list[str] | None,
         typer.Option(
             "--secret",
-            help="key=value stored as an encrypted credential; give only the key to be "
-            "prompted for the value without echo.",
+            metavar="KEY[=VALUE]",
+            help="A credential, stored encrypted. Give only KEY to be prompted for it without "
+            "echo (recommended): a VALUE on the command line shows in ps and shell history.",
+            show_default=False,
+        ),
+    ] = None,
+    secret_from_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret-from-env",
+            metavar="KEY=VARIABLE",
+            help="A credential read from an environment variable, for scripts and CI.",
+            show_default=False,
+        ),
+    ] = None,
+    secret_stdin: Annotated[
+        str | None,
+        typer.Option(
+            "--secret-stdin",
+            metavar="KEY",
+            help="A credential read from the first line of standard input, for scripts "
+            '(printf %s "$TOKEN" | leadbridge integrations configure …).',
+            show_default=False,
         ),
     ] = None,
     enabled: Annotated[
@@ -227,25 +242,23 @@ def configure_cmd(
     conflict_winner: Annotated[
         str | None,
         typer.Option(
-            help="Who wins a field changed on both sides at the same time: internal or integration."
+            metavar="internal|integration",
+            help="Who wins a field changed on both sides at the same time.",
         ),
     ] = None,
     first_sync_from: Annotated[
-        str | None, typer.Option(help="Sync nothing older than this ISO date (UTC).")
+        str | None,
+        typer.Option(metavar="DATE", help="Sync nothing older than this ISO date (UTC)."),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Change an integration's settings, credentials and state; the rest is kept."""
     since = _parse_since(first_sync_from)
-    set_pairs = [_pair(p, "--set") for p in set_ or ()]
+    set_pairs = [split_pair(p, "--set") for p in set_ or ()]
     for key, value in set_pairs:
         if value is None:
             raise typer.BadParameter(f"expected key=value, got {key!r}", param_hint="--set")
-    secret_pairs = [_pair(p, "--secret") for p in secret or ()]
-    secrets: dict[str, str] = {
-        key: value if value is not None else typer.prompt(key, hide_input=True)
-        for key, value in secret_pairs
-    }
+    secrets = read_secrets(secret or (), secret_from_env or (), secret_stdin)
 
     async def body(c: CoreContainer) -> dict[str, Any]:
         loaded = c.integration_registry().get(name)
@@ -259,6 +272,7 @@ def configure_cmd(
                 credentials[key] = _coerce(raw, cred_schema, key)
             else:
                 settings[key] = _coerce(raw, settings_schema, key)
+        warn_on_command_line([key for key in credentials if key not in secrets])
         for key, raw in secrets.items():
             credentials[key] = _coerce(raw, cred_schema, key)
         winner: ConflictWinner | None = conflict_winner  # type: ignore[assignment]
@@ -305,13 +319,18 @@ def mapping_cmd(
         list[str] | None,
         typer.Option(
             "--map",
+            metavar="INTERNAL=FIELD[:DIRECTION]",
             help="internal=integration[:direction]; direction: to_internal, to_integration or "
             "bidirectional (default: the widest the field allows).",
         ),
     ] = None,
     object_: Annotated[
         str | None,
-        typer.Option("--object", help="The integration object (needed when it has several)."),
+        typer.Option(
+            "--object",
+            metavar="OBJECT",
+            help="The integration object (needed when it has several).",
+        ),
     ] = None,
     default: Annotated[
         bool,
@@ -319,8 +338,11 @@ def mapping_cmd(
     ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Show or replace an object's field mapping. --map entries replace the object's mapping
-    (on top of the default mapping with --default); with neither, show the current mapping."""
+    """Show or replace an object's field mapping.
+
+    --map entries replace the object's mapping (on top of the default mapping with
+    --default); with neither, show the current mapping.
+    """
     parsed = [_parse_map(m) for m in map_ or ()]
 
     async def body(c: CoreContainer) -> dict[str, list[dict[str, str]]]:

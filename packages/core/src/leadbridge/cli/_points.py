@@ -8,7 +8,7 @@ from rich.table import Table
 
 from .._errors import ValidationError
 from ..container import CoreContainer
-from ._common import console, fail, print_json, run
+from ._common import console, fail, print_json, print_list, run
 
 app = typer.Typer(help="Points: actions, groups, triggers, history and adjustments.")
 actions_app = typer.Typer(help="Configured point actions.", no_args_is_help=True)
@@ -18,7 +18,7 @@ app.add_typer(actions_app, name="actions")
 app.add_typer(groups_app, name="groups")
 app.add_typer(triggers_app, name="triggers")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def _json_arg(text: str | None, option: str) -> Any:
@@ -41,7 +41,7 @@ def actions_list(
     """List configured point actions."""
     actions = run(lambda c: c.points_service().list_actions(type=type_))
     if json_:
-        print_json([a.to_dict() for a in actions])
+        print_list(a.to_dict() for a in actions)
         return
     table = Table("id", "name", "type", "delta", "group", "repeatable", "published", "settings")
     for a in actions:
@@ -129,6 +129,12 @@ def types_cmd(json_: JsonOpt = False) -> None:
 def history_cmd(
     email: str,
     limit: Annotated[int, typer.Option(help="Newest changes shown (at most 1000).")] = 50,
+    before: Annotated[
+        int | None,
+        typer.Option(
+            metavar="CURSOR", help="Older changes: the next_before of the previous --json page."
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """A contact's points changes, newest first, with its total and group scores."""
@@ -136,7 +142,7 @@ def history_cmd(
     async def load(c: CoreContainer) -> dict[str, Any]:
         contact = await c.contact_service().get_by_email(email)
         points = c.points_service()
-        page = await points.history(contact.id, limit=limit)
+        page = await points.history(contact.id, limit=limit, before=before)
         return {
             "contact_id": contact.id,
             "email": contact.email,
@@ -207,7 +213,7 @@ def groups_list(json_: JsonOpt = False) -> None:
     """List point groups."""
     groups = run(lambda c: c.points_service().list_groups())
     if json_:
-        print_json([g.to_dict() for g in groups])
+        print_list(g.to_dict() for g in groups)
         return
     table = Table("id", "name", "description")
     for g in groups:
@@ -237,7 +243,7 @@ def triggers_list(json_: JsonOpt = False) -> None:
     """List threshold triggers."""
     triggers = run(lambda c: c.points_service().list_triggers())
     if json_:
-        print_json([t.to_dict() for t in triggers])
+        print_list(t.to_dict() for t in triggers)
         return
     table = Table("id", "name", "threshold", "group", "published", "events")
     for t in triggers:

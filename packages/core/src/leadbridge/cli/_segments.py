@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ..container import CoreContainer
 from ..segments import RebuildResult, Segment
-from ._common import console, fail, print_json, run
+from ._common import console, fail, print_json, print_list, run
 
 app = typer.Typer(
     help="Segments: filtered groups of contacts, rebuilt with set-based SQL.",
@@ -74,7 +74,7 @@ def list_cmd(json_: JsonOpt = False) -> None:
     """List segments."""
     segments = run(lambda c: c.segment_service().list())
     if json_:
-        print_json([s.to_dict() for s in segments])
+        print_list(s.to_dict() for s in segments)
         return
     table = Table("id", "alias", "name", "published", "filters", "members", "last built")
     for s in segments:
@@ -105,7 +105,7 @@ def create_cmd(
     name: Annotated[str, typer.Option("--name", help="Shown to people.")],
     filters_json: FiltersOpt = None,
     alias: Annotated[str | None, typer.Option(help="Default: a slug of the name.")] = None,
-    description: Annotated[str | None, typer.Option()] = None,
+    description: Annotated[str | None, typer.Option(help="What the segment is for.")] = None,
     unpublished: Annotated[
         bool, typer.Option("--unpublished", help="Create it unpublished.")
     ] = False,
@@ -131,10 +131,10 @@ def create_cmd(
 @app.command("update")
 def update_cmd(
     alias: str,
-    name: Annotated[str | None, typer.Option("--name")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="A new name, shown to people.")] = None,
     new_alias: Annotated[str | None, typer.Option("--alias", help="Rename the alias.")] = None,
     filters_json: FiltersOpt = None,
-    description: Annotated[str | None, typer.Option()] = None,
+    description: Annotated[str | None, typer.Option(help="What the segment is for.")] = None,
     publish: Annotated[
         bool | None, typer.Option("--publish/--unpublish", help="Change publication.")
     ] = None,
@@ -181,7 +181,10 @@ def rebuild_cmd(
 
     results = run(body)
     if json_:
-        print_json([r.to_dict() for r in results] if all_ else results[0].to_dict())
+        if all_:
+            print_list(r.to_dict() for r in results)
+        else:
+            print_json(results[0].to_dict())
     else:
         _rebuilt(results)
 
@@ -222,7 +225,7 @@ def fields_cmd(json_: JsonOpt = False) -> None:
     """List what segments can filter on, with the operators each allows."""
     fields = run(lambda c: c.segment_service().dictionary())
     if json_:
-        print_json([f.to_dict() for f in fields])
+        print_list(f.to_dict() for f in fields)
         return
     table = Table("field", "label", "type", "group", "operators", "choices")
     for f in fields:

@@ -7,6 +7,8 @@ mapping manual.
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -14,19 +16,27 @@ from typing import Annotated, Any
 import typer
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     ProgressColumn,
     Task,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
 
 from ..container import CoreContainer
-from ..sync import SyncOptions, SyncProgress, SyncResult, SyncStatus, SyncTrigger
-from ._common import console, err_console, fail, print_json, run
+from ..sync import (
+    IntegrationSyncStatus,
+    SyncOptions,
+    SyncProgress,
+    SyncResult,
+    SyncStatus,
+    SyncTrigger,
+)
+from ..sync._engine import RUN_FAILED
+from ._common import console, err_console, fail, print_json, print_list, run, state
 
 app = typer.Typer(help="Sync integrations: run, status, cancel.", no_args_is_help=True)
 
@@ -58,6 +68,16 @@ def _parse_since(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+class _CountColumn(ProgressColumn):
+    """``done/total`` when the integration says how many to expect, ``done`` otherwise."""
+
+    def render(self, task: Task) -> Text:
+        done = f"{int(task.completed):,}"
+        if task.total is None:
+            return Text(done, style="progress.download")
+        return Text(f"{done}/{int(task.total):,}", style="progress.download")
+
+
 class _RateColumn(ProgressColumn):
     """Objects per second and API calls so far."""
 
@@ -87,6 +107,10 @@ def _changes(doc: dict[str, Any]) -> str:
     return ", ".join(f"{k} {doc[k]:,}" for k in _COUNTERS if doc.get(k))
 
 
+def _not_run_failure(record: logging.LogRecord) -> bool:
+    return not getattr(record, RUN_FAILED, False)
+
+
 @app.command("run")
 def run_cmd(
     name: Annotated[str, typer.Argument(help="The integration to sync.")],
@@ -97,13 +121,14 @@ def run_cmd(
         bool, typer.Option("--dry-run", help="Report what would change; write nothing.")
     ] = False,
     since: Annotated[
-        str | None, typer.Option("--since", help="Pull objects changed from this date.")
+        str | None,
+        typer.Option("--since", metavar="DATE", help="Pull objects changed from this date."),
     ] = None,
     pull_only: Annotated[bool, typer.Option("--pull-only", help="Only pull.")] = False,
     push_only: Annotated[bool, typer.Option("--push-only", help="Only push.")] = False,
     ids: Annotated[
         str | None,
-        typer.Option("--ids", help="Only these integration ids (comma-separated)."),
+        typer.Option("--ids", metavar="ID,…", help="Only these integration ids (comma-separated)."),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -126,9 +151,11 @@ def run_cmd(
         progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            _CountColumn(),
             _RateColumn(),
             TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             console=err_console,
             transient=True,
         )
@@ -146,7 +173,14 @@ def run_cmd(
             return await service.start(name, options, SyncTrigger.CLI, progress=show)
 
     started = time.monotonic()
-    result = run(body)
+    # A failure is reported below, once: not also by the engine's log line (--debug keeps it).
+    sync_log = logging.getLogger("leadbridge.sync")
+    if not state.debug:
+        sync_log.addFilter(_not_run_failure)
+    try:
+        result = run(body)
+    finally:
+        sync_log.removeFilter(_not_run_failure)
     if json_:
         print_json(result.to_dict())
     else:
@@ -155,34 +189,83 @@ def run_cmd(
             f"run {result.run_id if result.run_id is not None else '-'} "
             f"{result.status.value} in {time.monotonic() - started:.1f}s"
         )
-        for f in result.failures[:10]:
+        failures = [f for f in result.failures if not f.skipped]
+        for f in failures[:10]:
             console.print(
                 f"  [yellow]{f.direction}[/yellow] {f.integration_id or f.contact_id}: {f.message}",
                 highlight=False,
             )
         if result.counters.failed > 10:
             console.print(f"  … see `leadbridge sync status {name}` for all failures")
+        if result.counters.skipped:
+            console.print(
+                f"{result.counters.skipped:,} skipped on purpose; "
+                f"`leadbridge sync status {name} --skipped` lists them",
+                highlight=False,
+            )
     if result.status is SyncStatus.FAILED:
         fail(f"sync {name} failed: {result.error}")
+
+
+def _cursor(value: str | None) -> Any:
+    """A cursor as JSON: an integration's JSON cursor as the object it is, not as a string."""
+    if value is None:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    return parsed if isinstance(parsed, dict | list) else value
+
+
+def _status_doc(status: IntegrationSyncStatus) -> dict[str, Any]:
+    doc = status.to_dict()
+    doc["cursors"] = {obj: _cursor(value) for obj, value in status.cursors.items()}
+    return doc
+
+
+def _error_cells(e: dict[str, Any]) -> tuple[str, ...]:
+    """A failure or skipped object as table cells: run, direction, object, id, message."""
+    label = e["integration_id"] or f"contact {e['contact_id']}"
+    return f"#{e['run_id']}", e["direction"], e["object"], str(label), e["message"]
 
 
 @app.command("status")
 def status_cmd(
     name: Annotated[str | None, typer.Argument(help="One integration (default: all).")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000, help="Runs and errors shown.")] = 10,
+    limit: Annotated[
+        int, typer.Option(min=1, max=1000, metavar="N", help="Runs and errors shown.")
+    ] = 10,
+    skipped: Annotated[
+        bool,
+        typer.Option(
+            "--skipped",
+            help="List the objects NAME's syncs skipped on purpose (team members, "
+            "unsupported records), newest first.",
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Where syncs stand: the running run, the last runs with their counters, errors."""
+    """Where syncs stand: the running run, the last runs with their counters, failures."""
+    if skipped and name is None:
+        raise typer.BadParameter("name an integration to list what it skipped", param_hint="NAME")
 
     async def body(c: CoreContainer) -> dict[str, Any]:
         runs = c.sync_run_service()
-        doc: dict[str, Any] = {"integrations": [s.to_dict() for s in await runs.status(name)]}
+        if skipped:
+            found = await runs.errors(integration=name, limit=limit, skipped=True)
+            return {"skipped": [e.to_dict() for e in found]}
+        doc: dict[str, Any] = {"integrations": [_status_doc(s) for s in await runs.status(name)]}
         if name is not None:
             doc["runs"] = [r.to_dict() for r in await runs.runs(name, limit=limit)]
-            doc["errors"] = [e.to_dict() for e in await runs.errors(integration=name, limit=limit)]
+            failures = await runs.errors(integration=name, limit=limit, skipped=False)
+            doc["errors"] = [e.to_dict() for e in failures]
         return doc
 
     doc = run(body)
+    if skipped:
+        _print_skipped(doc["skipped"], json_)
+        return
     if json_:
         print_json(doc)
         return
@@ -218,14 +301,26 @@ def status_cmd(
     if doc["errors"]:
         errors = Table("run", "dir", "object", "id", "message", title="errors")
         for e in doc["errors"]:
-            errors.add_row(
-                f"#{e['run_id']}",
-                e["direction"],
-                e["object"],
-                e["integration_id"] or f"contact {e['contact_id']}",
-                e["message"],
-            )
+            errors.add_row(*_error_cells(e))
         console.print(errors)
+    if any(r.get("skipped") for r in doc["runs"]):
+        console.print(
+            f"skipped objects: `leadbridge sync status {name} --skipped` lists them",
+            highlight=False,
+        )
+
+
+def _print_skipped(items: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        print_list(items)
+        return
+    if not items:
+        console.print("nothing was skipped")
+        return
+    table = Table("run", "dir", "object", "id", "reason", title="skipped")
+    for e in items:
+        table.add_row(*_error_cells(e))
+    console.print(table)
 
 
 @app.command("cancel")

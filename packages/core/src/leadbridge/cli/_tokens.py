@@ -7,7 +7,7 @@ import typer
 from rich.table import Table
 
 from ..tokens import ApiToken, Scope
-from ._common import console, err_console, print_json, run
+from ._common import console, err_console, print_json, print_list, run
 
 app = typer.Typer(help="API tokens of the GraphQL gateway.", no_args_is_help=True)
 
@@ -21,7 +21,9 @@ def create_cmd(
         list[str],
         typer.Option(
             "--scope",
-            help="Repeatable (or comma-separated): " + ", ".join(s.value for s in Scope) + ".",
+            help="What the token may do (or several, comma-separated): "
+            + ", ".join(s.value for s in Scope)
+            + ".",
         ),
     ],
     expires_in_days: Annotated[
@@ -49,7 +51,7 @@ def list_cmd(json_: JsonOpt = False) -> None:
     """List tokens (never their secrets)."""
     tokens: list[ApiToken] = run(lambda c: c.token_service().list())
     if json_:
-        print_json([t.to_dict() for t in tokens])
+        print_list(t.to_dict() for t in tokens)
         return
     table = Table("id", "name", "prefix", "scopes", "created", "last used", "expires", "status")
     for t in tokens:

@@ -7,6 +7,13 @@ from ._changelog import (
     ContactChange,
     record_changes,
 )
+from ._csv_export import FORMULA_TRIGGERS, export_contacts_csv, neutralise_formula
+from ._csv_import import (
+    ContactCsvImport,
+    ContactImportInterruptedError,
+    ContactImportResult,
+)
+from ._csv_reader import CsvFormatError
 from ._fields import CORE_FIELDS, FieldSpec, FieldType, normalize_value
 from ._models import (
     ChangeLogCursorRow,
@@ -33,17 +40,22 @@ __all__ = [
     "CONTACT_CREATED",
     "CONTACT_DELETED",
     "CORE_FIELDS",
+    "FORMULA_TRIGGERS",
     "BulkUpsertResult",
     "ChangeLogCursorRow",
     "ChangeLogService",
     "Contact",
     "ContactChange",
     "ContactChangeRow",
+    "ContactCsvImport",
+    "ContactImportInterruptedError",
+    "ContactImportResult",
     "ContactPage",
     "ContactRow",
     "ContactService",
     "ContactTagRow",
     "ContactUpdate",
+    "CsvFormatError",
     "CustomFieldRow",
     "CustomFieldService",
     "FieldSpec",
@@ -52,7 +64,9 @@ __all__ = [
     "TagRow",
     "email_key",
     "ensure_tags",
+    "export_contacts_csv",
     "load_custom_fields",
+    "neutralise_formula",
     "normalize_value",
     "record_changes",
 ]

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event
@@ -11,6 +9,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from .. import _regexp
 
 #: Execution option of transactions that only read (``engine.execution_options(read_only=True)``
 #: or ``session.connection(execution_options={"read_only": True})``): on SQLite they begin
@@ -46,22 +46,18 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-    # What PostgreSQL has built in: `~*` (case-insensitive regular expressions) and a lower()
-    # that folds every letter, not only ASCII (segment filters compare text through it).
+    # What PostgreSQL has built in: `~*` (case-insensitive regular expressions, here in RE2:
+    # linear time, no catastrophic backtracking) and a lower() that folds every letter, not
+    # only ASCII (segment filters compare text through it).
     dbapi_connection.create_function("regexp", 2, _sqlite_regexp, deterministic=True)
     dbapi_connection.create_function("unicode_lower", 1, _sqlite_lower, deterministic=True)
-
-
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
 
 
 def _sqlite_regexp(pattern: Any, value: Any) -> bool | None:
     """``value REGEXP pattern``: case-insensitive search; NULL when either side is NULL."""
     if pattern is None or value is None:
         return None
-    return _compiled(str(pattern)).search(str(value)) is not None
+    return _regexp.search(str(pattern), str(value))
 
 
 def _sqlite_lower(value: Any) -> Any:

@@ -70,6 +70,32 @@ class RateLimitedError(RetriableAPIError):
         self.retry_after = retry_after
 
 
+class InvalidResponseError(RetriableAPIError):
+    """The API answered, but not with what it promised: a body that is not valid JSON (an
+    HTML page with 200 from a proxy, a truncated document) or JSON of the wrong shape.
+
+    Retriable: such answers come from something in between, or from a bad moment, far more
+    often than from the API itself. ``content_type`` and ``body_start`` (the first bytes,
+    secrets scrubbed) say what came back; ``path`` is the call's path without its query.
+    """
+
+    code = "API_INVALID_RESPONSE"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        content_type: str | None = None,
+        body_start: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.path = path
+        self.content_type = content_type
+        self.body_start = body_start
+
+
 class FatalAPIError(APIError):
     """The API refused the request itself; sending it again will not help."""
 
@@ -129,6 +155,75 @@ def error_from_response(
     if issubclass(cls, RateLimitedError):
         return cls(text, retry_after=parse_retry_after(response.headers), **fields)
     return cls(text, **fields)
+
+
+def decode_json(
+    response: httpx.Response,
+    *,
+    error_class: type[InvalidResponseError] = InvalidResponseError,
+    service: str = "the API",
+    expect: type | tuple[type, ...] = (dict, list),
+    secrets: Iterable[str] = (),
+) -> Any:
+    """The JSON document of ``response``, or ``error_class`` saying which call returned what.
+
+    The message names the call (method and path, without the query, where secrets travel),
+    the status, the content type and the first bytes of the body, e.g. ``the API answered
+    GET /v1/events with 200 (text/html) that is not JSON: '<html><head>…'``. A document
+    whose top level is not an ``expect`` instance is refused the same way.
+    """
+    try:
+        document = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        problem = "that is not JSON" if response.content else "with an empty body"
+        raise invalid_response(
+            response, problem, error_class=error_class, service=service, secrets=secrets
+        ) from None
+    if not isinstance(document, expect):
+        raise invalid_response(
+            response,
+            f"with a JSON {type(document).__name__} where a document was expected",
+            error_class=error_class,
+            service=service,
+            secrets=secrets,
+        )
+    return document
+
+
+def invalid_response(
+    response: httpx.Response,
+    problem: str,
+    *,
+    error_class: type[InvalidResponseError] = InvalidResponseError,
+    service: str = "the API",
+    secrets: Iterable[str] = (),
+) -> InvalidResponseError:
+    """The error for an answer whose body is unusable (``problem`` says how)."""
+    request = response.request
+    hidden = [*secret_values(request), *secrets]
+    content_type = response.headers.get("content-type") or None
+    body_start = scrub(_clip_bytes(response.content), hidden)
+    path = request.url.path
+    text = (
+        f"{service} answered {request.method} {path} with {response.status_code} "
+        f"({content_type or 'no content type'}) {problem}"
+    )
+    if body_start:
+        text = f"{text}; the body starts with {body_start!r}"
+    return error_class(
+        text,
+        status=response.status_code,
+        method=request.method,
+        url=request_url(request),
+        path=path,
+        content_type=content_type,
+        body_start=body_start,
+    )
+
+
+def _clip_bytes(body: bytes, limit: int = 80) -> str:
+    text = " ".join(body[: limit * 4].decode("utf-8", errors="replace").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def transport_error(

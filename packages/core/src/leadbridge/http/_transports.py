@@ -8,9 +8,12 @@ They layer like httpx's own transports, so they apply below auth flows and event
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import random
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -37,25 +40,32 @@ _RETRIABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemotePro
 class RetryPolicy:
     """When and how long to wait before sending a request again.
 
-    ``retries`` extra attempts at most; the n-th waits about ``backoff * 2**(n-1)`` seconds
-    (capped at ``max_backoff``, with jitter so many clients do not retry in step). A server's
-    ``Retry-After`` replaces the backoff; one longer than ``max_retry_after`` is not slept
-    through: the 429/503 is returned at once so the caller can reschedule.
+    ``retries`` extra attempts at most for failures (5xx, timeouts, connection errors); the
+    n-th waits about ``backoff * 2**(n-1)`` seconds (capped at ``max_backoff``, with jitter so
+    many clients do not retry in step).
 
-    Retried: connection errors and timeouts, ``statuses`` (502/503/504) for idempotent requests
-    only (``IDEMPOTENT_METHODS`` or ``extensions={"idempotent": True}``), and 429 for every
-    method (the server refused the request unprocessed). A request whose body is a stream cannot
-    be replayed and is never retried.
+    429s are waited out, not counted as ``retries``: each waits the server's ``Retry-After``
+    (at least ``backoff``; the backoff when the server gave none) until ``rate_limit_budget``
+    seconds of waiting for this request are spent, then the 429 is returned so the caller can
+    stop cleanly and resume later. A ``Retry-After`` longer than ``max_retry_after`` is not
+    slept through: the 429 (or 503) is returned at once.
+
+    Retried: connection errors and timeouts — also a connection reset while the body was being
+    read — and ``statuses`` (502/503/504) for idempotent requests only (``IDEMPOTENT_METHODS``
+    or ``extensions={"idempotent": True}``), and 429 for every method (the server refused the
+    request unprocessed). A request whose body is a stream cannot be replayed and is never
+    retried.
     """
 
     retries: int = 3
     backoff: float = 0.5
     max_backoff: float = 30.0
     max_retry_after: float = 60.0
+    rate_limit_budget: float = 120.0
     statuses: frozenset[int] = field(default=frozenset({502, 503, 504}))
 
     def __post_init__(self) -> None:
-        for name in ("retries", "backoff", "max_backoff", "max_retry_after"):
+        for name in ("retries", "backoff", "max_backoff", "max_retry_after", "rate_limit_budget"):
             if getattr(self, name) < 0:
                 raise ValidationError(
                     f"RetryPolicy.{name} must be >= 0, got {getattr(self, name)!r}",
@@ -98,13 +108,31 @@ class ApiCallCounter:
 
 
 class RateLimiter:
-    """At most ``requests_per_second`` on average, with bursts of up to ``burst`` requests.
+    """Never more than the server's limit in any sliding window, at an even pace.
 
-    Async and lock-free (a generic cell rate algorithm: each caller books the next slot, then
-    sleeps until it); share one instance among every client of an integration.
+    ``requests_per_second`` over a ``window`` of seconds gives the limit a server counts in
+    any window (5 per 1 s: a request may never be the sixth within one second). Two rules:
+
+    - **pace**: requests start ``1 / requests_per_second`` apart, ``burst`` of them back to
+      back at most (a generic cell rate algorithm);
+    - **window**: a request counts from when it is sent until its answer came back plus
+      ``window`` + ``margin`` seconds. The server stamped it somewhere in between, so however
+      late it stamped, and however our clock and its clock drift, no window of the server's
+      ever holds more than the limit. ``margin`` absorbs clock-rate differences.
+
+    A 429 that reaches :meth:`pause` holds every caller until its ``Retry-After`` has passed,
+    without forgetting the requests already in the window. Async; share one instance among
+    every client of an integration (within one event loop).
     """
 
-    def __init__(self, requests_per_second: float, *, burst: int = 1) -> None:
+    def __init__(
+        self,
+        requests_per_second: float,
+        *,
+        burst: int = 1,
+        window: float = 1.0,
+        margin: float = 0.01,
+    ) -> None:
         if not requests_per_second > 0:
             raise ValidationError(
                 f"requests_per_second must be > 0, got {requests_per_second!r}",
@@ -113,27 +141,76 @@ class RateLimiter:
             )
         if burst < 1:
             raise ValidationError(f"burst must be >= 1, got {burst!r}", field="burst", value=burst)
+        for name, value in (("window", window), ("margin", margin)):
+            if value < 0:
+                raise ValidationError(
+                    f"{name} must be >= 0, got {value!r}", field=name, value=value
+                )
         self.requests_per_second = requests_per_second
         self.burst = burst
+        self.window = window
+        self.margin = margin
+        #: The most requests a server window may hold.
+        self.limit = max(1, math.floor(requests_per_second * window + 1e-9))
         self._interval = 1.0 / requests_per_second
-        self._tolerance = (burst - 1) * self._interval
-        self._next = 0.0  # theoretical arrival time of the next request
+        self._tolerance = (min(burst, self.limit) - 1) * self._interval
+        self._next = 0.0  # theoretical arrival time of the next request (pace)
+        self._in_flight = 0
+        self._answered: deque[float] = deque()  # answer times still inside a window
+        self._paused_until = 0.0
+        self._lock: asyncio.Lock | None = None
+        self._changed: asyncio.Event | None = None
 
     def __repr__(self) -> str:
-        return f"RateLimiter(requests_per_second={self.requests_per_second!r}, burst={self.burst})"
+        return (
+            f"RateLimiter(requests_per_second={self.requests_per_second!r}, "
+            f"burst={self.burst}, window={self.window!r}, margin={self.margin!r})"
+        )
 
     async def acquire(self) -> None:
-        """Wait for this caller's slot."""
-        delay = self._reserve()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        """Wait until a request may be sent; pair every call with :meth:`release`."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+            self._changed = asyncio.Event()
+        async with self._lock:  # first come, first served
+            while True:
+                delay = self._delay(time.monotonic())
+                if delay is None or delay > 0:
+                    await self._wait(delay)
+                    continue
+                break
+            now = time.monotonic()
+            self._next = max(self._next, now) + self._interval
+            self._in_flight += 1
 
-    def _reserve(self) -> float:
-        """Book the next slot; returns how long to wait for it."""
-        now = time.monotonic()
-        slot = max(self._next, now)
-        self._next = slot + self._interval  # booked before sleeping, so callers queue up
-        return max(0.0, slot - self._tolerance - now)
+    def release(self) -> None:
+        """The answer to an acquired request came back (or it failed): its window starts."""
+        self._in_flight = max(0, self._in_flight - 1)
+        self._answered.append(time.monotonic())
+        if self._changed is not None:
+            self._changed.set()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request for ``seconds`` (the server said ``Retry-After``)."""
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    def _delay(self, now: float) -> float | None:
+        """Seconds until a request may go; ``None``: when an answer comes back."""
+        hold = self.window + self.margin
+        while self._answered and self._answered[0] + hold <= now:
+            self._answered.popleft()
+        delay = max(self._next - self._tolerance - now, self._paused_until - now)
+        if self._in_flight + len(self._answered) >= self.limit:
+            if not self._answered:
+                return None
+            delay = max(delay, self._answered[0] + hold - now)
+        return delay
+
+    async def _wait(self, delay: float | None) -> None:
+        assert self._changed is not None
+        self._changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout=delay)
 
 
 class _WrappingTransport(httpx.AsyncBaseTransport):
@@ -161,16 +238,28 @@ class RateLimitedTransport(_WrappingTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await self.limiter.acquire()
-        return await self._transport.handle_async_request(request)
+        try:
+            response = await self._transport.handle_async_request(request)
+        finally:
+            self.limiter.release()
+        if response.status_code == 429:
+            retry_after = parse_retry_after(response.headers)
+            if retry_after:
+                self.limiter.pause(retry_after)
+        return response
 
 
 class RetryTransport(_WrappingTransport):
     """Retries per ``policy``, counts calls, logs each attempt and maps transport errors.
 
-    Each attempt is logged on ``leadbridge.http`` at DEBUG (method, redacted URL, status,
-    attempt). A request that gets no response raises :class:`RetriableAPIError` (timeouts,
-    network errors) or :class:`FatalAPIError`; error responses are returned as they are — map
-    them with :func:`raise_for_status`.
+    Every request sent is counted on ``counter`` here, retries included: this is the one
+    place a run's API calls are counted. The body of each answer is read here too, so a
+    connection reset halfway through a body is retried like a 503 (send
+    ``extensions={"stream": True}`` to keep a large body streamed instead). Each attempt is
+    logged on ``leadbridge.http`` at DEBUG (method, redacted URL, status, attempt). A request
+    that gets no response raises :class:`RetriableAPIError` (timeouts, network errors) or
+    :class:`FatalAPIError`; error responses are returned as they are — map them with
+    :func:`raise_for_status`.
     """
 
     def __init__(
@@ -192,60 +281,91 @@ class RetryTransport(_WrappingTransport):
         replayable = isinstance(request.stream, httpx.ByteStream)
         marked = request.extensions.get("idempotent")
         idempotent = bool(marked) if marked is not None else request.method in IDEMPOTENT_METHODS
+        failures = 0
+        throttled = 0.0  # seconds waited on 429s
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = await self._transport.handle_async_request(request)
+                response = await self._send(request)
             except httpx.TransportError as exc:
                 sent = not isinstance(exc, _NOT_SENT)
-                self._count(sent, request.method)
                 error = type(exc).__name__
                 logger.debug("%s %s failed: %s (attempt %d)", request.method, url, error, attempt)
+                failures += 1
                 if (
-                    attempt <= policy.retries
+                    failures <= policy.retries
                     and replayable
                     and isinstance(exc, _RETRIABLE_ERRORS)
                     and (idempotent or not sent)
                 ):
-                    await self._wait(request, url, policy.backoff_delay(attempt), attempt)
+                    await self._wait(request, url, policy.backoff_delay(failures), attempt)
                     continue
                 secrets = secret_values(request, self._secret_params)
                 raise transport_error(exc, request.method, url, secrets) from exc
-            self._count(True, request.method, response.status_code)
             logger.debug(
                 "%s %s -> %d (attempt %d)", request.method, url, response.status_code, attempt
             )
-            delay = self._retry_delay(response, attempt, idempotent and replayable, replayable)
-            if delay is None:
-                return response
+            if response.status_code == 429:
+                delay = self._throttle_delay(response, throttled, replayable)
+                if delay is None:
+                    return response
+                throttled += delay
+            else:
+                failures += 1
+                delay = self._retry_delay(response, failures, idempotent and replayable)
+                if delay is None:
+                    return response
             await response.aclose()
             await self._wait(request, url, delay, attempt)
 
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """One attempt, counted once it reached the wire, its body read unless streamed."""
+        try:
+            response = await self._transport.handle_async_request(request)
+        except _NOT_SENT:
+            raise
+        except httpx.TransportError:
+            self._count(True, request.method)
+            raise
+        self._count(True, request.method, response.status_code)
+        if request.extensions.get("stream"):
+            return response
+        return await _buffered(response, request)
+
+    def _throttle_delay(
+        self, response: httpx.Response, waited: float, replayable: bool
+    ) -> float | None:
+        """How long to wait out this 429, or ``None`` when the budget does not allow it."""
+        policy = self.policy
+        if not replayable:
+            return None
+        retry_after = parse_retry_after(response.headers)
+        if retry_after is not None and retry_after > policy.max_retry_after:
+            return None
+        delay = max(policy.backoff, retry_after if retry_after is not None else policy.backoff)
+        if waited + delay > policy.rate_limit_budget:
+            return None
+        return delay
+
     def _retry_delay(
-        self, response: httpx.Response, attempt: int, may_resend: bool, replayable: bool
+        self, response: httpx.Response, failures: int, may_resend: bool
     ) -> float | None:
         policy = self.policy
-        status = response.status_code
-        if attempt > policy.retries:
+        if failures > policy.retries or response.status_code not in policy.statuses:
             return None
-        if not (status == 429 and replayable) and not (status in policy.statuses and may_resend):
+        if not may_resend:
             return None
         retry_after = parse_retry_after(response.headers)
         if retry_after is None:
-            return policy.backoff_delay(attempt)
+            return policy.backoff_delay(failures)
         if retry_after > policy.max_retry_after:
             return None
         return retry_after
 
     async def _wait(self, request: httpx.Request, url: str, delay: float, attempt: int) -> None:
         logger.debug(
-            "retrying %s %s in %.2fs (attempt %d of %d)",
-            request.method,
-            url,
-            delay,
-            attempt + 1,
-            self.policy.retries + 1,
+            "retrying %s %s in %.2fs (attempt %d)", request.method, url, delay, attempt + 1
         )
         record_api_retry()
         await asyncio.sleep(delay)
@@ -255,3 +375,20 @@ class RetryTransport(_WrappingTransport):
             record_api_call(method, status_code)
         if sent and self.counter is not None:
             self.counter.increment()
+
+
+async def _buffered(response: httpx.Response, request: httpx.Request) -> httpx.Response:
+    """``response`` with its body read now (raw bytes: decoding stays with the client)."""
+    if isinstance(response.stream, httpx.ByteStream):  # already in memory
+        return response
+    try:
+        raw = b"".join([chunk async for chunk in response.aiter_raw()])
+    finally:
+        await response.aclose()
+    return httpx.Response(
+        status_code=response.status_code,
+        headers=response.headers,
+        stream=httpx.ByteStream(raw),
+        extensions=response.extensions,
+        request=request,
+    )

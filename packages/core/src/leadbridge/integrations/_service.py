@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
 
 import pydantic
 import pydantic_core
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._crypto import SecretBox
 from .._errors import ConflictError, ValidationError
-from ..auth import SecretBoxTokenStore
+from ..auth import RawTokenAccess, SecretBoxTokenStore
 from ..contacts import CustomFieldService, FieldSpec
 from ..db import utcnow
+from ..http import RetriableAPIError
 from ._base import BaseIntegration, FieldMapping
 from ._mapping import mappings_from_doc, mappings_to_doc, validate_mappings
 from ._models import IntegrationRow
 from ._registry import IntegrationRegistry
 
 ConflictWinner = Literal["internal", "integration"]
+#: Seconds a token refresh waits for another process's refresh (SQLite: the busy timeout).
+_TOKEN_LOCK_WAIT = 30
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for lock_timeout
 _WINNERS: tuple[str, ...] = get_args(ConflictWinner)
 
 
@@ -72,6 +77,13 @@ class IntegrationSettings:
         }
 
 
+def _is_lock_wait(exc: DBAPIError) -> bool:
+    """Whether ``exc`` is a lock wait that ran out (PostgreSQL's lock_timeout, SQLite's busy)."""
+    return getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE or (
+        "database is locked" in str(exc.orig)
+    )
+
+
 def _reveal(value: Any) -> Any:
     # model_dump keeps SecretStr objects, and JSON dumping would mask them: store the value.
     if isinstance(value, pydantic.SecretStr):
@@ -85,11 +97,29 @@ def _reveal(value: Any) -> Any:
     return value
 
 
+def _whole_numbers(value: Any) -> Any:
+    # JSON has one number type: 2.0 is the integer 2, as JSON Schema's "integer" has it.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_whole_numbers(v) for v in value]
+    return value
+
+
 def _validate(
     kind: str, schema: type[pydantic.BaseModel], data: Mapping[str, Any]
 ) -> pydantic.BaseModel:
+    # Judged as the JSON it is, strictly: the verdict of the published JSON Schema
+    # (``model_json_schema``), so a form that validates with it and the server agree ("5" is
+    # no number, 1 is no boolean).
     try:
-        return schema.model_validate(dict(data))
+        document = pydantic_core.to_json(_whole_numbers(_reveal(dict(data))))
+    except pydantic_core.PydanticSerializationError:
+        raise ValidationError(f"{kind} must hold JSON values only", field=kind) from None
+    try:
+        return schema.model_validate_json(document, strict=True)
     except pydantic.ValidationError as exc:
         problems = exc.errors(include_url=False, include_input=False, include_context=False)
         paths = [".".join([kind, *(str(p) for p in e["loc"])]) for e in problems]
@@ -188,8 +218,11 @@ class IntegrationSettingsService:
         return await self._fields.all_fields()
 
     @staticmethod
-    async def _row(session: AsyncSession, name: str) -> IntegrationRow | None:
-        return await session.scalar(select(IntegrationRow).where(IntegrationRow.name == name))
+    async def _row(
+        session: AsyncSession, name: str, *, for_update: bool = False
+    ) -> IntegrationRow | None:
+        stmt = select(IntegrationRow).where(IntegrationRow.name == name)
+        return await session.scalar(stmt.with_for_update() if for_update else stmt)
 
     def _valid_defaults(
         self, integration: BaseIntegration, internal: Mapping[str, FieldSpec]
@@ -262,6 +295,16 @@ class IntegrationSettingsService:
             return stored  # incomplete: what is stored, without the schema's defaults
         return {**stored, **pydantic_core.to_jsonable_python(_reveal(model.model_dump()))}
 
+    async def credential_keys(self, name: str) -> frozenset[str]:
+        """The names of the credentials stored for ``name``, never their values."""
+        self._integration(name)
+        async with self._session_factory() as session:
+            row = await self._row(session, name)
+        if row is None or row.credentials is None:
+            return frozenset()
+        stored: dict[str, Any] = dict(self._box.decrypt_json(row.credentials))
+        return frozenset(key for key, value in stored.items() if value not in (None, ""))
+
     async def default_mapping(self, name: str) -> dict[str, list[FieldMapping]]:
         """The mapping ``name`` proposes for the current core and custom fields (unvalidated)."""
         integration = self._integration(name)
@@ -281,7 +324,9 @@ class IntegrationSettingsService:
         for attempt in range(2):
             try:
                 async with self._session_factory.begin() as session:
-                    row = await self._row(session, integration.name)
+                    # Locked: a token refresh holding the row must not be overwritten with
+                    # the credentials read before it saved the rotated refresh token.
+                    row = await self._row(session, integration.name, for_update=True)
                     if row is None:
                         defaults = self._valid_defaults(integration, internal)
                         row = IntegrationRow(
@@ -392,7 +437,12 @@ class IntegrationSettingsService:
 
     def token_store(self, name: str, key: str = "oauth_token") -> SecretBoxTokenStore:
         """A :class:`~leadbridge.auth.TokenStore` keeping ``name``'s OAuth token in its stored
-        credentials under ``key`` (encrypted; rotated refresh tokens persist there)."""
+        credentials under ``key`` (encrypted; rotated refresh tokens persist there).
+
+        Providers sharing it — in any number of processes — refresh one at a time: the refresh
+        holds the integration's row (``SELECT … FOR UPDATE`` on PostgreSQL, the database write
+        lock on SQLite) from reading the stored token to saving the new one.
+        """
         self._integration(name)  # fail now, by name, for an unknown integration
 
         async def load_raw() -> str | None:
@@ -402,7 +452,54 @@ class IntegrationSettingsService:
         async def save_raw(raw: str) -> None:
             await self.update_credentials(name, {key: raw})
 
-        return SecretBoxTokenStore(self._box, load_raw, save_raw)
+        def lock_raw() -> AbstractAsyncContextManager[RawTokenAccess]:
+            return self._locked_token(name, key)
+
+        return SecretBoxTokenStore(self._box, load_raw, save_raw, lock_raw=lock_raw)
+
+    @asynccontextmanager
+    async def _locked_token(self, name: str, key: str) -> AsyncIterator[RawTokenAccess]:
+        """Hold ``name``'s row locked; yield its token's ``(load_raw, save_raw)`` under the lock."""
+        integration = self._integration(name)
+        for _ in range(2):
+            async with self._session_factory.begin() as session:
+                row = await self._lock_row(session, name)
+                if row is not None:
+                    yield self._token_access(session, row, key)
+                    return
+            # Not yet configured: nothing to lock on PostgreSQL. Create the row as a first save
+            # does (rare; raced first saves are retried there), then lock it.
+            await self._write(integration, lambda row: None)
+        raise AssertionError("unreachable: the row was created")  # pragma: no cover
+
+    async def _lock_row(self, session: AsyncSession, name: str) -> IntegrationRow | None:
+        if session.get_bind().dialect.name == "postgresql":
+            # Bounded like SQLite's busy timeout: a stuck holder is an error, not a hang.
+            await session.execute(text(f"SET LOCAL lock_timeout = '{_TOKEN_LOCK_WAIT}s'"))
+        try:
+            # On SQLite the transaction's BEGIN IMMEDIATE is the lock, taken here.
+            return await self._row(session, name, for_update=True)
+        except DBAPIError as exc:
+            if not _is_lock_wait(exc):
+                raise
+            raise RetriableAPIError(
+                f"{name}: another process held the OAuth token for over {_TOKEN_LOCK_WAIT} s; retry"
+            ) from exc
+
+    def _token_access(self, session: AsyncSession, row: IntegrationRow, key: str) -> RawTokenAccess:
+        def stored() -> dict[str, Any]:
+            return dict(self._box.decrypt_json(row.credentials)) if row.credentials else {}
+
+        async def load_raw() -> str | None:
+            value = stored().get(key)
+            return value if isinstance(value, str) else None
+
+        async def save_raw(raw: str) -> None:
+            row.credentials = self._box.encrypt_json({**stored(), key: raw})
+            row.updated_at = utcnow()
+            await session.flush()
+
+        return load_raw, save_raw
 
     async def set_mapping(
         self, name: str, object_name: str, mappings: Sequence[FieldMapping]

@@ -1,5 +1,6 @@
 """Segments: filter dictionary, every operator, relative dates, set-based rebuilds."""
 
+from ._errors import FilterTimeoutError
 from ._filters import (
     ALL_OPERATORS,
     OPERATORS,
@@ -21,6 +22,7 @@ __all__ = [
     "FilterContext",
     "FilterDictionary",
     "FilterField",
+    "FilterTimeoutError",
     "FilterType",
     "RebuildResult",
     "Segment",

@@ -41,6 +41,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from .._errors import ConfigurationError, ValidationError
+from .._regexp import check_pattern
 from ..contacts import ContactRow, ContactTagRow, FieldSpec, FieldType, TagRow
 from ._dates import parse_date_value
 from ._models import SegmentMemberRow, SegmentRow
@@ -366,10 +367,7 @@ def normalize_filter_value(
             return pick(value)
         text = _string(value)
         if operator in ("regexp", "!regexp"):
-            try:
-                re.compile(text)
-            except re.error as exc:
-                raise ValueError(f"{text!r} is not a valid regular expression ({exc})") from exc
+            check_pattern(text)
         return text
     if type is FilterType.TAGS:
         return _list(value, lambda v: _string(v).strip().lower()[:255], single_ok=True)

@@ -39,6 +39,7 @@ from ..contacts import ContactPage, ContactRow
 from ..contacts._service import _to_contacts, load_custom_fields
 from ..db import UTCDateTime, utcnow
 from ..events import Event, EventBus
+from ._deadline import regexp_deadline
 from ._filters import (
     SEGMENT_KEY,
     BaseSegmentFilter,
@@ -156,6 +157,8 @@ class SegmentService:
     ``clock`` gives "now" for relative dates (tests freeze it); ``timezone`` (an IANA name)
     decides where a day starts for ``today``, ``this week``, ``= 2024-05-01``… Plugin filters
     join the dictionary through ``plugin_filters`` or :meth:`register_filter`.
+    ``regexp_timeout`` (seconds) bounds each statement evaluating a ``regexp`` filter on
+    PostgreSQL; past it, :class:`FilterTimeoutError`.
     """
 
     def __init__(
@@ -165,8 +168,12 @@ class SegmentService:
         clock: Callable[[], datetime] = utcnow,
         timezone: str = "UTC",
         plugin_filters: Sequence[BaseSegmentFilter] = (),
+        regexp_timeout: float = 30.0,
     ) -> None:
+        if not regexp_timeout > 0:
+            raise ConfigurationError(f"regexp_timeout must be positive, got {regexp_timeout!r}")
         self._session_factory = session_factory
+        self._regexp_timeout = regexp_timeout
         self._bus = event_bus
         self._clock = clock
         try:
@@ -413,7 +420,8 @@ class SegmentService:
             where = (await self._dictionary(session)).where(normalized, self._context(session))
             await _tune_for_scans(session)
             stmt = select(func.count()).select_from(ContactRow).where(where)
-            return int(await session.scalar(stmt) or 0)
+            async with regexp_deadline(session, normalized, self._regexp_timeout):
+                return int(await session.scalar(stmt) or 0)
 
     async def count(self, segment: int | str) -> int:
         """Members a rebuild would give the segment now (filters and manual changes)."""
@@ -430,7 +438,10 @@ class SegmentService:
                 .select_from(ContactRow)
                 .where(or_(and_(where, ~removed), added))
             )
-            return int(await session.scalar(stmt) or 0)
+            async with regexp_deadline(
+                session, row.filters, self._regexp_timeout, segment=row.alias
+            ):
+                return int(await session.scalar(stmt) or 0)
 
     async def _where(self, session: AsyncSession, row: SegmentRow) -> ColumnElement[bool]:
         try:
@@ -451,7 +462,10 @@ class SegmentService:
         started = time.perf_counter()
         async with self._session_factory.begin() as session:
             row = await self._row(session, segment, for_update=True)
-            result = await self._rebuild(session, row, started)
+            async with regexp_deadline(
+                session, row.filters, self._regexp_timeout, segment=row.alias
+            ):
+                result = await self._rebuild(session, row, started)
         return replace(result, seconds=time.perf_counter() - started)
 
     async def _rebuild(

@@ -8,6 +8,7 @@ Plugin authors implement :class:`BaseDataExchange`; embedders run syncs with
 from ._engine import ProgressCallback, SyncEngine
 from ._errors import (
     SyncError,
+    SyncLeaseLostError,
     SyncLockedError,
     SyncObjectError,
     SyncObjectSkipped,
@@ -99,6 +100,7 @@ __all__ = [
     "SyncErrorRow",
     "SyncFailure",
     "SyncJudge",
+    "SyncLeaseLostError",
     "SyncLeaseRow",
     "SyncLockedError",
     "SyncObjectError",

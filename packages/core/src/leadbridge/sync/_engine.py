@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
-import socket
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,7 +21,7 @@ from ..db import utcnow
 from ..events import EventBus
 from ..observability import RunScope, record_sync_run, traced
 from ._audience import AudienceReader, fields_object
-from ._errors import SyncError, SyncLockedError, SyncRunError
+from ._errors import SyncError, SyncLeaseLostError, SyncLockedError, SyncRunError
 from ._exchange import (
     Audience,
     BaseDataExchange,
@@ -33,6 +31,7 @@ from ._exchange import (
     ReportPage,
     ReportRequest,
 )
+from ._holder import LeaseHolder
 from ._judge import SyncJudge
 from ._manual import MappingManual, ObjectManual
 from ._models import SyncCursorRow, SyncErrorRow, SyncLeaseRow, SyncRunRow
@@ -71,6 +70,8 @@ class _Run:
     counters: SyncCounters = field(default_factory=SyncCounters)
     failures: list[SyncFailure] = field(default_factory=list)
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    #: set by the heartbeat when another run took the lease over
+    lost: SyncLeaseLostError | None = None
     created_since_analyze: int = 0
     created_at_analyze: int = 0
 
@@ -79,16 +80,6 @@ class _Run:
         room = _KEEP_FAILURES - len(self.failures)
         if room > 0:
             self.failures.extend(outcome.failures[:room])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _retriable(exc: DBAPIError) -> bool:
@@ -104,6 +95,10 @@ def _describe(exc: BaseException) -> str:
     return _URL_QUERY.sub(r"\1?…", text).strip() or type(exc).__name__
 
 
+#: Set on the log record of a failed run (``record.sync_run_failed``).
+RUN_FAILED = "sync_run_failed"
+
+
 class SyncEngine:
     """Runs one integration's sync: pull, then push, with a run row and a lease.
 
@@ -112,7 +107,8 @@ class SyncEngine:
     with the push cursor in one transaction. A crash loses nothing and the next run resumes
     from the last committed page. Only one run per integration holds the lease at a time,
     across processes; a lease whose heartbeat is older than ``lease_timeout`` seconds (or whose
-    holder process on this machine is gone) is taken over.
+    holder process on this machine and in this pid namespace is gone) is taken over. Holders
+    are told apart by a random id per engine (:class:`LeaseHolder`), not by ``host:pid``.
     """
 
     def __init__(
@@ -138,8 +134,7 @@ class SyncEngine:
         self._lease_timeout = timedelta(seconds=lease_timeout)
         self._attempts = max(1, page_attempts)
         self._push_batch = push_batch_size
-        self._host = socket.gethostname()
-        self._holder = f"{self._host}:{os.getpid()}"
+        self._holder = LeaseHolder.here()
         self._analyze = True
 
     # -- public ----------------------------------------------------------------------------
@@ -198,7 +193,13 @@ class SyncEngine:
             raise
         except Exception as exc:
             status, error = SyncStatus.FAILED, _describe(exc)
-            log.warning("sync %s (run %s) failed: %s", integration, run_id, error)
+            log.warning(
+                "sync %s (run %s) failed: %s",
+                integration,
+                run_id,
+                error,
+                extra={RUN_FAILED: True},  # a caller reporting the result itself drops it
+            )
             log.debug("sync failure", exc_info=True)
         finally:
             if heartbeat is not None:
@@ -278,7 +279,7 @@ class SyncEngine:
             status=SyncStatus.RUNNING.value,
             started_at=now,
             heartbeat_at=now,
-            holder=self._holder,
+            holder=self._holder.label,
             cancel_requested=False,
         )
         session.add(run)
@@ -299,13 +300,16 @@ class SyncEngine:
                 insert(SyncLeaseRow).values(
                     integration=integration,
                     run_id=run.id,
-                    holder=self._holder,
+                    holder=self._holder.label,
+                    instance_id=self._holder.instance_id,
+                    process_scope=self._holder.scope,
                     acquired_at=now,
                     heartbeat_at=now,
                 )
             )
         else:
-            lease.run_id, lease.holder = run.id, self._holder
+            lease.run_id, lease.holder = run.id, self._holder.label
+            lease.instance_id, lease.process_scope = self._holder.instance_id, self._holder.scope
             lease.acquired_at = lease.heartbeat_at = now
         await session.flush()
         return run.id
@@ -313,8 +317,7 @@ class SyncEngine:
     def _alive(self, lease: SyncLeaseRow, now: datetime) -> bool:
         if lease.heartbeat_at is None or now - lease.heartbeat_at > self._lease_timeout:
             return False
-        host, _, pid = (lease.holder or "").rpartition(":")
-        return not (host == self._host and pid.isdigit() and not _pid_alive(int(pid)))
+        return not self._holder.sees_gone(lease)
 
     async def _heartbeat(self, run: _Run) -> None:
         while True:
@@ -327,8 +330,12 @@ class SyncEngine:
                     )
                 if flag:
                     run.cancel.set()
-            except Exception:  # a missed heartbeat is not fatal; the next one may work
-                log.warning("sync %s: heartbeat failed", run.integration, exc_info=True)
+            except SyncLeaseLostError as exc:
+                run.lost = exc  # the run stops before its next page
+                return
+            except Exception as exc:  # a missed heartbeat is not fatal; the next one may work
+                log.warning("sync %s: heartbeat failed: %s", run.integration, exc)
+                log.debug("heartbeat failure", exc_info=True)
 
     async def _beat(self, session: AsyncSession, run: _Run, now: datetime) -> None:
         result = await session.execute(
@@ -338,8 +345,17 @@ class SyncEngine:
             .execution_options(synchronize_session=False)
         )
         if not result.rowcount:  # type: ignore[attr-defined]
-            raise SyncRunError(
-                f"run {run.run_id} lost the lease of {run.integration} (another run took over)"
+            taker = await session.scalar(  # the run that took over: the first one after ours
+                select(SyncRunRow)
+                .where(SyncRunRow.integration == run.integration, SyncRunRow.id > run.run_id)
+                .order_by(SyncRunRow.id)
+                .limit(1)
+            )
+            raise SyncLeaseLostError(
+                integration=run.integration,
+                run_id=run.run_id or 0,
+                taken_by=taker.id if taker is not None else None,
+                holder=taker.holder if taker is not None else None,
             )
         await session.execute(
             update(SyncRunRow)
@@ -392,6 +408,8 @@ class SyncEngine:
             )
 
     def _check_cancel(self, run: _Run) -> None:
+        if run.lost is not None:
+            raise run.lost
         if run.cancel.is_set():
             raise _Cancelled
 

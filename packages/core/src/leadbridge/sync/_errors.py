@@ -9,6 +9,10 @@
 * :class:`SyncRunError` — the run cannot proceed (bad credentials, the service is down).
   *Fatal*: the run ends ``failed``; the page being read is not applied, so no cursor moves
   past it. Any other exception raised by an exchange is treated the same way.
+* :class:`SyncLeaseLostError` — a :class:`SyncRunError`: the run stopped hearing from the
+  database for longer than the lease timeout (its process was paused, the network cut) and
+  another run took the lease over. It stops without writing more; the run that took over (or
+  the next one) resumes from the last committed page.
 * :class:`SyncLockedError` — another run of the same integration holds the lease. Nothing was
   started; try again when that run has finished.
 """
@@ -61,6 +65,25 @@ class SyncRunError(SyncError):
     """The run cannot go on (bad credentials, the remote service refuses every call)."""
 
     code = "SYNC_RUN_ERROR"
+
+
+class SyncLeaseLostError(SyncRunError):
+    """Another run took the lease over; ``taken_by`` names it (when it is known)."""
+
+    code = "SYNC_LEASE_LOST"
+
+    def __init__(
+        self, *, integration: str, run_id: int, taken_by: int | None, holder: str | None
+    ) -> None:
+        taker = f"run {taken_by} ({holder})" if taken_by is not None else "another run"
+        super().__init__(
+            f"run {run_id} of {integration} lost its lease to {taker}: this process was out "
+            "of touch for longer than the lease timeout; it stopped without writing more, and "
+            "the sync resumes from the last committed page in that run (or the next one)"
+        )
+        self.integration = integration
+        self.run_id = run_id
+        self.taken_by = taken_by
 
 
 class SyncLockedError(SyncError, ConflictError):

@@ -122,9 +122,14 @@ class SyncLeaseRow(Base):
 
     integration: Mapped[str] = mapped_column(String(64), primary_key=True)
     run_id: Mapped[int | None] = mapped_column(BigIntPK)
+    #: ``host:pid``, for people
     holder: Mapped[str | None] = mapped_column(String(255))
     acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the holding engine's random id (``LeaseHolder``); NULL for leases taken before it
+    instance_id: Mapped[str | None] = mapped_column(String(32))
+    #: where the holder's pid names a process (boot id and pid namespace)
+    process_scope: Mapped[str | None] = mapped_column(String(128))
 
 
 #: Core tables of the hot paths (executemany without the ORM's per-row bookkeeping).

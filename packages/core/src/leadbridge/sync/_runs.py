@@ -126,9 +126,13 @@ class SyncRunService:
         integration: str | None = None,
         unresolved: bool = False,
         limit: int = 100,
+        skipped: bool | None = None,
     ) -> list[SyncFailure]:
-        """Per-object failures, newest first."""
+        """Per-object failures, newest first; ``skipped`` picks objects skipped on purpose
+        (``True``) or real failures (``False``)."""
         stmt = select(SyncErrorRow).order_by(SyncErrorRow.id.desc()).limit(limit)
+        if skipped is not None:
+            stmt = stmt.where(SyncErrorRow.skipped.is_(skipped))
         if run_id is not None:
             stmt = stmt.where(SyncErrorRow.run_id == run_id)
         if integration is not None:

@@ -17,9 +17,12 @@ Endpoints:
 
 - ``POST /oauth/token``: grants ``client_credentials``, ``authorization_code`` (PKCE S256
   checked) and ``refresh_token`` (rotating unless ``rotate_refresh_tokens`` is false); client
-  authentication by Basic header or form fields. Errors follow RFC 6749 (``invalid_client`` 401,
-  ``invalid_grant`` 400) and, on purpose, quote the secret they rejected, so tests prove that
-  clients scrub it.
+  authentication by Basic header or form fields. A rotated refresh token presented again is
+  reuse (RFC 6819 section 5.2.2.3, OAuth 2.1): the server revokes the whole grant — every
+  access and refresh token descending from the same authorization — answers ``invalid_grant``
+  and counts it in ``refresh_token_reuse`` (``revoke_on_reuse=False`` only refuses the
+  token). Errors follow RFC 6749 (``invalid_client`` 401, ``invalid_grant`` 400) and, on
+  purpose, quote the secret they rejected, so tests prove that clients scrub it.
 - ``GET /oauth/authorize``: approves at once and redirects to ``redirect_uri`` with ``code``
   and ``state`` (or call :meth:`OAuthTestServer.approve`).
 - ``/api/{path}``, any method: requires credentials — the API key in any query parameter or
@@ -37,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import itertools
 import logging
 import secrets
 import socket
@@ -81,12 +85,19 @@ class OAuthTestServer:
         rotate_refresh_tokens: bool = True,
         expiry_field: Literal["expires_in", "expires_at"] = "expires_in",
         token_delay: float = 0.0,
+        revoke_on_reuse: bool = True,
     ) -> None:
         self.client_secret = secrets.token_urlsafe(24)
         self.api_key = secrets.token_urlsafe(24)
         self.password = secrets.token_urlsafe(24)
         self.static_token = secrets.token_urlsafe(24)
-        self._settings = (float(token_lifetime), rotate_refresh_tokens, expiry_field, token_delay)
+        self._settings = (
+            float(token_lifetime),
+            rotate_refresh_tokens,
+            expiry_field,
+            token_delay,
+            revoke_on_reuse,
+        )
         self.port = 0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -109,12 +120,18 @@ class OAuthTestServer:
             self.rotate_refresh_tokens,
             self.expiry_field,
             self.token_delay,
+            self.revoke_on_reuse,
         ) = self._settings
         self.token_requests: Counter[str] = Counter()
+        self.refresh_token_reuse = 0
         self.hits: Counter[str] = Counter()
         self.arrivals: defaultdict[str, list[float]] = defaultdict(list)
         self._access_tokens: dict[str, float] = {}
         self._refresh_tokens: set[str] = set()
+        # Grant families: every token issued from one authorization, to revoke them together.
+        self._family_of: dict[str, int] = {}
+        self._rotated: set[str] = set()
+        self._families = itertools.count(1)
         self._codes: dict[str, dict[str, str]] = {}
         self._issued: set[str] = set()
         self._scripts: defaultdict[str, deque[ScriptedResponse]] = defaultdict(deque)
@@ -198,7 +215,8 @@ class OAuthTestServer:
 
         ``expires_in`` <= 0 gives a token that is already expired on both sides.
         """
-        return self._issue(expires_in if expires_in is not None else self.token_lifetime, refresh)
+        lifetime = expires_in if expires_in is not None else self.token_lifetime
+        return self._issue(lifetime, refresh, family=self._new_family())
 
     def revoke_access_tokens(self) -> None:
         """Reject every access token issued so far (they stay unexpired for clients)."""
@@ -352,26 +370,60 @@ class OAuthTestServer:
                 return _oauth_error(
                     400, "invalid_grant", f"code_verifier {verifier} does not match"
                 )
-            return JSONResponse(self._issue(self.token_lifetime, refresh=True, scope=details))
-        if grant == "refresh_token":
-            presented = form.get("refresh_token", "")
-            if presented not in self._refresh_tokens:
-                return _oauth_error(
-                    400, "invalid_grant", f"refresh token {presented} is unknown or revoked"
-                )
-            if self.rotate_refresh_tokens:
-                self._refresh_tokens.discard(presented)
             return JSONResponse(
-                self._issue(self.token_lifetime, refresh=self.rotate_refresh_tokens, scope=form)
+                self._issue(
+                    self.token_lifetime, refresh=True, scope=details, family=self._new_family()
+                )
             )
+        if grant == "refresh_token":
+            return self._refresh(form)
         return _oauth_error(400, "unsupported_grant_type", f"grant_type {grant!r}")
 
+    def _refresh(self, form: dict[str, str]) -> Response:
+        presented = form.get("refresh_token", "")
+        if presented in self._rotated and self.revoke_on_reuse:
+            # Two holders of one refresh token: one of them may be an attacker, so the server
+            # cannot tell which to trust and revokes the whole grant.
+            self.refresh_token_reuse += 1
+            self._revoke_family(self._family_of[presented])
+            return _oauth_error(
+                400, "invalid_grant", f"refresh token {presented} was already used: grant revoked"
+            )
+        if presented not in self._refresh_tokens:
+            return _oauth_error(
+                400, "invalid_grant", f"refresh token {presented} is unknown or revoked"
+            )
+        if self.rotate_refresh_tokens:
+            self._refresh_tokens.discard(presented)
+            self._rotated.add(presented)
+        family = self._family_of[presented]
+        return JSONResponse(
+            self._issue(
+                self.token_lifetime, refresh=self.rotate_refresh_tokens, scope=form, family=family
+            )
+        )
+
+    def _new_family(self) -> int:
+        return next(self._families)
+
+    def _revoke_family(self, family: int) -> None:
+        for token, owner in self._family_of.items():
+            if owner == family:
+                self._access_tokens.pop(token, None)
+                self._refresh_tokens.discard(token)
+
     def _issue(
-        self, lifetime: float, refresh: bool, scope: dict[str, str] | None = None
+        self,
+        lifetime: float,
+        refresh: bool,
+        scope: dict[str, str] | None = None,
+        family: int | None = None,
     ) -> dict[str, Any]:
         access = secrets.token_urlsafe(24)
         self._access_tokens[access] = time.time() + lifetime
         self._issued.add(access)
+        if family is not None:
+            self._family_of[access] = family
         payload: dict[str, Any] = {"access_token": access, "token_type": "bearer"}
         if self.expiry_field == "expires_at":
             payload["expires_at"] = int(time.time() + lifetime)
@@ -381,6 +433,8 @@ class OAuthTestServer:
             refresh_token = secrets.token_urlsafe(24)
             self._refresh_tokens.add(refresh_token)
             self._issued.add(refresh_token)
+            if family is not None:
+                self._family_of[refresh_token] = family
             payload["refresh_token"] = refresh_token
         if scope and scope.get("scope"):
             payload["scope"] = scope["scope"]

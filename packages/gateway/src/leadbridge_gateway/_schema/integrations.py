@@ -1,15 +1,18 @@
 """Integrations: what is installed, how it is configured, how its sync fares.
 
-Credentials are write-only: they go in through ``configureIntegration`` and only
-``credentialsSet`` ever comes out.
+Credentials are write-only: they go in through ``configureIntegration`` and only whether
+they are set (``credentialsSet``, ``credentialFields.set``) ever comes out. A frontend renders
+the settings form from ``settingsSchema`` and the mapping editor from ``objects``.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 from datetime import datetime
 from typing import Any
 
+import pydantic
 import strawberry
 from sqlalchemy import func, select
 from strawberry.extensions import FieldExtension
@@ -17,7 +20,15 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from leadbridge import LeadBridgeError, NotFoundError, Scope, ValidationError
-from leadbridge.integrations import Direction, FieldMapping, LoadedIntegration
+from leadbridge.contacts import CORE_FIELDS, FieldSpec
+from leadbridge.integrations import (
+    BaseIntegration,
+    Direction,
+    FieldMapping,
+    IntegrationField,
+    LoadedIntegration,
+    ObjectSpec,
+)
 from leadbridge.sync import (
     IntegrationSyncStatus,
     SyncErrorRow,
@@ -39,8 +50,13 @@ from ._relay import (
     encode_cursor,
     encode_id,
 )
+from .contacts import CustomFieldType
 
 Ctx = Info[GatewayContext, None]
+
+log = logging.getLogger("leadbridge.gateway")
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 FieldDirection = strawberry.enum(Direction, name="FieldDirection")
 SyncRunStatus = strawberry.enum(SyncStatus, name="SyncRunStatus")
@@ -229,6 +245,104 @@ class FieldMappingEntry:
     direction: FieldDirection  # type: ignore[valid-type]
 
 
+@strawberry.type(description="A field of an integration object, the right side of a mapping.")
+class IntegrationObjectField:
+    name: str
+    label: str
+    type: CustomFieldType  # type: ignore[valid-type]
+    required: bool
+    unique_identifier: bool = strawberry.field(
+        description="Matches objects to contacts (the email)."
+    )
+    allowed_directions: list[FieldDirection] = strawberry.field(  # type: ignore[valid-type]
+        description="The directions a mapping of this field may take (read-only fields: "
+        "`TO_INTERNAL` only)."
+    )
+
+    @classmethod
+    def build(cls, field: IntegrationField) -> IntegrationObjectField:
+        return cls(
+            name=field.name,
+            label=field.label,
+            type=field.type,
+            required=field.required,
+            unique_identifier=field.unique_identifier,
+            allowed_directions=[d for d in Direction if d in field.directions],
+        )
+
+
+@strawberry.type(description="A contact field (core or custom), the left side of a mapping.")
+class InternalField:
+    name: str = strawberry.field(description="The alias a mapping's `internalField` names.")
+    label: str
+    type: CustomFieldType  # type: ignore[valid-type]
+    custom: bool = strawberry.field(description="A custom field (else a core column).")
+    required: bool
+    unique_identifier: bool
+    options: list[str] | None = strawberry.field(description="Choices of select fields.")
+
+    @classmethod
+    def build(cls, spec: FieldSpec) -> InternalField:
+        return cls(
+            name=spec.alias,
+            label=spec.label,
+            type=spec.type,
+            custom=not spec.is_core,
+            required=spec.is_required,
+            unique_identifier=spec.is_unique_identifier,
+            options=list(spec.options) if spec.options is not None else None,
+        )
+
+
+@strawberry.type(description="An object an integration syncs (`people`) and its mappable fields.")
+class IntegrationObject:
+    name: str
+    label: str
+    internal_object: str = strawberry.field(description="What it maps to in LeadBridge.")
+    fields: list[IntegrationObjectField]
+
+    @strawberry.field(
+        description="The fields it can map to: core fields, then custom fields by alias."
+    )
+    async def internal_fields(self, info: Ctx) -> list[InternalField]:
+        if self.internal_object != "contact":
+            return []
+        custom = await info.context.loaders.custom_fields()
+        return [InternalField.build(s) for s in (*CORE_FIELDS.values(), *custom)]
+
+    @classmethod
+    def build(cls, spec: ObjectSpec) -> IntegrationObject:
+        return cls(
+            name=spec.name,
+            label=spec.label,
+            internal_object=spec.internal_object,
+            fields=[IntegrationObjectField.build(f) for f in spec.fields],
+        )
+
+
+@strawberry.type(description="A credential an integration takes; its value is never returned.")
+class CredentialField:
+    name: str = strawberry.field(description="The key `configureIntegration` takes.")
+    label: str
+    description: str | None
+    required: bool
+    set: bool = strawberry.field(description="Whether a value is stored.")
+
+
+def _label(name: str, info: pydantic.fields.FieldInfo) -> str:
+    return info.title or name.replace("_", " ").capitalize()
+
+
+def settings_json_schema(plugin: BaseIntegration) -> dict[str, Any] | None:
+    """The JSON Schema (2020-12) of ``plugin``'s settings, from its pydantic model."""
+    try:
+        schema = plugin.settings_schema.model_json_schema()
+    except pydantic.PydanticUserError:  # a type JSON Schema cannot express
+        log.warning("the settings of %s have no JSON Schema", plugin.name, exc_info=True)
+        return None
+    return {"$schema": JSON_SCHEMA_DIALECT, **schema}
+
+
 @strawberry.type(description="An installed integration (a plugin).")
 class Integration(Node):
     name: str
@@ -245,7 +359,37 @@ class Integration(Node):
     )
     conflict_winner: str
     field_mappings: list[FieldMappingEntry]
+    settings: JSON = strawberry.field(
+        description="The settings in force (the schema's defaults where none is stored); "
+        "never secret: credentials are apart."
+    )
+    settings_schema: JSON | None = strawberry.field(
+        description="JSON Schema (2020-12) of `settings`: types, defaults, descriptions, "
+        "choices and bounds, the rules `configureIntegration` applies; `null` when the "
+        "plugin's settings cannot be expressed in it."
+    )
+    objects: list[IntegrationObject] = strawberry.field(
+        description="What the integration syncs, with the fields a mapping may use."
+    )
+    _plugin: strawberry.Private[BaseIntegration]
     _status: strawberry.Private[IntegrationSyncStatus | None]
+
+    @strawberry.field(
+        description="The credentials the integration takes and whether each is stored; "
+        "never their values."
+    )
+    async def credential_fields(self, info: Ctx) -> list[CredentialField]:
+        stored = await info.context.services.integration_settings_service.credential_keys(self.name)
+        return [
+            CredentialField(
+                name=name,
+                label=_label(name, field),
+                description=field.description,
+                required=field.is_required(),
+                set=name in stored,
+            )
+            for name, field in self._plugin.credentials_schema.model_fields.items()
+        ]
 
     @strawberry.field(description="The last finished or running run.")
     def last_run(self) -> SyncRun | None:
@@ -283,6 +427,10 @@ async def _integration(ctx: GatewayContext, loaded: LoadedIntegration) -> Integr
             for obj, entries in sorted(stored.mappings.items())
             for m in entries
         ],
+        settings=dict(stored.settings),  # type: ignore[arg-type]
+        settings_schema=settings_json_schema(plugin),  # type: ignore[arg-type]
+        objects=[IntegrationObject.build(o) for o in plugin.objects()],
+        _plugin=plugin,
         _status=statuses[0] if statuses else None,
     )
 

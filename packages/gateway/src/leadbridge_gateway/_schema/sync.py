@@ -8,6 +8,7 @@ runs started by any process (the CLI, a scheduler, another worker).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 
@@ -128,6 +129,9 @@ class SyncRunPayload:
     user_errors: list[UserError]
 
 
+_OPTION_FIELDS = frozenset(f.name for f in dataclasses.fields(SyncOptions))
+
+
 def _options(value: SyncOptionsInput | None) -> SyncOptions:
     if value is None:
         return SyncOptions()
@@ -148,7 +152,8 @@ def _start_error(exc: LeadBridgeError) -> UserError:
             code=UserErrorCode.CONFLICT,
         )
     field = getattr(exc, "field", None)
-    if field is not None:
+    # The path names the argument the caller sent: an option, or else the integration.
+    if field is not None and field in _OPTION_FIELDS:
         return user_error(exc, ["options", camel(field)])
     return user_error(exc, ["integration"])
 

@@ -11,6 +11,7 @@
 See the package README, section "Trying the integration without a Livestorm account".
 """
 
+from ._app import BodyFault, TaskShape
 from ._generator import generate_workspace
 from ._server import (
     DEFAULT_TOKEN,
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_TOKEN",
     "DEFAULT_WEBHOOK_SECRET",
     "WEBHOOK_EVENTS",
+    "BodyFault",
     "EventRecord",
     "FakeLivestorm",
     "FormField",
@@ -54,6 +56,7 @@ __all__ = [
     "Scopes",
     "SessionRecord",
     "TaskRecord",
+    "TaskShape",
     "WebhookDelivery",
     "WebhookRecord",
     "Workspace",

@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from enum import StrEnum
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,6 +35,7 @@ from ._resources import (
 from ._store import (
     WEBHOOK_EVENTS,
     EventRecord,
+    FormField,
     JobRecord,
     RegistrationRecord,
     SessionRecord,
@@ -445,7 +447,7 @@ class _Api:
             form_field = event.form_field(field_id)
             if form_field is None:
                 raise Problem(422, f"field {field_id!r} is not in the event's registration form")
-            _check_answer(form_field.id, form_field.type, form_field.options, value)
+            _check_answer(form_field, value)
             answers[field_id] = value
         for form_field in event.fields:
             if form_field.required and values.get(form_field.id) in (None, "", []):
@@ -517,7 +519,8 @@ class _Api:
                 else:
                     task.status = "succeeded"
                     task.person_id = registration.person.id
-            job.status = "ended"
+            # Livestorm: "ended" if every task succeeded, "failed" if at least one failed.
+            job.status = "failed" if any(t.status == "failed" for t in job.tasks) else "ended"
             job.updated_at = self.ws.clock
 
     async def unregister(self, request: Request) -> Response:
@@ -540,7 +543,22 @@ class _Api:
         with self.ws.lock:
             job = self._job(request)
             page, meta = paginate(request, job.tasks)
-            return _document([task_resource(task) for task in page], meta=meta)
+            return _document([self._task(job, task) for task in page], meta=meta)
+
+    def _task(self, job: JobRecord, task: TaskRecord) -> dict[str, Any]:
+        shape = self.fake.task_shape
+        if shape is TaskShape.OPAQUE:
+            return {"id": task.id, "type": "job_tasks", "attributes": {"state": "done"}}
+        if shape is TaskShape.DOCUMENTED:
+            registration = self.ws.sessions[job.session_id].registrations.get(task.person_id or "")
+            if task.status == "succeeded" and registration is not None:
+                return registration_resource(self.ws, registration)
+            return {
+                "id": task.id,
+                "type": "tasks",
+                "attributes": {"fields": task.attributes.get("fields"), "errors": task.errors},
+            }
+        return task_resource(task)
 
     # webhooks
 
@@ -567,17 +585,18 @@ class _Api:
         return Response(status_code=204)
 
 
-def _check_answer(field_id: str, kind: str, options: Sequence[str] | None, value: Any) -> None:
+def _check_answer(form_field: FormField, value: Any) -> None:
     if value is None:
         return
-    if kind == "multiselect":
+    field_id, options = form_field.id, form_field.options
+    if options is not None and form_field.multiple_answers:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise Problem(422, f"field {field_id!r} is a multi-select: send a list of strings")
-        bad = [item for item in value if options is not None and item not in options]
-    elif kind == "select":
+            raise Problem(422, f"field {field_id!r} takes several answers: send a list of strings")
+        bad = [item for item in value if item not in options]
+    elif options is not None:
         if not isinstance(value, str):
-            raise Problem(422, f"field {field_id!r} is a single select: send a string")
-        bad = [value] if options is not None and value not in options else []
+            raise Problem(422, f"field {field_id!r} takes one answer: send a string")
+        bad = [value] if value not in options else []
     else:
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             raise Problem(422, f"field {field_id!r} takes text")
@@ -610,6 +629,61 @@ async def _attributes(request: Request, kind: str) -> Mapping[str, Any]:
 
 
 # -- the gate -----------------------------------------------------------------------------
+
+
+class TaskShape(StrEnum):
+    """How ``GET /jobs/{id}/tasks`` describes each item (Livestorm does not publish it)."""
+
+    #: ``{"index", "status", "email", "person_id", "errors"}`` — our first guess.
+    INFERRED = "inferred"
+    #: What the docs say: a created item is the registrant (a ``people`` resource), a failed
+    #: one carries its fields and its error.
+    DOCUMENTED = "documented"
+    #: Nothing a client can use: only an id and a status word of its own.
+    OPAQUE = "opaque"
+
+
+class BodyFault(StrEnum):
+    """Broken answers a real deployment meets between it and Livestorm."""
+
+    #: The connection is dropped halfway through the body.
+    RESET = "reset"
+    #: ``200 text/html``: a proxy's or a maintenance page.
+    HTML = "html"
+    #: ``200`` JSON:API whose document is cut short.
+    TRUNCATED = "truncated"
+
+
+_HTML_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Service temporarily unavailable</title></head>"
+    b"<body><h1>We'll be right back</h1></body></html>"
+)
+_CUT_DOCUMENT = b'{"data": [{"id": "5d2f", "type": "people", "attributes": {"email": "ja'
+
+
+def _broken_body(kind: BodyFault) -> Any:
+    """An ASGI app answering 200 with a body broken the way ``kind`` says."""
+    if kind is BodyFault.HTML:
+        return Response(_HTML_PAGE, status_code=200, media_type="text/html; charset=utf-8")
+    if kind is BodyFault.TRUNCATED:
+        return Response(_CUT_DOCUMENT, status_code=200, media_type=JSONAPI_MEDIA_TYPE)
+
+    async def reset(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", JSONAPI_MEDIA_TYPE.encode()),
+                    (b"content-length", b"4096"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": _CUT_DOCUMENT, "more_body": True})
+        raise ConnectionResetError("injected: connection dropped mid-body")
+
+    return reset
+
 
 #: Which token scope each top-level path needs; ``None`` means any valid token.
 _SCOPES = {
@@ -666,6 +740,8 @@ class Gate:
         fake = self.fake
         with fake._lock:
             fault = fake._take_fault(method, path)
+            if fault is not None and fault.body is not None:
+                return _broken_body(fault.body), fake._rate_headers()
             if fault is not None:
                 extra = fake._rate_headers()
                 if fault.retry_after is not None:

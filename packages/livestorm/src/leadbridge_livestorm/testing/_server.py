@@ -8,14 +8,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Self
 from urllib.parse import parse_qsl
 
 import httpx
 
 from .._signing import WEBHOOK_SIGNATURE_HEADER, signature_header_value
-from ._app import API_PREFIX, build_app
+from ._app import API_PREFIX, BodyFault, TaskShape, build_app
 from ._resources import event_resource, job_resource, registration_resource, session_resource
 from ._serving import LoopbackServer, StartStopContext
 from ._store import DAY, WEBHOOK_EVENTS, WebhookRecord, Workspace
@@ -34,12 +34,14 @@ Scopes = Mapping[str, str] | None
 
 @dataclass(slots=True)
 class RecordedRequest:
-    """One request the fake received: ``path`` is relative to ``/v1``; ``status`` as answered."""
+    """One request the fake received: ``path`` is relative to ``/v1``; ``status`` as answered;
+    ``received_at`` the ``time.monotonic()`` of its arrival."""
 
     method: str
     path: str
     query: str
     status: int = 0
+    received_at: float = field(default_factory=time.monotonic)
 
     @property
     def params(self) -> dict[str, str]:
@@ -54,6 +56,7 @@ class _Fault:
     path: str | None
     retry_after: int | None
     detail: str
+    body: BodyFault | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method.upper() == method) and (
@@ -122,6 +125,8 @@ class FakeLivestorm(StartStopContext):
         rate_limit: int | None = 5,
         rate_window: float = 1.0,
         monthly_limit: int = 10_000,
+        quota_header_spelling: str = "Monthly",
+        task_shape: TaskShape = TaskShape.INFERRED,
         job_delay: float = 0.05,
         webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
         ignore_updated_since: Iterable[str] = (),
@@ -132,6 +137,10 @@ class FakeLivestorm(StartStopContext):
         self.token = token
         self.rate_limit = rate_limit
         self.rate_window = rate_window
+        #: ``Monthly`` (the docs) or ``Montly`` (Livestorm's published spec, sic).
+        self.quota_header_spelling = quota_header_spelling
+        #: How ``GET /jobs/{id}/tasks`` describes each item (see :class:`TaskShape`).
+        self.task_shape = TaskShape(task_shape)
         self.monthly_limit = monthly_limit
         self.monthly_remaining = monthly_limit
         #: Unix time (fake clock) when the monthly quota resets; sent as ``RateLimit-Reset``.
@@ -263,6 +272,28 @@ class FakeLivestorm(StartStopContext):
             retry_after=retry_after,
             detail="Too many requests (injected)",
         )
+
+    def break_next_body(
+        self,
+        count: int = 1,
+        kind: BodyFault = BodyFault.RESET,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Answer the next ``count`` matching requests with a broken body (``kind``)."""
+        with self._lock:
+            self._faults.append(
+                _Fault(
+                    status=200,
+                    remaining=count,
+                    method=method,
+                    path=path,
+                    retry_after=None,
+                    detail=f"Injected broken body ({kind})",
+                    body=BodyFault(kind),
+                )
+            )
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -540,8 +571,10 @@ class FakeLivestorm(StartStopContext):
     def _rate_headers(self) -> dict[str, str]:
         limit = UNLIMITED_INTERVAL if self.rate_limit is None else self.rate_limit
         return {
-            "RateLimit-Monthly-Limit": str(self.monthly_limit),
-            "RateLimit-Monthly-Remaining": str(max(0, self.monthly_remaining)),
+            f"RateLimit-{self.quota_header_spelling}-Limit": str(self.monthly_limit),
+            f"RateLimit-{self.quota_header_spelling}-Remaining": str(
+                max(0, self.monthly_remaining)
+            ),
             "RateLimit-Interval-Limit": str(limit),
             "RateLimit-Interval-Remaining": str(max(0, limit - len(self._window))),
         }

@@ -71,8 +71,10 @@ class RegistrationConflictError(ValueError):
 class FormField:
     """One field of an event's registration form.
 
-    ``type`` is ``text``, ``select`` (one of ``options``) or ``multiselect`` (a list of
-    ``options``) **(inferred names)**.
+    ``type`` is ``text`` or, for a choice field, ``multiple``: its ``options`` go out the way
+    Livestorm's published examples show them, ``{"items": [{"value": …}],
+    "multiple_answers": bool}``; ``multiple_answers`` fields take a list of the values,
+    others one value.
     """
 
     id: str
@@ -81,6 +83,7 @@ class FormField:
     required: bool = False
     custom: bool = False
     options: tuple[str, ...] | None = None
+    multiple_answers: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -92,7 +95,10 @@ class FormField:
         if self.custom:
             data["custom"] = True
         if self.options is not None:
-            data["options"] = list(self.options)
+            data["options"] = {
+                "items": [{"value": value} for value in self.options],
+                "multiple_answers": self.multiple_answers,
+            }
         return data
 
 
@@ -109,8 +115,10 @@ def default_form() -> list[FormField]:
         FormField("company", "text", 3, custom=True),
         FormField("job_title", "text", 4, custom=True),
         FormField("phone", "text", 5, custom=True),
-        FormField("department", "select", 6, custom=True, options=DEPARTMENTS),
-        FormField("interests", "multiselect", 7, custom=True, options=INTERESTS),
+        FormField("department", "multiple", 6, custom=True, options=DEPARTMENTS),
+        FormField(
+            "interests", "multiple", 7, custom=True, options=INTERESTS, multiple_answers=True
+        ),
     ]
 
 
@@ -166,8 +174,8 @@ class RegistrationRecord:
     ip_city: str | None = None
     ip_country_code: str | None = None
     attended: bool = False
-    attendance_rate: int | None = None
-    attendance_duration: int | None = None
+    attendance_rate: float | None = None
+    attendance_duration: float | None = None
     replay_watched_at: int = 0
     registration_type: str = "API"
     is_highlighted: bool = False
@@ -553,8 +561,8 @@ class Workspace:
         person_id: str,
         *,
         attended: bool = True,
-        attendance_rate: int | None = None,
-        attendance_duration: int | None = None,
+        attendance_rate: float | None = None,
+        attendance_duration: float | None = None,
         **counts: int,
     ) -> RegistrationRecord:
         """Record that a person attended (with rate %, duration s) or not; stamps it.

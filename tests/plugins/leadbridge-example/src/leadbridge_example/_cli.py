@@ -11,7 +11,9 @@ example_app = typer.Typer(help="The Example CRM integration.", no_args_is_help=T
 
 
 @example_app.command("objects")
-def objects_cmd(json_: Annotated[bool, typer.Option("--json")] = False) -> None:
+def objects_cmd(
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
     """List the objects the Example CRM syncs."""
     names = [o.name for o in ExampleIntegration().objects()]
     typer.echo(json.dumps(names) if json_ else "\n".join(names))

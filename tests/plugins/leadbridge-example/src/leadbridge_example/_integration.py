@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from typing_extensions import override
@@ -27,9 +28,12 @@ class ExampleCredentials(BaseModel):
 class ExampleSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    requests_per_second: float = Field(default=5.0, gt=0, le=50)
-    sync_deleted: bool = False
-    tags: list[str] = Field(default_factory=list)
+    requests_per_second: float = Field(
+        default=5.0, gt=0, le=50, description="Calls per second the client allows itself."
+    )
+    sync_deleted: bool = Field(default=False, description="Delete contacts the CRM deleted.")
+    tags: list[str] = Field(default_factory=list, description="Tags every synced contact gets.")
+    region: Literal["eu", "us"] = Field(default="eu", description="Where the CRM keeps the data.")
 
 
 class ExampleIntegration(BaseIntegration):
