@@ -12,6 +12,7 @@ MODULES = [
     "leadbridge.contacts",
     "leadbridge.db",
     "leadbridge.http",
+    "leadbridge.observability",
     "leadbridge.integrations",
     "leadbridge.jobs",
     "leadbridge.points",

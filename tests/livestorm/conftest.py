@@ -23,6 +23,14 @@ def fake(workspace: Workspace) -> Iterator[FakeLivestorm]:
         yield server
 
 
+@pytest.fixture
+def small_fake() -> Iterator[FakeLivestorm]:
+    """A fake Livestorm with 1 session of 20 people: a whole sync in a few calls."""
+    workspace = generate_workspace(seed=7, events=1, sessions_per_event=1, people=20)
+    with FakeLivestorm(workspace, rate_limit=None, job_delay=0.01) as server:
+        yield server
+
+
 def make_client(fake: FakeLivestorm, **options: object) -> LivestormClient:
     settings: dict[str, object] = {
         "api_token": fake.token,

@@ -1,7 +1,8 @@
 """One pass over every provider's success and failure paths, then a search for secrets.
 
 Every test in this directory already fails if a log record shows a secret (see conftest);
-this one also searches exceptions, reprs and the log text as formatted for humans.
+this one also searches exceptions, reprs and the log text as formatted for humans and as
+JSON lines (``LEADBRIDGE_LOG_FORMAT=json``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from leadbridge.auth import (
     UsernamePassword,
 )
 from leadbridge.http import APIError, RetryPolicy, create_client, raise_for_status
+from leadbridge.observability import JsonLogFormatter
 from leadbridge.testing import OAuthTestServer, ScriptedResponse
 
 WRONG = "wrong-secret-value-0042"
@@ -105,7 +107,8 @@ async def test_no_secret_in_logs_errors_or_reprs(
     assert s.token_requests["refresh_token"] >= 2 and s.token_requests["client_credentials"] >= 2
     secrets = s.all_secrets() | {WRONG, request.code_verifier, request.state}
     no_secrets_logged.update(secrets)
-    haystack = "\n".join([*texts, caplog.text])
+    json_lines = [JsonLogFormatter().format(record) for record in caplog.records]
+    haystack = "\n".join([*texts, caplog.text, *json_lines])
     assert "HTTP Request" in caplog.text and "leadbridge.http" in caplog.text  # logs were captured
     leaked = sorted(secret for secret in secrets if secret in haystack)
     assert not leaked

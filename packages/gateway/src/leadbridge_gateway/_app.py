@@ -18,11 +18,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from leadbridge import CoreContainer, LeadBridgeError, db
+from leadbridge import CoreContainer, LeadBridgeError
+from leadbridge.observability import configure_tracing
 
 from ._container import GatewayContainer
 from ._graphiql import static_asset
 from ._middleware import BodySizeLimit, DatabaseBusyAnswer
+from ._readiness import ReadinessProbe
+from ._request_id import RequestId
+from ._scrape import MetricsEndpoint
 from ._settings import GatewaySettings
 from ._view import GraphQLView, error_response
 from ._webhooks import WebhookDispatcher, discover
@@ -76,29 +80,6 @@ def create_app(
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    async def readyz(_request: Request) -> JSONResponse:
-        try:
-            # Read-only: a probe must not queue for SQLite's write lock.
-            engine = container.engine().execution_options(**{db.READ_ONLY: True})
-            branches = await db.current(engine, _migration_locations())
-        except Exception as exc:  # any failure to reach the database means not ready
-            log.warning("readiness check failed", exc_info=exc)
-            # The class only: a driver's message may carry the host or the user.
-            return JSONResponse(
-                {"status": "unavailable", "database": f"unreachable ({type(exc).__name__})"},
-                status_code=503,
-            )
-        pending = sorted(b for b, info in branches.items() if not info["up_to_date"])
-        body: dict[str, Any] = {
-            "status": "ok" if not pending else "unavailable",
-            "database": "ok",
-            "migrations": {b: info["current"] for b, info in sorted(branches.items())},
-        }
-        if pending:
-            body["pending"] = pending
-            body["hint"] = "run `leadbridge db upgrade`"
-        return JSONResponse(body, status_code=200 if not pending else 503)
-
     async def integration_icon(request: Request) -> Response:
         name = request.path_params["name"]
         try:
@@ -113,11 +94,15 @@ def create_app(
     async def not_found(_request: Request, _exc: Exception) -> JSONResponse:
         return error_response(404, "not found", "NOT_FOUND")
 
+    # The worker's heartbeat joins here once workers report one (ReadinessProbe(heartbeat=...)).
+    readiness = ReadinessProbe(container.engine, _migration_locations)
+    metrics = MetricsEndpoint(container.engine, settings.metrics_token)
     routes: list[Any] = [
         Route("/graphql", view),
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        Route("/readyz", readiness.respond, methods=["GET"]),
+        Route("/metrics", metrics.respond, methods=["GET"]),
         Route("/integrations/{name}/icon", integration_icon, methods=["GET"]),
         Route("/webhooks/{integration}", dispatcher),
         Route("/webhooks/{integration}/{rest:path}", dispatcher),
@@ -128,6 +113,7 @@ def create_app(
         )
 
     middleware = [
+        Middleware(RequestId),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         Middleware(DatabaseBusyAnswer),
     ]
@@ -166,4 +152,6 @@ def create_app(
 
 def create_app_from_env() -> Starlette:
     """The app uvicorn's workers build (``leadbridge serve``): settings from the environment."""
-    return create_app(CoreContainer())
+    container = CoreContainer()
+    configure_tracing(container.engine())  # only when OTEL_* variables ask for traces
+    return create_app(container)

@@ -14,13 +14,14 @@
 ``LEADBRIDGE_GATEWAY_MAX_TOKENS``       lexical tokens per document (default 5000)
 ``LEADBRIDGE_GATEWAY_MAX_NODES``        nodes a query may return at most (default 50000)
 ``LEADBRIDGE_GATEWAY_CACHE_SIZE``       parsed and validated documents kept (default 256)
+``LEADBRIDGE_GATEWAY_METRICS_TOKEN``    bearer token ``/metrics`` asks for (unset: open)
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from leadbridge import ConfigurationError
 
@@ -43,6 +44,7 @@ class GatewaySettings:
     max_tokens: int = 5000
     max_nodes: int = 50_000
     cache_size: int = 256
+    metrics_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.graphiql and self.introspection and not self.anonymous_introspection:
@@ -86,6 +88,7 @@ class GatewaySettings:
                     raise ConfigurationError(
                         f"{_PREFIX}{name.upper()}={raw!r} is not a whole number"
                     ) from exc
+        values["metrics_token"] = env.get(_PREFIX + "METRICS_TOKEN", "").strip() or None
         return cls(**values)  # type: ignore[arg-type]
 
 

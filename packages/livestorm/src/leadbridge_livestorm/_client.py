@@ -36,6 +36,7 @@ from leadbridge.http import (
     invalid_response,
     raise_for_status,
 )
+from leadbridge.observability import record_quota
 
 from ._errors import (
     AlreadyRegisteredError,
@@ -412,6 +413,7 @@ class LivestormClient:
 
     async def _read_quota(self, response: httpx.Response) -> None:
         self.quota.update(response.headers)
+        record_quota("livestorm", "monthly", self.quota.monthly_remaining, self.quota.monthly_limit)
 
     async def _send(
         self,

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from .._errors import ConfigurationError
+from ..observability import LOG_FORMAT_ENV, configure_logging
 from ._common import err_console, print_json, print_list, state
 from ._contacts import app as contacts_app
 from ._db import app as db_app
@@ -76,7 +78,12 @@ def root(
     ] = False,
 ) -> None:
     state.debug = debug
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
+    try:
+        level = logging.DEBUG if debug else logging.WARNING
+        configure_logging(level, os.environ.get(LOG_FORMAT_ENV))
+    except ConfigurationError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
 
 
 _plugins_loaded = False

@@ -2,7 +2,8 @@
 
 from ._base import NAMING_CONVENTION, Base, BigIntPK, JSONDoc, UTCDateTime, utcnow
 from ._engine import READ_ONLY, create_engine, create_session_factory
-from ._migrate import CORE_BRANCH, alembic_config, current, downgrade, upgrade
+from ._migrate import alembic_config, current, downgrade, upgrade
+from ._status import CORE_BRANCH, MigrationStatus
 
 __all__ = [
     "CORE_BRANCH",
@@ -11,6 +12,7 @@ __all__ = [
     "Base",
     "BigIntPK",
     "JSONDoc",
+    "MigrationStatus",
     "UTCDateTime",
     "alembic_config",
     "create_engine",

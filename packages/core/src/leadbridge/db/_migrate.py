@@ -9,15 +9,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-_MIGRATIONS = Path(__file__).parent / "migrations"
+from ._status import MigrationStatus
 
-#: Core's branch label; plugins label theirs with their integration name.
-CORE_BRANCH = "core"
+_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def alembic_config(extra_locations: Sequence[str | Path] = ()) -> Config:
@@ -56,31 +53,7 @@ async def current(
 ) -> dict[str, dict[str, Any]]:
     """Where each branch stands.
 
-    ``{branch: {"current": rev | None, "head": rev, "up_to_date": bool}}``
+    ``{branch: {"current": rev | None, "head": rev, "up_to_date": bool}}``; a caller that asks
+    often (a readiness probe) keeps a :class:`MigrationStatus` instead.
     """
-    script = ScriptDirectory.from_config(alembic_config(extra_locations))
-
-    def read(connection: Connection) -> set[str]:
-        return set(MigrationContext.configure(connection).get_current_heads())
-
-    async with engine.connect() as conn:
-        heads = await conn.run_sync(read)
-    # alembic_version keeps heads only: everything below them (dependencies too) is applied.
-    applied = {r.revision for r in script.iterate_revisions(tuple(heads), "base") if r}
-    labels = sorted({label for rev in script.walk_revisions() for label in rev.branch_labels})
-    result: dict[str, dict[str, Any]] = {}
-    for label in labels or [CORE_BRANCH]:
-        head = script.get_revision(f"{label}@head")
-        assert head is not None
-        at: str | None = None
-        rev = head
-        # Walk down this branch only (down_revision, not depends_on) to its labelled base.
-        while rev is not None:
-            if rev.revision in applied:
-                at = rev.revision
-                break
-            if label in rev.branch_labels or not isinstance(rev.down_revision, str):
-                break
-            rev = script.get_revision(rev.down_revision)
-        result[label] = {"current": at, "head": head.revision, "up_to_date": at == head.revision}
-    return result
+    return await MigrationStatus(extra_locations).read(engine)

@@ -21,6 +21,7 @@ from types import TracebackType
 import httpx
 
 from .._errors import ValidationError
+from ..observability import record_api_call, record_api_retry
 from ._errors import transport_error
 from ._redact import request_url, secret_values
 from ._retry_after import parse_retry_after
@@ -325,9 +326,9 @@ class RetryTransport(_WrappingTransport):
         except _NOT_SENT:
             raise
         except httpx.TransportError:
-            self._count(True)
+            self._count(True, request.method)
             raise
-        self._count(True)
+        self._count(True, request.method, response.status_code)
         if request.extensions.get("stream"):
             return response
         return await _buffered(response, request)
@@ -366,9 +367,12 @@ class RetryTransport(_WrappingTransport):
         logger.debug(
             "retrying %s %s in %.2fs (attempt %d)", request.method, url, delay, attempt + 1
         )
+        record_api_retry()
         await asyncio.sleep(delay)
 
-    def _count(self, sent: bool) -> None:
+    def _count(self, sent: bool, method: str, status_code: int | None = None) -> None:
+        if sent:
+            record_api_call(method, status_code)
         if sent and self.counter is not None:
             self.counter.increment()
 

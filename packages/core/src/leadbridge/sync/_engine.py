@@ -20,6 +20,7 @@ from ..contacts import ChangeLogService, ContactService, CustomFieldService
 from ..db import utcnow
 from ..events import EventBus
 from ..http import RetriableAPIError
+from ..observability import RunScope, record_sync_run, traced
 from ._audience import AudienceReader, fields_object
 from ._errors import SyncError, SyncLeaseLostError, SyncLockedError, SyncRunError
 from ._exchange import (
@@ -194,6 +195,7 @@ class SyncEngine:
         else:
             run_id, resumed = await self._start(integration, trigger, options, run_id)
         run = _Run(integration, options, run_id, progress, counters=resumed, stop=stop)
+        scope = RunScope(integration, run_id)  # log context and trace span
         status = SyncStatus.SUCCEEDED
         error: str | None = None
         retriable = False
@@ -235,7 +237,8 @@ class SyncEngine:
             finished = self._clock()
             if run_id is not None:
                 await self._finish(run, status, error, finished)
-        return SyncResult(
+            scope.close(status.value)
+        result = SyncResult(
             integration=integration,
             status=status,
             counters=run.counters,
@@ -247,6 +250,8 @@ class SyncEngine:
             finished_at=finished,
             retriable=retriable,
         )
+        record_sync_run(result)
+        return result
 
     async def cancel(self, run_id: int) -> None:
         """Ask a running run (in any process) to stop after its current page."""
@@ -547,6 +552,7 @@ class SyncEngine:
         done = 0
         self._check_cancel(run)
         async with (
+            traced("leadbridge.sync.pull", object=obj.object),
             contextlib.asynccontextmanager(exchange.around_pull)(request),
             _read_ahead(exchange.report(request)) as pages,
         ):
@@ -557,7 +563,8 @@ class SyncEngine:
                         "not a ReportPage"
                     )
                 self._check_cancel(run)
-                outcome = await self._apply_page(run, puller, obj.object, page, cursor_state)
+                with traced("leadbridge.sync.page", object=obj.object, size=len(page.objects)):
+                    outcome = await self._apply_page(run, puller, obj.object, page, cursor_state)
                 run.commit(outcome)
                 await self._refresh_statistics(run, outcome)
                 done += len(page.objects)

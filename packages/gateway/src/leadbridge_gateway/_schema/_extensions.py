@@ -26,6 +26,7 @@ from .._errors import QueryTooComplexError, ServiceUnavailableError, Unauthentic
 from .._settings import GatewaySettings
 from ._cost import count_nodes
 from ._input_guard import InputGuard
+from ._metrics import OperationMetrics
 
 log = logging.getLogger("leadbridge.gateway")
 
@@ -51,6 +52,12 @@ def _code(error: GraphQLError) -> str:
     if error.path is None and not error.message.startswith("Variable '$"):
         return "GRAPHQL_VALIDATION_FAILED"
     return "BAD_USER_INPUT"
+
+
+def code_of(error: GraphQLError) -> str:
+    """The ``extensions.code`` an error has or will be given."""
+    code = (error.extensions or {}).get("code")
+    return str(code) if code is not None else _code(error)
 
 
 def add_codes(errors: list[GraphQLError] | None) -> None:
@@ -159,6 +166,7 @@ def extensions(settings: GatewaySettings) -> list[Callable[[], SchemaExtension]]
     if settings.introspection and not settings.anonymous_introspection:
         gate.append(IntrospectionForCallers)
     return [
+        OperationMetrics,
         ErrorPolicy,
         InputGuard,
         *gate,
