@@ -39,7 +39,8 @@ async def server(container: CoreContainer) -> AsyncIterator[str]:
 
 
 @pytest_asyncio.fixture
-async def remote(container: CoreContainer) -> AsyncIterator[MemoryIntegration]:
+async def remote(container: CoreContainer, sync_worker: None) -> AsyncIterator[MemoryIntegration]:
+    # sync_worker: on PostgreSQL startSync only queues the run; the worker runs it.
     await define_memory_fields(container.custom_field_service())
     remote = MemoryIntegration(page_size=5)
     for i in range(12):
@@ -91,7 +92,7 @@ async def test_gql_subscribes_to_a_sync_run_with_an_anonymous_operation(
         )
     run_id = started["startSync"]["run"]["id"]
     updates: list[dict[str, Any]] = []
-    async with Client(transport=_websocket(server, token)) as session:
+    async with asyncio.timeout(60), Client(transport=_websocket(server, token)) as session:
         request = GraphQLRequest(PROGRESS, variable_values={"id": run_id})
         async for result in session.subscribe(request):
             updates.append(result["syncRunProgress"])
