@@ -9,6 +9,7 @@ import pytest
 MODULES = [
     "leadbridge",
     "leadbridge.auth",
+    "leadbridge.cli",
     "leadbridge.contacts",
     "leadbridge.db",
     "leadbridge.http",

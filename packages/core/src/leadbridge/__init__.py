@@ -21,6 +21,7 @@ from .contacts import (
 )
 from .container import CoreContainer, shutdown
 from .events import Event, EventBus
+from .integrations import PLUGIN_API_VERSION
 from .points import BasePointActionType, BaseTriggerEvent, PointsService
 from .segments import (
     BaseSegmentFilter,
@@ -33,6 +34,7 @@ from .settings import Settings
 from .tokens import ApiToken, Scope, TokenService
 
 __all__ = [
+    "PLUGIN_API_VERSION",
     "ApiToken",
     "BasePointActionType",
     "BaseSegmentFilter",

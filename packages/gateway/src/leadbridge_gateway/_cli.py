@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
             return
         import uvicorn
 
-        from leadbridge.cli._common import fail
+        from leadbridge.cli import fail
 
         if dev:
             # Through the environment, so that every worker process sees it.

@@ -278,7 +278,7 @@ def register(app: typer.Typer) -> None:
         everything."""
         from rich.console import Console
 
-        from leadbridge.cli._common import fail
+        from leadbridge.cli import fail
 
         console = Console()
         data_dir = data_dir.expanduser().resolve()

@@ -1,5 +1,7 @@
 """Livestorm webinars for LeadBridge."""
 
+from dependency_injector import providers
+
 from ._batch import AwardChanges, LivestormBatchWriter, award_changes
 from ._client import (
     DEFAULT_BASE_URL,
@@ -122,6 +124,11 @@ from ._webhooks import (
     verify_signature,
     webhook_app,
 )
+
+# The plugin API version this release was built for: core refuses to load it if it speaks
+# another major version. (A provider set on the class, as a class-body line would declare it;
+# dependency-injector's stubs do not type providers added after the class statement.)
+LivestormContainer.plugin_api = providers.Object("1.0")  # type: ignore[attr-defined]
 
 __all__ = [
     "DEFAULT_BASE_URL",

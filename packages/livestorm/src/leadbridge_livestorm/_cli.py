@@ -17,8 +17,8 @@ from pydantic import SecretStr
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from leadbridge._errors import LeadBridgeError
-from leadbridge.cli._common import console, fail, print_json, print_list
+from leadbridge import LeadBridgeError
+from leadbridge.cli import console, fail, print_json, print_list
 
 from ._client import DEFAULT_BASE_URL, LivestormClient
 from ._errors import LivestormPermissionError
@@ -65,7 +65,7 @@ def register(root: typer.Typer) -> None:
 
 async def _stored(base_url: str) -> tuple[str | None, str]:
     """The token and base URL stored for ``livestorm`` (``leadbridge integrations configure``)."""
-    from leadbridge.cli._common import container
+    from leadbridge.cli import container
     from leadbridge.container import shutdown
 
     core = container()
@@ -250,7 +250,7 @@ _REFUSED = (
 
 
 async def _stored_credentials() -> dict[str, Any]:
-    from leadbridge.cli._common import container
+    from leadbridge.cli import container
     from leadbridge.container import shutdown
 
     core = container()
@@ -330,7 +330,7 @@ def rotate_url_secret(
     secret = None if revoke else new_url_secret()
 
     async def store() -> None:
-        from leadbridge.cli._common import container
+        from leadbridge.cli import container
         from leadbridge.container import shutdown
 
         core = container()

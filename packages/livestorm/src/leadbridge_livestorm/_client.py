@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from leadbridge._errors import ConfigurationError, ValidationError
+from leadbridge import ConfigurationError, ValidationError
 from leadbridge.auth import APIKey, APIKeyCredentials, APIKeyHeaderAuth
 from leadbridge.http import (
     ApiCallCounter,

@@ -28,7 +28,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from leadbridge._errors import ConflictError, LeadBridgeError, NotFoundError, ValidationError
+from leadbridge import ConflictError, LeadBridgeError, NotFoundError, ValidationError
 from leadbridge.http import (
     APIError,
     AuthenticationError,

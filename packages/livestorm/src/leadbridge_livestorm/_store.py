@@ -19,7 +19,7 @@ from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadbridge._errors import ConfigurationError
+from leadbridge import ConfigurationError
 from leadbridge.db import utcnow
 
 from ._errors import PersonSkippedError

@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from leadbridge._errors import LeadBridgeError
+from leadbridge import LeadBridgeError
 from leadbridge.contacts import CORE_FIELDS, ContactRow, ContactService, CustomFieldRow, email_key
 from leadbridge.db import utcnow
 

@@ -4,6 +4,7 @@ Plugin authors subclass :class:`BaseIntegration` and register a plugin container
 point group ``leadbridge.integrations`` (see "Writing an integration" in the core README).
 """
 
+from ._api_version import PLUGIN_API_VERSION
 from ._base import (
     ALL_DIRECTIONS,
     BaseIntegration,
@@ -34,6 +35,7 @@ from ._service import ConflictWinner, IntegrationSettings, IntegrationSettingsSe
 __all__ = [
     "ALL_DIRECTIONS",
     "ENTRY_POINT_GROUP",
+    "PLUGIN_API_VERSION",
     "TYPE_COMPATIBILITY",
     "BaseContactData",
     "BaseDemo",

@@ -13,6 +13,7 @@ from dependency_injector import containers, providers
 
 from .._errors import ConfigurationError, NotFoundError, ValidationError
 from ..events import Event, EventBus
+from ._api_version import check_plugin_api
 from ._base import BaseIntegration, check_integration
 from ._contact_data import BaseContactData, check_contact_data, check_unique
 
@@ -95,12 +96,17 @@ def load_container_class(ep: EntryPoint) -> type[containers.DeclarativeContainer
 
 
 def _class_objects(
-    attr: str, plugins: Collection[str] | None, level: int = logging.WARNING
+    attr: str,
+    plugins: Collection[str] | None,
+    level: int = logging.WARNING,
+    *,
+    check_api: bool = True,
 ) -> list[tuple[str, Any]]:
     """``(plugin, value)`` of each container class whose ``attr`` is a ``providers.Object``.
 
     Reads the classes only (no container is mounted), so it works before core is configured.
-    A plugin that fails to import is logged at ``level`` and skipped.
+    A plugin that fails to import, or (with ``check_api``) was built for another major version
+    of the plugin API, is logged at ``level`` and skipped.
     """
     out: list[tuple[str, Any]] = []
     for ep in _entry_points(ENTRY_POINT_GROUP):
@@ -108,6 +114,8 @@ def _class_objects(
             continue
         try:
             cls = load_container_class(ep)
+            if check_api:
+                check_plugin_api(cls, ep.name)
         except Exception as exc:  # a broken plugin must not take core down
             log.log(level, "integration plugin %r failed to load: %s", ep.name, _describe(exc))
             continue
@@ -128,9 +136,10 @@ def installed_migration_locations() -> list[Path]:
     """Alembic version directories of every installed plugin (its ``migrations`` provider).
 
     Every installed plugin counts, whatever ``LEADBRIDGE_PLUGINS`` says: once a branch has been
-    applied, Alembic must find its revisions to read the database's history at all.
+    applied, Alembic must find its revisions to read the database's history at all, whatever
+    plugin API version the plugin was built for.
     """
-    return [Path(value) for _, value in _class_objects("migrations", None)]
+    return [Path(value) for _, value in _class_objects("migrations", None, check_api=False)]
 
 
 def installed_cli_registrars(
@@ -149,7 +158,8 @@ class IntegrationRegistry:
 
     ``core`` is the container each plugin's ``core = providers.DependenciesContainer()`` is
     given; ``plugins`` restricts loading to these names (``None``: every installed plugin).
-    Plugins load on first use. One that fails to import or to mount is kept in
+    Plugins load on first use. One that fails to import or to mount, or that was built for
+    another major version of the plugin API (:data:`PLUGIN_API_VERSION`), is kept in
     :attr:`errors` (and logged as a warning) instead of raising.
     """
 
@@ -178,6 +188,7 @@ class IntegrationRegistry:
 
     def _mount(self, ep: EntryPoint) -> LoadedIntegration:
         cls = load_container_class(ep)
+        check_plugin_api(cls, ep.name)
         if "integration" not in cls.providers:
             raise ConfigurationError(f"{cls.__name__} declares no 'integration' provider")
         container = cls(core=self._core)

@@ -14,6 +14,7 @@ from ._widgets import WidgetRepository, remember_contact
 
 class ExampleContainer(containers.DeclarativeContainer):
     core = providers.DependenciesContainer()
+    plugin_api = providers.Object("1.0")  # the plugin API version this plugin was built for
 
     integration = providers.Singleton(ExampleIntegration)
     widgets = providers.Singleton(WidgetRepository, session_factory=core.session_factory)
