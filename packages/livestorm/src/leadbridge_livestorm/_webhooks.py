@@ -36,7 +36,7 @@ from starlette.types import Receive, Scope, Send
 
 from leadbridge._errors import LeadBridgeError
 from leadbridge.contacts import CORE_FIELDS, ContactRow, ContactService, CustomFieldRow, email_key
-from leadbridge.db import utcnow
+from leadbridge.db import is_busy_database_error, utcnow
 
 from ._errors import PersonSkippedError
 from ._mapping import DEFAULT_FORM_FIELDS, person_to_contact_fields, registration_values
@@ -58,6 +58,8 @@ SESSION_ENDED = "session.ended"
 HANDLED_EVENTS = (*PEOPLE_EVENTS, SESSION_ENDED)
 #: Bodies larger than this are refused (413) before they are read further.
 MAX_BODY_BYTES = 1_048_576
+#: Seconds a sender is asked to wait (``Retry-After``) while the database is busy.
+BUSY_RETRY_AFTER_SECONDS = 5
 
 Outcome = Literal[
     "applied",
@@ -67,6 +69,7 @@ Outcome = Literal[
     "not_configured",
     "not_found",
     "invalid",
+    "busy",
     "error",
 ]
 #: Called with a session's id after a ``session.ended`` delivery committed.
@@ -125,8 +128,9 @@ class WebhookResult:
     ``outcome``: ``applied``, ``duplicate`` (a redelivery: acknowledged, not applied again),
     ``ignored`` (an event the receiver does not apply, or a payload it cannot use),
     ``unauthorized`` (401), ``not_configured`` (403: no webhook secret is stored),
-    ``not_found`` (404: unknown URL secret), ``invalid`` (400), ``error`` (500: nothing was
-    kept, so Livestorm's retry applies it).
+    ``not_found`` (404: unknown URL secret), ``invalid`` (400), ``busy`` (503: the database
+    was locked by another writer; ``retry_after`` seconds), ``error`` (500). After ``busy``
+    and ``error`` nothing was kept, so Livestorm's retry applies the delivery.
     """
 
     status_code: int
@@ -136,6 +140,8 @@ class WebhookResult:
     contact_id: int | None = None
     session_id: str | None = None
     changes: tuple[RegistrationChange, ...] = field(default=(), repr=False)
+    #: Seconds the sender should wait before retrying (set with a ``503``).
+    retry_after: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -351,8 +357,13 @@ class WebhookReceiver:
                 if not await self.store(db, delivery):
                     return WebhookResult(200, "duplicate", event, "already applied")
                 result = await self.apply(db, delivery)
-        except Exception:
+        except Exception as exc:
             # Nothing was committed (the delivery key neither): Livestorm's retry applies it.
+            if is_busy_database_error(exc):
+                log.warning("Livestorm webhook %s: the database is busy (%s)", event, exc)
+                wait = BUSY_RETRY_AFTER_SECONDS
+                detail = f"the database is busy; retry in {wait} s"
+                return WebhookResult(503, "busy", event, detail, retry_after=wait)
             log.exception("Livestorm webhook %s could not be applied", event)
             return WebhookResult(500, "error", event, "the delivery could not be applied")
         if result.outcome == "applied" and event == SESSION_ENDED and self._on_session_ended:
@@ -498,8 +509,9 @@ def webhook_app(
     URL (:meth:`WebhookReceiver.verify`); any other path is a 404, any other method a 405.
     2xx once the delivery is applied (or is a redelivery, or an event not applied), 401 on a
     bad signature, 403 while no webhook secret is stored, 404 on an unknown URL secret, 400
-    on a malformed body, 413 on a body over ``max_body_bytes``, 500 when it could not be
-    applied (Livestorm retries). The answer is a small JSON document.
+    on a malformed body, 413 on a body over ``max_body_bytes``, 503 with ``Retry-After`` while
+    the database is busy, 500 when it could not be applied (Livestorm retries both). The
+    answer is a small JSON document.
     """
 
     async def receive(request: Request, url_secret: str | None) -> Response:
@@ -512,7 +524,8 @@ def webhook_app(
             if len(body) > max_body_bytes:
                 return JSONResponse({"outcome": "invalid", "detail": "body too large"}, 413)
         result = await receiver.handle(bytes(body), request.headers, url_secret=url_secret)
-        return JSONResponse(result.to_dict(), status_code=result.status_code)
+        headers = {"Retry-After": str(result.retry_after)} if result.retry_after else None
+        return JSONResponse(result.to_dict(), status_code=result.status_code, headers=headers)
 
     async def app(scope: Scope, receive_message: Receive, send: Send) -> None:
         if scope["type"] != "http":
