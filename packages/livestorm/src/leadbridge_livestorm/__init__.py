@@ -107,8 +107,10 @@ from ._tables import (
     WebhookDeliveryRow,
 )
 from ._version import __version__
+from ._webhook_job import WebhookJob
 from ._webhooks import (
     HANDLED_EVENTS,
+    WEBHOOK_JOB,
     WebhookDelivery,
     WebhookError,
     WebhookNotConfiguredError,
@@ -132,6 +134,7 @@ __all__ = [
     "MIGRATIONS",
     "PAGE_SIZE",
     "URL_SECRET_CREDENTIAL",
+    "WEBHOOK_JOB",
     "WEBHOOK_SIGNATURE_HEADER",
     "AlreadyRegisteredError",
     "ApiError",
@@ -206,6 +209,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookDeliveryRow",
     "WebhookError",
+    "WebhookJob",
     "WebhookNotConfiguredError",
     "WebhookPayloadError",
     "WebhookReceiver",
