@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -298,7 +297,6 @@ class WebhookReceiver:
         self._on_changes = on_changes
         self._on_session_ended = on_session_ended
         self._job_queue = job_queue
-        self._queue_opened: asyncio.Lock | None = None
         self._clock = clock
 
     def __repr__(self) -> str:
@@ -311,13 +309,6 @@ class WebhookReceiver:
         queue = self._job_queue
         queue = queue() if callable(queue) else queue
         return queue if queue is not None and queue.available else None
-
-    async def _opened_queue(self, queue: JobQueue) -> JobQueue:
-        if self._queue_opened is None:
-            self._queue_opened = asyncio.Lock()
-        async with self._queue_opened:
-            await queue.open()  # once: opening an open queue does nothing
-        return queue
 
     def _digest_value(self) -> str | None:
         digest = self._url_secret_digest
@@ -382,7 +373,8 @@ class WebhookReceiver:
         queue = self._queue_value()
         try:
             if queue is not None:
-                return await self._defer(await self._opened_queue(queue), delivery)
+                await queue.open()  # once: opening an open queue does nothing
+                return await self._defer(queue, delivery)
             async with self._session_factory.begin() as db:
                 if not await self.store(db, delivery):
                     return WebhookResult(200, "duplicate", event, "already applied")
