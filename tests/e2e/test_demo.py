@@ -115,6 +115,9 @@ def test_the_address_is_printed_once_the_gateway_accepts_connections(
     base = running.graphql.removesuffix("/graphql")
     assert httpx.get(f"{base}/healthz", timeout=10).json() == {"status": "ok"}
     assert any("synced livestorm" in x for x in running.lines)
+    assert [x for x in running.lines if "sync livestorm every minute" in x] == [
+        "schedule 1: sync livestorm every minute (runs listed by the syncRuns query in GraphiQL)\n"
+    ]
     assert not base.endswith(":0")  # --port 0 printed the port it picked
 
 
@@ -243,6 +246,8 @@ def test_a_second_run_resumes_the_workspace(tmp_path: Path) -> None:
         created = first.post("{ pointActions { name } segments { totalCount } }")["data"]
     with demo(data_dir) as second:
         assert any("resuming the demo workspace" in line for line in second.lines)
+        # The minute schedule of the first run is found again, not added twice.
+        assert any(line.startswith("schedule 1: sync livestorm") for line in second.lines)
         assert second.token == first.token
         again = second.post("{ pointActions { name } segments { totalCount } }")["data"]
         tokens = second.post("{ contacts { totalCount } }")["data"]["contacts"]

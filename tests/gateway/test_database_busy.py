@@ -2,71 +2,25 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest_asyncio
 from dependency_injector import providers
-from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from leadbridge import CoreContainer, Settings, db
+from leadbridge import CoreContainer, Settings
 from leadbridge_gateway import GatewaySettings, create_app
 
+from .._locks import impatient, write_lock_held
 from .conftest import ALL_SCOPES
-
-
-def _impatient(container: CoreContainer) -> None:
-    """Give up waiting for a lock after 200 ms instead of the production 30 s."""
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        if container.engine().dialect.name == "sqlite":
-            cursor.execute("PRAGMA busy_timeout=200")
-        else:
-            cursor.execute("SET lock_timeout = '200ms'")
-        cursor.close()
-
-    event.listen(container.engine().sync_engine, "connect", on_connect)
-
-
-@asynccontextmanager
-async def _write_lock_held(database_url: str) -> AsyncIterator[None]:
-    """Another process' connection holds the write lock (SQLite) / a table lock (PostgreSQL)."""
-    if database_url.startswith("sqlite"):
-        with _sqlite_lock(make_url(database_url).database or ""):
-            yield
-        return
-    engine = db.create_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text("LOCK TABLE contacts IN EXCLUSIVE MODE"))
-            yield
-            await connection.rollback()
-    finally:
-        await engine.dispose()
-
-
-@contextmanager
-def _sqlite_lock(path: str) -> Iterator[None]:
-    holder = sqlite3.connect(path, isolation_level=None)
-    try:
-        holder.execute("BEGIN IMMEDIATE")
-        yield
-        holder.execute("ROLLBACK")
-    finally:
-        holder.close()
 
 
 @pytest_asyncio.fixture
 async def busy_client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     core = CoreContainer(settings=providers.Object(settings))
-    _impatient(core)
+    impatient(core.engine())
 
     async def write_a_contact(request: Request) -> JSONResponse:
         contact = await core.contact_service().create((await request.json())["email"])
@@ -86,7 +40,7 @@ async def test_a_mutation_under_a_held_write_lock_is_a_retryable_error(
     client, secret = busy_client
     mutation = 'mutation { createContact(input: {email: "a@example.com"}) { contact { email } } }'
     headers = {"Authorization": f"Bearer {secret}"}
-    async with _write_lock_held(database_url):
+    async with write_lock_held(database_url, "contacts"):
         response = await client.post("/graphql", json={"query": mutation}, headers=headers)
     assert response.status_code == 200
     (error,) = response.json()["errors"]
@@ -105,7 +59,7 @@ async def test_a_webhook_under_a_held_write_lock_is_503_with_retry_after(
     busy_client: tuple[httpx.AsyncClient, str], database_url: str, container: CoreContainer
 ) -> None:
     client, _secret = busy_client
-    async with _write_lock_held(database_url):
+    async with write_lock_held(database_url, "contacts"):
         response = await client.post("/webhooks/writer", json={"email": "w@example.com"})
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"

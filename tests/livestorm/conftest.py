@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
 
 from leadbridge.http import RetryPolicy
-from leadbridge_livestorm import LivestormClient
+from leadbridge.jobs import JobQueue, JobStatus
+from leadbridge_livestorm import WEBHOOK_JOB, LivestormClient
 from leadbridge_livestorm.testing import FakeLivestorm, Workspace, generate_workspace
 
 
@@ -50,3 +52,28 @@ async def livestorm(fake: FakeLivestorm) -> AsyncIterator[LivestormClient]:
         yield client
     finally:
         await client.aclose()
+
+
+#: A job in these is still to run (a retry waits as ``todo``).
+WAITING = (JobStatus.TODO, JobStatus.DOING)
+
+
+async def run_queued_webhooks(queue: JobQueue) -> None:
+    """PostgreSQL: a worker in this process runs the queued webhook jobs until none is left
+    (retries included). Nothing on SQLite, where deliveries are applied in the request."""
+    if not queue.available:
+        return
+    await queue.open()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    worker = asyncio.create_task(
+        queue.run_worker(stop, concurrency=1, poll_interval=0.05, graceful_timeout=5)
+    )
+    try:
+        deadline = loop.time() + 60
+        while any([await queue.count(status=status, kind=WEBHOOK_JOB) for status in WAITING]):
+            assert loop.time() < deadline, "the queued webhook jobs did not finish in 60 s"
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await worker

@@ -20,6 +20,7 @@ from leadbridge_livestorm.testing import (
     generate_workspace,
 )
 
+from .conftest import run_queued_webhooks
 from .test_sync import configure, emails
 
 
@@ -133,4 +134,5 @@ async def test_gateway_webhook_app_uses_the_stored_secret(
         )
     assert bad.status_code >= 400
     assert good.status_code < 300
+    await run_queued_webhooks(container.job_queue())
     assert reg.person.email.lower() in {e.lower() for e in await emails(container)}

@@ -167,6 +167,7 @@ class CoreContainer(containers.DeclarativeContainer):
 
 
 async def shutdown(container: CoreContainer) -> None:
-    """Close the database pool if the container opened one."""
-    # Creating the engine opens no connection, so this is cheap when nothing was used.
+    """Close the job queue and the database pool if the container opened them."""
+    # Neither building the queue nor the engine opens a connection: cheap when unused.
+    await container.job_queue().close()
     await container.engine().dispose()

@@ -8,7 +8,10 @@ The steps, each safe to run again on the workspace an earlier run left (a rerun 
 2. :func:`configure` — start each plugin's demo, define its custom fields, store its settings
    and default mapping;
 3. :func:`ensure_point_actions`, :func:`sync`, :func:`ensure_segments`, :func:`ensure_token`;
-4. :func:`serve` — the gateway (GraphiQL with the token filled in, local dev origins allowed by
+4. :func:`ensure_schedules` — a sync of each integration every minute (once: a rerun finds
+   it), run by :func:`run_schedules` (core's embedded runner) while the gateway serves; the
+   fake workspaces gain a few registrations each minute, so new runs show up;
+5. :func:`serve` — the gateway (GraphiQL with the token filled in, local dev origins allowed by
    CORS); its address is printed once it accepts connections.
 """
 
@@ -30,6 +33,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from leadbridge import ConfigurationError, CoreContainer, LeadBridgeError, Settings, db, shutdown
 from leadbridge.integrations import BaseDemo, DemoSetup, installed_migration_locations
+from leadbridge.jobs import JobKind
 from leadbridge.sync import SyncOptions, SyncProgress, SyncTrigger
 
 from ._settings import GatewaySettings
@@ -44,6 +48,8 @@ DEV_ORIGINS = tuple(
     for port in (3000, 4173, 4200, 5173, 8080)
     for host in ("localhost", "127.0.0.1")
 )
+#: How often the demo syncs each integration (cron: every minute).
+SYNC_CRON = "* * * * *"
 #: How long the gateway may take to accept connections once started.
 STARTUP_DEADLINE = 60.0
 
@@ -206,6 +212,27 @@ async def ensure_token(container: CoreContainer, data_dir: Path) -> str:
     return issued.secret
 
 
+async def ensure_schedules(container: CoreContainer, names: list[str], say: Say) -> None:
+    """A sync of each integration every minute: added once, found again by a rerun."""
+    schedules = container.schedule_service()
+    existing = {
+        s.target: s
+        for s in await schedules.list()
+        if s.kind == JobKind.SYNC and s.cron == SYNC_CRON
+    }
+    for name in names:
+        schedule = existing.get(name) or await schedules.add(JobKind.SYNC, name, SYNC_CRON)
+        say(
+            f"schedule {schedule.id}: sync {name} every minute "
+            f"(runs listed by the syncRuns query in GraphiQL)"
+        )
+
+
+async def run_schedules(container: CoreContainer, stop: asyncio.Event) -> None:
+    """Run the due schedules in this process (core's embedded runner) until ``stop``."""
+    await container.embedded_runner().run_forever(stop)
+
+
 def _banner(base: str, token: str, email: str | None, console: Any) -> None:
     query = EXAMPLE_QUERIES[0]
     body = json.dumps({"query": query})
@@ -314,9 +341,16 @@ async def _main(container: CoreContainer, sock: socket.socket, console: Any) -> 
         await sync(container, list(setups), console.print)
         await ensure_segments(container, setups, console.print)
         token = await ensure_token(container, container.settings().data_dir)
+        await ensure_schedules(container, list(setups), console.print)
         first = await container.contact_service().list(limit=1)
         email = first.items[0].email if first.items else None
-        await serve(container, sock, token, email, console)
+        stop = asyncio.Event()
+        runner = asyncio.create_task(run_schedules(container, stop))
+        try:
+            await serve(container, sock, token, email, console)
+        finally:
+            stop.set()
+            await runner
     finally:
         for demo in demos:
             await demo.stop()

@@ -1,7 +1,5 @@
 """Livestorm webinars for LeadBridge."""
 
-from dependency_injector import providers
-
 from ._batch import AwardChanges, LivestormBatchWriter, award_changes
 from ._client import (
     DEFAULT_BASE_URL,
@@ -109,8 +107,10 @@ from ._tables import (
     WebhookDeliveryRow,
 )
 from ._version import __version__
+from ._webhook_job import WebhookJob
 from ._webhooks import (
     HANDLED_EVENTS,
+    WEBHOOK_JOB,
     WebhookDelivery,
     WebhookError,
     WebhookNotConfiguredError,
@@ -125,11 +125,6 @@ from ._webhooks import (
     webhook_app,
 )
 
-# The plugin API version this release was built for: core refuses to load it if it speaks
-# another major version. (A provider set on the class, as a class-body line would declare it;
-# dependency-injector's stubs do not type providers added after the class statement.)
-LivestormContainer.plugin_api = providers.Object("1.0")  # type: ignore[attr-defined]
-
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_FORM_FIELDS",
@@ -139,6 +134,7 @@ __all__ = [
     "MIGRATIONS",
     "PAGE_SIZE",
     "URL_SECRET_CREDENTIAL",
+    "WEBHOOK_JOB",
     "WEBHOOK_SIGNATURE_HEADER",
     "AlreadyRegisteredError",
     "ApiError",
@@ -213,6 +209,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookDeliveryRow",
     "WebhookError",
+    "WebhookJob",
     "WebhookNotConfiguredError",
     "WebhookPayloadError",
     "WebhookReceiver",

@@ -16,6 +16,7 @@ from ._integration import LivestormIntegration
 from ._points import point_action_types
 from ._route import StoredSecretWebhookApp, StoredWebhookSecret
 from ._store import LivestormStore
+from ._webhook_job import WebhookJob
 from ._webhooks import WebhookReceiver
 
 #: The plugin's Alembic version directory (branch label ``livestorm``).
@@ -27,6 +28,9 @@ class LivestormContainer(containers.DeclarativeContainer):
 
     core = providers.DependenciesContainer()
 
+    #: The plugin API version this release was built for: core refuses to load the plugin if
+    #: it speaks another major version.
+    plugin_api = providers.Object("1.0")
     integration = providers.Singleton(LivestormIntegration)
     migrations = providers.Object(MIGRATIONS)
     cli = providers.Object(register)
@@ -62,7 +66,11 @@ class LivestormContainer(containers.DeclarativeContainer):
         contact_service=core.contact_service,
         store=store,
         on_changes=award_changes,
+        # Handed over as its provider: the queue is built from the job kinds, this one's too.
+        job_queue=providers.Delegate(core.job_queue),
     )
+    #: PostgreSQL: a worker applies the deliveries the receiver stored and queued.
+    job_kinds = providers.List(providers.Singleton(WebhookJob, receiver=webhook_receiver))
     #: The gateway mounts it at ``/webhooks/livestorm`` (signed deliveries) and
     #: ``/webhooks/livestorm/<url secret>`` (unsigned ones, :mod:`._signing`).
     webhook_app = providers.Singleton(

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -36,7 +37,8 @@ from starlette.types import Receive, Scope, Send
 
 from leadbridge import LeadBridgeError
 from leadbridge.contacts import CORE_FIELDS, ContactRow, ContactService, CustomFieldRow, email_key
-from leadbridge.db import utcnow
+from leadbridge.db import is_busy_database_error, utcnow
+from leadbridge.jobs import JobQueue
 
 from ._errors import PersonSkippedError
 from ._mapping import DEFAULT_FORM_FIELDS, person_to_contact_fields, registration_values
@@ -58,17 +60,23 @@ SESSION_ENDED = "session.ended"
 HANDLED_EVENTS = (*PEOPLE_EVENTS, SESSION_ENDED)
 #: Bodies larger than this are refused (413) before they are read further.
 MAX_BODY_BYTES = 1_048_576
+#: Seconds a sender is asked to wait (``Retry-After``) while the database is busy.
+BUSY_RETRY_AFTER_SECONDS = 5
 
 Outcome = Literal[
     "applied",
+    "queued",
     "duplicate",
     "ignored",
     "unauthorized",
     "not_configured",
     "not_found",
     "invalid",
+    "busy",
     "error",
 ]
+#: The job kind that applies a delivery the receiver queued (PostgreSQL).
+WEBHOOK_JOB = "livestorm_webhook"
 #: Called with a session's id after a ``session.ended`` delivery committed.
 SessionEndedHook = Callable[[str], Awaitable[None]]
 
@@ -122,11 +130,13 @@ NOT_CONFIGURED = (
 class WebhookResult:
     """What :meth:`WebhookReceiver.handle` did; answer the sender with ``status_code``.
 
-    ``outcome``: ``applied``, ``duplicate`` (a redelivery: acknowledged, not applied again),
+    ``outcome``: ``applied``, ``queued`` (202, PostgreSQL: stored, applied by a worker's
+    ``livestorm_webhook`` job), ``duplicate`` (a redelivery: acknowledged, not applied again),
     ``ignored`` (an event the receiver does not apply, or a payload it cannot use),
     ``unauthorized`` (401), ``not_configured`` (403: no webhook secret is stored),
-    ``not_found`` (404: unknown URL secret), ``invalid`` (400), ``error`` (500: nothing was
-    kept, so Livestorm's retry applies it).
+    ``not_found`` (404: unknown URL secret), ``invalid`` (400), ``busy`` (503: the database
+    was locked by another writer; ``retry_after`` seconds), ``error`` (500). After ``busy``
+    and ``error`` nothing was kept, so Livestorm's retry applies the delivery.
     """
 
     status_code: int
@@ -136,6 +146,8 @@ class WebhookResult:
     contact_id: int | None = None
     session_id: str | None = None
     changes: tuple[RegistrationChange, ...] = field(default=(), repr=False)
+    #: Seconds the sender should wait before retrying (set with a ``503``).
+    retry_after: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -234,6 +246,11 @@ class WebhookReceiver:
       (:func:`person_to_contact_fields`).
     - ``on_changes(changes, session)``: runs inside the delivery's transaction with the
       registration changes it made (point actions hook in here).
+    - ``job_queue``: core's :class:`~leadbridge.jobs.JobQueue` (or a callable returning it).
+      Where it is available (PostgreSQL) a delivery is stored and its processing deferred
+      as a ``livestorm_webhook`` job in one transaction, answered ``202 queued`` at once; a
+      worker applies it (:class:`WebhookJob`, retried on failure). Elsewhere (SQLite, or
+      none) the delivery is applied inside the request.
     - ``on_session_ended(session_id)``: runs after a ``session.ended`` delivery committed
       (schedule the incremental pull of that session here); the session is also flagged in
       the table (``pull_requested_at``) and the next sync pulls it, so nothing is lost if no
@@ -264,6 +281,7 @@ class WebhookReceiver:
         include_team_members: bool = False,
         on_changes: ChangesHook | None = None,
         on_session_ended: SessionEndedHook | None = None,
+        job_queue: JobQueue | Callable[[], JobQueue] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._secret = secret
@@ -278,6 +296,7 @@ class WebhookReceiver:
         self._include_team_members = include_team_members
         self._on_changes = on_changes
         self._on_session_ended = on_session_ended
+        self._job_queue = job_queue
         self._clock = clock
 
     def __repr__(self) -> str:
@@ -285,6 +304,11 @@ class WebhookReceiver:
 
     def _secret_value(self) -> str:
         return self._secret() if callable(self._secret) else self._secret
+
+    def _queue_value(self) -> JobQueue | None:
+        queue = self._job_queue
+        queue = queue() if callable(queue) else queue
+        return queue if queue is not None and queue.available else None
 
     def _digest_value(self) -> str | None:
         digest = self._url_secret_digest
@@ -346,22 +370,55 @@ class WebhookReceiver:
         event = delivery.event
         if not delivery.handled:
             return WebhookResult(200, "ignored", event, f"{event} is not applied")
+        queue = self._queue_value()
         try:
+            if queue is not None:
+                await queue.open()  # once: opening an open queue does nothing
+                return await self._defer(queue, delivery)
             async with self._session_factory.begin() as db:
                 if not await self.store(db, delivery):
                     return WebhookResult(200, "duplicate", event, "already applied")
                 result = await self.apply(db, delivery)
-        except Exception:
+        except Exception as exc:
             # Nothing was committed (the delivery key neither): Livestorm's retry applies it.
+            if is_busy_database_error(exc):
+                log.warning("Livestorm webhook %s: the database is busy (%s)", event, exc)
+                wait = BUSY_RETRY_AFTER_SECONDS
+                detail = f"the database is busy; retry in {wait} s"
+                return WebhookResult(503, "busy", event, detail, retry_after=wait)
             log.exception("Livestorm webhook %s could not be applied", event)
             return WebhookResult(500, "error", event, "the delivery could not be applied")
-        if result.outcome == "applied" and event == SESSION_ENDED and self._on_session_ended:
-            try:
-                await self._on_session_ended(result.session_id or "")
-            except Exception:
-                # The flag is stored: the next sync pulls the session even if the hook failed.
-                log.exception("the session.ended hook failed for %s", result.session_id)
+        await self._after_commit(result)
         return result
+
+    async def _defer(self, queue: JobQueue, delivery: WebhookDelivery) -> WebhookResult:
+        """Store the delivery and queue its processing in one transaction."""
+        async with queue.transaction() as db:
+            if not await self.store(db, delivery):
+                return WebhookResult(200, "duplicate", delivery.event, "already received")
+            body = base64.b64encode(delivery.raw_body).decode("ascii")
+            await queue.defer(WEBHOOK_JOB, {"body": body}, session=db)
+        return WebhookResult(202, "queued", delivery.event, "stored; a worker applies it")
+
+    async def process(self, raw_body: bytes) -> WebhookResult:
+        """Apply a stored delivery in a transaction of its own (what the job runs); raises
+        what applying raised, having kept nothing of it."""
+        delivery = read_delivery(raw_body)
+        async with self._session_factory.begin() as db:
+            result = await self.apply(db, delivery)
+        await self._after_commit(result)
+        return result
+
+    async def _after_commit(self, result: WebhookResult) -> None:
+        if result.outcome != "applied" or result.event != SESSION_ENDED:
+            return
+        if self._on_session_ended is None:
+            return
+        try:
+            await self._on_session_ended(result.session_id or "")
+        except Exception:
+            # The flag is stored: the next sync pulls the session even if the hook failed.
+            log.exception("the session.ended hook failed for %s", result.session_id)
 
     async def _people(self, db: AsyncSession, event: str, data: Mapping[str, Any]) -> WebhookResult:
         try:
@@ -496,10 +553,11 @@ def webhook_app(
     Two routes, relative to the mount point (``root_path``): ``/`` (and no path at all) for
     signed deliveries, ``/<url secret>`` for deliveries authenticated by the secret in their
     URL (:meth:`WebhookReceiver.verify`); any other path is a 404, any other method a 405.
-    2xx once the delivery is applied (or is a redelivery, or an event not applied), 401 on a
-    bad signature, 403 while no webhook secret is stored, 404 on an unknown URL secret, 400
-    on a malformed body, 413 on a body over ``max_body_bytes``, 500 when it could not be
-    applied (Livestorm retries). The answer is a small JSON document.
+    2xx once the delivery is applied or queued (or is a redelivery, or an event not
+    applied), 401 on a bad signature, 403 while no webhook secret is stored, 404 on an
+    unknown URL secret, 400 on a malformed body, 413 on a body over ``max_body_bytes``, 503
+    with ``Retry-After`` while the database is busy, 500 when it could not be applied
+    (Livestorm retries both). The answer is a small JSON document.
     """
 
     async def receive(request: Request, url_secret: str | None) -> Response:
@@ -512,7 +570,8 @@ def webhook_app(
             if len(body) > max_body_bytes:
                 return JSONResponse({"outcome": "invalid", "detail": "body too large"}, 413)
         result = await receiver.handle(bytes(body), request.headers, url_secret=url_secret)
-        return JSONResponse(result.to_dict(), status_code=result.status_code)
+        headers = {"Retry-After": str(result.retry_after)} if result.retry_after else None
+        return JSONResponse(result.to_dict(), status_code=result.status_code, headers=headers)
 
     async def app(scope: Scope, receive_message: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -1,6 +1,7 @@
 """Database layer: async engine and sessions, the declarative base, migrations."""
 
 from ._base import NAMING_CONVENTION, Base, BigIntPK, JSONDoc, UTCDateTime, utcnow
+from ._busy import is_busy_database_error
 from ._engine import READ_ONLY, create_engine, create_session_factory
 from ._migrate import alembic_config, current, downgrade, upgrade
 from ._status import CORE_BRANCH, MigrationStatus
@@ -19,6 +20,7 @@ __all__ = [
     "create_session_factory",
     "current",
     "downgrade",
+    "is_busy_database_error",
     "upgrade",
     "utcnow",
 ]

@@ -145,6 +145,7 @@ class JobQueue:
         self._retry = _Backoff(max(1, max_attempts), backoff_base)
         self._clock = clock
         self._app: App | None = None
+        self._opening: asyncio.Lock | None = None
         self._defer_engine: AsyncEngine | None = None
         self._defer_sf: async_sessionmaker[AsyncSession] | None = None
         #: set when this process's worker stops: running syncs end after their page
@@ -162,7 +163,14 @@ class JobQueue:
     # -- opening -----------------------------------------------------------------------------
 
     async def open(self, *, pool_size: int = 4) -> None:
+        """Connect (once: opening an open queue, even concurrently, does nothing)."""
         self.require()
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            await self._open(pool_size)
+
+    async def _open(self, pool_size: int) -> None:
         if self._app is not None:
             return
         conninfo = self._url.set(drivername="postgresql").render_as_string(hide_password=False)

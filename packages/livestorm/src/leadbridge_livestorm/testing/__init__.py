@@ -13,6 +13,7 @@ See the package README, section "Trying the integration without a Livestorm acco
 
 from ._app import BodyFault, TaskShape
 from ._generator import generate_workspace
+from ._growth import Growth
 from ._server import (
     DEFAULT_TOKEN,
     DEFAULT_WEBHOOK_SECRET,
@@ -47,6 +48,7 @@ __all__ = [
     "EventRecord",
     "FakeLivestorm",
     "FormField",
+    "Growth",
     "JobRecord",
     "LoopbackServer",
     "PersonRecord",
