@@ -8,14 +8,9 @@ masking it as an internal error.
 
 from __future__ import annotations
 
-from leadbridge.db import is_busy_database_error
-
 #: Seconds a client is asked to wait before trying again.
 RETRY_AFTER_SECONDS = 5
 #: What the client is told.
 BUSY_MESSAGE = (
     f"the database is busy (another process holds a lock); retry in {RETRY_AFTER_SECONDS} s"
 )
-
-#: Whether an error is database contention (core's recognition).
-is_database_busy = is_busy_database_error

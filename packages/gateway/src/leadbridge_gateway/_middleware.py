@@ -6,7 +6,9 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._database_busy import BUSY_MESSAGE, RETRY_AFTER_SECONDS, is_database_busy
+from leadbridge.db import is_busy_database_error
+
+from ._database_busy import BUSY_MESSAGE, RETRY_AFTER_SECONDS
 from ._errors import ServiceUnavailableError
 from ._view import error_response
 
@@ -102,7 +104,7 @@ class DatabaseBusyAnswer:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            if started or not is_database_busy(exc):
+            if started or not is_busy_database_error(exc):
                 raise
             log.warning(
                 "database busy on %s (%s); answered 503, retry in %d s",

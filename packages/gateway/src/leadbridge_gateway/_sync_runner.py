@@ -41,7 +41,6 @@ class SyncRunner:
         self._sync = sync_service
         self._runs = sync_run_service
         self._queue = job_queue
-        self._queue_opened: asyncio.Lock | None = None
         # The engine records its holder as host:pid; it tells our run from another process'.
         self._holder = f"{socket.gethostname()}:{os.getpid()}"
         self._tasks: set[asyncio.Task[SyncResult]] = set()
@@ -49,10 +48,7 @@ class SyncRunner:
         self._handed_over: set[asyncio.Task[SyncResult]] = set()
 
     async def _opened_queue(self) -> JobQueue:
-        if self._queue_opened is None:
-            self._queue_opened = asyncio.Lock()
-        async with self._queue_opened:
-            await self._queue.open()  # once: opening an open queue does nothing
+        await self._queue.open()  # connects once, even when requests ask at the same time
         return self._queue
 
     async def start(self, integration: str, options: SyncOptions) -> SyncRun:

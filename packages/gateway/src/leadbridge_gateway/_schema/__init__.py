@@ -22,9 +22,9 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 
+from leadbridge.db import is_busy_database_error
 from leadbridge.integrations import BaseContactData
 
-from .._database_busy import is_database_busy
 from .._settings import GatewaySettings
 from ._auth import RequireScope, required_scope
 from ._executor import FastLeafExecutionContext, plain_leaves
@@ -109,7 +109,7 @@ class GatewaySchema(strawberry.Schema):
         # Unexpected errors are logged with their traceback (the client sees a masked error);
         # the others are the caller's mistakes and only worth a debug line.
         for error in errors:
-            if is_database_busy(error.original_error):
+            if is_busy_database_error(error.original_error):
                 log.warning(
                     "database busy while resolving %s (%s); the client is told to retry",
                     ".".join(str(p) for p in error.path or ()),

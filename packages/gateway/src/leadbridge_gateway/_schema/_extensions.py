@@ -20,8 +20,10 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
+from leadbridge.db import is_busy_database_error
+
 from .._context import GatewayContext
-from .._database_busy import BUSY_MESSAGE, RETRY_AFTER_SECONDS, is_database_busy
+from .._database_busy import BUSY_MESSAGE, RETRY_AFTER_SECONDS
 from .._errors import QueryTooComplexError, ServiceUnavailableError, UnauthenticatedError
 from .._settings import GatewaySettings
 from ._cost import count_nodes
@@ -75,7 +77,7 @@ class ErrorPolicy(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
-        if is_database_busy(error.original_error):
+        if is_busy_database_error(error.original_error):
             # Not a fault: the same request succeeds once the database is free.
             masked.message = BUSY_MESSAGE
             busy = ServiceUnavailableError(BUSY_MESSAGE, RETRY_AFTER_SECONDS)
