@@ -12,15 +12,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from typing import Any, cast
 
 from sqlalchemy import Table, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadbridge import ConfigurationError
-from leadbridge.db import utcnow
+from leadbridge.db import chunked, dialect_insert, utcnow
 
 from ._errors import PersonSkippedError
 from ._mapping import event_values, registration_values, session_values
@@ -87,8 +84,6 @@ REGISTRATION_COLUMNS = (
     "updated_at",
 )
 _REGISTRATION_KEY = ("session_id", "person_id")
-# Stay far below SQLite's bound-parameter limit when loading stored rows.
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,22 +205,6 @@ class RegistrationLink:
     email: str | None = None
 
 
-def dialect_insert(db: AsyncSession, table: Table) -> Any:
-    """``INSERT`` with ``ON CONFLICT`` support for the session's backend."""
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise ConfigurationError(f"the Livestorm plugin supports SQLite and PostgreSQL, not {dialect}")
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 class LivestormStore:
     """Writes Livestorm events, sessions and registrations into the plugin's tables.
 
@@ -259,7 +238,7 @@ class LivestormStore:
         if not rows:
             return result
         stored: dict[str, Mapping[str, Any]] = {}
-        for chunk in _chunks(list(rows)):
+        for chunk in chunked(list(rows)):
             found = await db.execute(select(table).where(table.c.id.in_(chunk)))
             stored.update({row["id"]: dict(row) for row in found.mappings()})
         now = self._clock()
@@ -332,7 +311,7 @@ class LivestormStore:
     ) -> None:
         """Clear the flags a pull has served; requests that came in during it stay."""
         ids = list(session_ids)
-        for chunk in _chunks(ids):
+        for chunk in chunked(ids):
             await db.execute(
                 update(SESSIONS)
                 .where(SESSIONS.c.id.in_(chunk))
@@ -468,7 +447,7 @@ class LivestormStore:
         self, db: AsyncSession, keys: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], Mapping[str, Any]]:
         stored: dict[tuple[str, str], Mapping[str, Any]] = {}
-        for chunk in _chunks(keys):
+        for chunk in chunked(keys):
             sessions = {s for s, _ in chunk}
             persons = {p for _, p in chunk}
             # A superset (every pair of these sessions and people), narrowed below: simpler
@@ -526,19 +505,19 @@ class LivestormStore:
         ids, keys = list(contact_ids), [email.strip().lower() for email in emails]
         found_ids: set[int] = set()
         found_emails: set[str] = set()
-        for chunk in _chunks(ids):
+        for id_chunk in chunked(ids):
             rows = await db.execute(
                 select(REGISTRATIONS.c.contact_id).where(
                     REGISTRATIONS.c.session_id == session_id,
-                    REGISTRATIONS.c.contact_id.in_(chunk),
+                    REGISTRATIONS.c.contact_id.in_(id_chunk),
                 )
             )
             found_ids.update(int(cid) for cid in rows.scalars())
-        for chunk in _chunks(keys):
+        for email_chunk in chunked(keys):
             rows = await db.execute(
                 select(func.lower(REGISTRATIONS.c.email)).where(
                     REGISTRATIONS.c.session_id == session_id,
-                    func.lower(REGISTRATIONS.c.email).in_(chunk),
+                    func.lower(REGISTRATIONS.c.email).in_(email_chunk),
                 )
             )
             found_emails.update(str(email) for email in rows.scalars())

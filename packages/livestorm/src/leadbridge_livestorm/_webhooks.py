@@ -37,14 +37,14 @@ from starlette.types import Receive, Scope, Send
 
 from leadbridge import LeadBridgeError
 from leadbridge.contacts import CORE_FIELDS, ContactRow, ContactService, CustomFieldRow, email_key
-from leadbridge.db import is_busy_database_error, utcnow
+from leadbridge.db import dialect_insert, is_busy_database_error, utcnow
 from leadbridge.jobs import JobQueue
 
 from ._errors import PersonSkippedError
 from ._mapping import DEFAULT_FORM_FIELDS, person_to_contact_fields, registration_values
 from ._models import Person, Session
 from ._signing import WEBHOOK_SIGNATURE_HEADER, sign_webhook, url_secret_matches
-from ._store import ChangesHook, LivestormStore, RegistrationChange, dialect_insert
+from ._store import ChangesHook, LivestormStore, RegistrationChange
 from ._tables import WebhookDeliveryRow
 
 log = logging.getLogger("leadbridge_livestorm.webhooks")

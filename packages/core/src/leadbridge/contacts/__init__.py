@@ -7,6 +7,15 @@ from ._changelog import (
     ContactChange,
     record_changes,
 )
+from ._contact_service import (
+    BulkUpsertResult,
+    Contact,
+    ContactPage,
+    ContactService,
+    ContactUpdate,
+    RowError,
+    ensure_tags,
+)
 from ._csv_export import FORMULA_TRIGGERS, export_contacts_csv, neutralise_formula
 from ._csv_import import (
     ContactCsvImport,
@@ -14,7 +23,8 @@ from ._csv_import import (
     ContactImportResult,
 )
 from ._csv_reader import CsvFormatError
-from ._fields import CORE_FIELDS, FieldSpec, FieldType, normalize_value
+from ._custom_field_service import CustomFieldService, load_custom_fields
+from ._fields import CORE_FIELDS, FieldSpec, FieldType, email_key, normalize_value
 from ._models import (
     ChangeLogCursorRow,
     ContactChangeRow,
@@ -22,18 +32,6 @@ from ._models import (
     ContactTagRow,
     CustomFieldRow,
     TagRow,
-)
-from ._service import (
-    BulkUpsertResult,
-    Contact,
-    ContactPage,
-    ContactService,
-    ContactUpdate,
-    CustomFieldService,
-    RowError,
-    email_key,
-    ensure_tags,
-    load_custom_fields,
 )
 
 __all__ = [

@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 from typing import Any, TextIO
 
+from ._contact_service import Contact, ContactService
 from ._fields import CORE_FIELDS
-from ._service import Contact, ContactService
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")

@@ -21,10 +21,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._errors import LeadBridgeError, ValidationError
+from ._contact_service import ContactService, _tag_list, _validate
 from ._csv_reader import DEFAULT_ENCODING, CsvRow, read_contacts_csv
-from ._fields import CORE_FIELDS, FieldSpec
+from ._custom_field_service import load_custom_fields
+from ._fields import CORE_FIELDS, FieldSpec, email_key
 from ._models import ContactRow
-from ._service import ContactService, _tag_list, _validate, email_key, load_custom_fields
 
 #: Rows written per transaction.
 DEFAULT_BATCH_SIZE = 5000

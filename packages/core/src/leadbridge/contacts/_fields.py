@@ -246,3 +246,8 @@ def normalize_value(spec: FieldSpec, value: Any) -> Any:
     if value is None:
         return None
     return _NORMALIZERS[spec.type](spec, value)
+
+
+def email_key(email: str) -> str:
+    """The form an email is matched by: trimmed and lower-cased."""
+    return email.strip().lower()

@@ -2,12 +2,15 @@
 
 from ._base import NAMING_CONVENTION, Base, BigIntPK, JSONDoc, UTCDateTime, utcnow
 from ._busy import is_busy_database_error
+from ._chunked import IN_LIST_SIZE, chunked
+from ._dialect import dialect_insert, dialect_name, id_set
 from ._engine import READ_ONLY, create_engine, create_session_factory
 from ._migrate import alembic_config, current, downgrade, upgrade
 from ._status import CORE_BRANCH, MigrationStatus
 
 __all__ = [
     "CORE_BRANCH",
+    "IN_LIST_SIZE",
     "NAMING_CONVENTION",
     "READ_ONLY",
     "Base",
@@ -16,10 +19,14 @@ __all__ = [
     "MigrationStatus",
     "UTCDateTime",
     "alembic_config",
+    "chunked",
     "create_engine",
     "create_session_factory",
     "current",
+    "dialect_insert",
+    "dialect_name",
     "downgrade",
+    "id_set",
     "is_busy_database_error",
     "upgrade",
     "utcnow",

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..contacts import ContactRow
-from ..db import UTCDateTime, utcnow
+from ..db import UTCDateTime, dialect_insert, dialect_name, id_set, utcnow
 from ._models import (
     PointAwardRow,
     PointChangeRow,
@@ -49,7 +49,6 @@ from ._models import (
     PointTriggerFireRow,
     PointTriggerRow,
 )
-from ._sql import dialect_name, id_set, insert_for
 
 _contacts = cast(Table, ContactRow.__table__)
 _scores = cast(Table, PointGroupScoreRow.__table__)
@@ -154,7 +153,9 @@ def _fire_insert(
         .where(_triggers.c.id.in_(list(thresholds)), points >= min(thresholds.values()))
     )
     return (
-        insert_for(session, _fires).from_select(_FIRE_COLUMNS, candidates).on_conflict_do_nothing()
+        dialect_insert(session, _fires)
+        .from_select(_FIRE_COLUMNS, candidates)
+        .on_conflict_do_nothing()
     )
 
 
@@ -247,7 +248,7 @@ async def _write_sqlite(
         last = select(func.coalesce(func.max(rowid), 0)).select_from(_awards)
         before = int(await session.scalar(last) or 0)
         await session.execute(
-            insert_for(session, _awards)
+            dialect_insert(session, _awards)
             .from_select(
                 ["action_id", "contact_id", "awarded_at"],
                 select(
@@ -259,7 +260,9 @@ async def _write_sqlite(
         who = select(_awards.c.contact_id, *_change_values(grant, now)).where(rowid > before)
     else:
         who = select(_contacts.c.id, *_change_values(grant, now)).where(_contacts.c.id.in_(source))
-    logged = await session.execute(insert_for(session, _changes).from_select(_CHANGE_COLUMNS, who))
+    logged = await session.execute(
+        dialect_insert(session, _changes).from_select(_CHANGE_COLUMNS, who)
+    )
     count = int(logged.rowcount or 0)  # type: ignore[attr-defined]
     if not count:
         return Granted()
@@ -274,7 +277,7 @@ async def _write_sqlite(
             _contacts.c.id.in_(ours)
         )
     else:
-        upsert = insert_for(session, _scores).from_select(
+        upsert = dialect_insert(session, _scores).from_select(
             ["contact_id", "group_id", "points"],
             select(
                 _changes.c.contact_id,
@@ -325,7 +328,7 @@ async def record_past_awards(session: AsyncSession, action_id: int) -> None:
         .group_by(_changes.c.action_id, _changes.c.contact_id)
     )
     await session.execute(
-        insert_for(session, _awards)
+        dialect_insert(session, _awards)
         .from_select(["action_id", "contact_id", "awarded_at"], past)
         .on_conflict_do_nothing()
     )

@@ -28,11 +28,10 @@ from typing_extensions import override
 
 from .._errors import ConfigurationError, ValidationError
 from ..contacts import ContactRow, ContactTagRow, TagRow, ensure_tags
-from ..db import UTCDateTime, utcnow
+from ..db import UTCDateTime, dialect_insert, id_set, utcnow
 from ..events import EventBus, TagAdded
 from ._events import PointsThresholdReached
 from ._settings import SettingsT, _Configurable, _Registry
-from ._sql import id_set, insert_for
 from ._types import TagSettings
 
 log = logging.getLogger("leadbridge.points")
@@ -88,7 +87,7 @@ class AddTagEvent(BaseTriggerEvent[TagSettings]):
     ) -> None:
         tag_id = (await ensure_tags(session, [settings.tag]))[settings.tag]
         stmt = (
-            insert_for(session, ContactTagRow.__table__)
+            dialect_insert(session, ContactTagRow.__table__)
             .from_select(
                 ["contact_id", "tag_id"],
                 select(ContactRow.id, literal(tag_id, Integer)).where(
@@ -243,7 +242,7 @@ class TableSegmentMembership:
         if segment_id is None:
             raise ValidationError(f"segment {alias!r} does not exist", field="segment")
         now = utcnow()
-        stmt = insert_for(session, _members).from_select(
+        stmt = dialect_insert(session, _members).from_select(
             ["segment_id", "contact_id", "manually_added", "manually_removed", "added_at"],
             select(
                 literal(segment_id, Integer),

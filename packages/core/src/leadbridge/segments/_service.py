@@ -35,9 +35,9 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from .._errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
-from ..contacts import ContactPage, ContactRow
-from ..contacts._service import _to_contacts, load_custom_fields
-from ..db import UTCDateTime, utcnow
+from ..contacts import ContactPage, ContactRow, load_custom_fields
+from ..contacts._contact_service import _to_contacts
+from ..db import UTCDateTime, chunked, utcnow
 from ..events import Event, EventBus
 from ._deadline import regexp_deadline
 from ._filters import (
@@ -54,7 +54,6 @@ __all__ = ["RebuildResult", "Segment", "SegmentRebuilt", "SegmentService"]
 _ALIAS_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 #: pg_advisory_xact_lock key that serializes segment definition changes (cycle checks).
 _DEFINITIONS_LOCK = 0x5E6_0001
-_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -586,8 +585,7 @@ class SegmentService:
         async with self._session_factory.begin() as session:
             row = await self._row(session, segment, for_update=True)
             now = self._now()
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start : start + _CHUNK]
+            for chunk in chunked(ids):
                 found = set(
                     (
                         await session.scalars(select(ContactRow.id).where(ContactRow.id.in_(chunk)))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,7 @@ from ..contacts import (
     ContactUpdate,
     FieldSpec,
 )
+from ..db import chunked
 from ..events import EventBus
 from ._errors import SyncObjectSkipped
 from ._events import BatchSynced
@@ -36,15 +37,6 @@ log = logging.getLogger("leadbridge.sync")
 _CHANGES = cast(Table, ContactChangeRow.__table__)
 
 _CORE = tuple(CORE_FIELDS)
-#: Largest IN list per statement (far below SQLite's and asyncpg's parameter limits).
-CHUNK = 2000
-
-T = TypeVar("T")
-
-
-def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 @dataclass(slots=True)
@@ -337,7 +329,7 @@ class ObjectPuller:
     async def _mappings(self, session: AsyncSession, iids: Sequence[str]) -> dict[str, _Mapping]:
         m = MAPPINGS.c
         found: dict[str, _Mapping] = {}
-        for chunk in chunks(iids):
+        for chunk in chunked(iids):
             rows = await session.execute(
                 select(
                     m.integration_id,
@@ -383,7 +375,7 @@ class ObjectPuller:
             by_key[contact.key] = contact
             by_id[contact.id] = contact
 
-        for chunk in chunks(keys):
+        for chunk in chunked(keys):
             for row in (
                 await session.execute(
                     _locked(select(*columns).where(ct.email_key.in_(chunk)), lock)
@@ -397,7 +389,7 @@ class ObjectPuller:
                 if m.contact_id not in by_id and m.contact_id > 0
             }
         )
-        for chunk in chunks(wanted):
+        for chunk in chunked(wanted):
             for row in (
                 await session.execute(_locked(select(*columns).where(ct.id.in_(chunk)), lock))
             ).all():
@@ -438,7 +430,7 @@ class ObjectPuller:
             return times
         cc = _CHANGES.c
         ordered = sorted(candidates)
-        for chunk in chunks(ordered):
+        for chunk in chunked(ordered):
             rows = await session.execute(
                 select(cc.contact_id, cc.field, func.max(cc.changed_at))
                 .where(cc.contact_id.in_(chunk), cc.source != self._integration)
@@ -586,7 +578,7 @@ class ObjectPuller:
         self, session: AsyncSession, iids: Sequence[str], now: datetime
     ) -> None:
         e = SyncErrorRow
-        for chunk in chunks(iids):
+        for chunk in chunked(iids):
             await session.execute(
                 update(e)
                 .where(

@@ -11,11 +11,12 @@ from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, u
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..contacts import CONTACT_CREATED, CONTACT_DELETED, CORE_FIELDS, ContactChangeRow, ContactRow
+from ..db import chunked
 from ._exchange import BaseDataExchange, ObjectResult, Order, OrderItem, OrderResult
 from ._manual import ObjectManual
 from ._models import ERRORS, MAPPINGS, SyncErrorRow, SyncObjectMappingRow
 from ._options import ContactFilter, SyncFailure
-from ._pull import PageOutcome, chunks
+from ._pull import PageOutcome
 
 _CHANGES = cast(Table, ContactChangeRow.__table__)
 
@@ -104,7 +105,7 @@ class Pusher:
         """Batches of contacts to push, from the change log (or every contact when full)."""
         me = self._integration
         await self.load_unresolved([o.object for o in self._objects])
-        for chunk in chunks(sorted(self._unresolved), self._batch):
+        for chunk in chunked(sorted(self._unresolved), self._batch):
             yield PushBatch(changed=dict.fromkeys(chunk))
         if self._full:
             after = 0
@@ -152,7 +153,7 @@ class Pusher:
                 # (it came from the integration): pushing it back would be an echo.
                 echoes: dict[tuple[int, str], int] = {}
                 cids = sorted({cid for cid, _n in latest} | set(created))
-                for chunk in chunks(cids):
+                for chunk in chunked(cids):
                     found = await session.execute(
                         select(cc.contact_id, cc.field, func.max(cc.id))
                         .where(
@@ -201,7 +202,7 @@ class Pusher:
             m.integration_id,
             m.deleted_at,
         )
-        for chunk in chunks(sorted(batch.changed)):
+        for chunk in chunked(sorted(batch.changed)):
             rows = await session.execute(
                 select(*columns).select_from(joined).where(ct.c.id.in_(chunk))
             )
@@ -216,7 +217,7 @@ class Pusher:
                     )
         # Deleted contacts are gone from the contacts table: their mappings alone.
         gone = sorted(batch.deleted - contacts.keys())
-        for chunk in chunks(gone):
+        for chunk in chunked(gone):
             for mid, obj, cid, iid, at in (
                 await session.execute(
                     select(m.id, m.object, m.contact_id, m.integration_id, m.deleted_at).where(
@@ -295,7 +296,7 @@ class Pusher:
     async def _allowed(self, session: AsyncSession, cids: Sequence[int]) -> set[int]:
         assert self._filter is not None
         allowed: set[int] = set()
-        for chunk in chunks(cids):
+        for chunk in chunked(cids):
             if isinstance(self._filter, Select):
                 found = await session.scalars(
                     select(ContactRow.id).where(
@@ -393,7 +394,7 @@ class Pusher:
             # The integration may answer a create with an object it already had (matched by
             # email): repoint that mapping instead of inserting a duplicate.
             existing: dict[str, int] = {}
-            for chunk in chunks(list(new_maps)):
+            for chunk in chunked(list(new_maps)):
                 existing.update(
                     (
                         await session.execute(
@@ -440,7 +441,7 @@ class Pusher:
                 [{"iid": iid, "seen": at} for iid, at in stamp_ids],
             )
         if gone_ids:
-            for chunk in chunks(gone_ids):
+            for chunk in chunked(gone_ids):
                 await session.execute(
                     delete(m).where(
                         m.integration == self._integration,
@@ -448,10 +449,10 @@ class Pusher:
                         m.integration_id.in_(chunk),
                     )
                 )
-        for id_chunk in chunks(dropped):
+        for id_chunk in chunked(dropped):
             await session.execute(delete(m).where(m.id.in_(id_chunk)))
         resolve = sorted(attempted & self._unresolved)
-        for cid_chunk in chunks(resolve):
+        for cid_chunk in chunked(resolve):
             await session.execute(
                 update(SyncErrorRow)
                 .where(

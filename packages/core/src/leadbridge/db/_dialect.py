@@ -1,4 +1,4 @@
-"""Small dialect helpers for set-based writes on SQLite and PostgreSQL."""
+"""Statements that differ between SQLite and PostgreSQL, chosen from a session's bind."""
 
 from __future__ import annotations
 
@@ -10,16 +10,27 @@ from sqlalchemy import BigInteger, Select, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .._errors import ConfigurationError
+
 
 def dialect_name(session: AsyncSession) -> str:
+    """The backend ``session`` talks to: ``"sqlite"`` or ``"postgresql"``."""
     return session.get_bind().dialect.name
 
 
-def insert_for(session: AsyncSession, table: Table | Any) -> Any:
-    """An INSERT that knows ``ON CONFLICT`` on this session's backend."""
-    if dialect_name(session) == "postgresql":
+def dialect_insert(session: AsyncSession, table: Table | Any) -> Any:
+    """An ``INSERT`` for ``table`` that knows ``ON CONFLICT`` on this session's backend.
+
+    Returns the dialect's own :func:`~sqlalchemy.dialects.postgresql.insert` or
+    :func:`~sqlalchemy.dialects.sqlite.insert` construct, so ``on_conflict_do_update`` /
+    ``on_conflict_do_nothing`` and ``.excluded`` work on either.
+    """
+    name = dialect_name(session)
+    if name == "postgresql":
         return postgresql.insert(table)
-    return sqlite.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise ConfigurationError(f"LeadBridge supports SQLite and PostgreSQL, not {name}")
 
 
 def id_set(session: AsyncSession, ids: Sequence[int]) -> Select[Any]:
