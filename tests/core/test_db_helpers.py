@@ -34,5 +34,6 @@ async def test_dialect_insert_upserts_and_id_set_selects_many_ids(container: Cor
         assert dialect_name(session) in ("sqlite", "postgresql")
         # Far more ids than a driver accepts as separate parameters, bound as one.
         wanted = ids + list(range(10**6, 10**6 + 40_000))
-        found = (await session.scalars(select(ContactRow.id).where(ContactRow.id.in_(id_set(session, wanted))))).all()
+        query = select(ContactRow.id).where(ContactRow.id.in_(id_set(session, wanted)))
+        found = (await session.scalars(query)).all()
         assert sorted(found) == sorted(ids)
