@@ -18,7 +18,7 @@ _MAX_LIST = 1000
 _MAX_TEXT = 1000
 
 
-def _string(value: Any) -> str:
+def _string(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected text, got {describe_value(value)}")
     if not value.strip():
@@ -28,7 +28,7 @@ def _string(value: Any) -> str:
     return value
 
 
-def _list(value: Any, item: Callable[[Any], Any], *, single_ok: bool) -> list[Any]:
+def _list(value: object, item: Callable[[object], Any], *, single_ok: bool) -> list[Any]:
     if single_ok and not isinstance(value, list | tuple):
         value = [value]
     if not isinstance(value, list | tuple):
@@ -45,7 +45,7 @@ def _list(value: Any, item: Callable[[Any], Any], *, single_ok: bool) -> list[An
     return out
 
 
-def _number(value: Any) -> int | float:
+def _number(value: object) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"expected a number, got {describe_value(value)}")
     if isinstance(value, float) and not math.isfinite(value):
@@ -53,13 +53,13 @@ def _number(value: Any) -> int | float:
     return value
 
 
-def _pair(value: Any, item: Callable[[Any], Any]) -> list[Any]:
+def _pair(value: object, item: Callable[[object], Any]) -> list[Any]:
     if not isinstance(value, list | tuple) or len(value) != 2:
         raise ValueError(f"expected a list of two values [from, to], got {describe_value(value)}")
     return [item(value[0]), item(value[1])]
 
 
-def describe_value(value: Any) -> str:
+def describe_value(value: object) -> str:
     """A value as an error message shows it: its kind, and itself when short."""
     if value is None:
         return "nothing"
@@ -77,8 +77,8 @@ def describe_value(value: Any) -> str:
     return type(value).__name__
 
 
-def _choice(choices: Sequence[str] | None) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
+def _choice(choices: Sequence[str] | None) -> Callable[[object], str]:
+    def check(value: object) -> str:
         text = _string(value).strip()
         if choices is None:
             return text
@@ -92,8 +92,8 @@ def _choice(choices: Sequence[str] | None) -> Callable[[Any], str]:
 
 def _date_text(
     with_time: bool, context: FilterContext, *, anniversary_ok: bool
-) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
+) -> Callable[[object], str]:
+    def check(value: object) -> str:
         if isinstance(value, date) and (with_time or not isinstance(value, datetime)):
             value = value.isoformat()
         if not isinstance(value, str):
