@@ -9,6 +9,7 @@ from typing import Annotated
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr
+from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import SettingsConfigDict
 
 from leadbridge import ConfigurationError, Settings
@@ -98,6 +99,8 @@ def test_constructing_an_environment_reads_nothing(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("LEADBRIDGE_EXAMPLE_MAX_ROWS", "9")
     assert _PluginEnvironment().max_rows is None
     assert _PluginEnvironment(max_rows=3).max_rows == 3
+    with pytest.raises(PydanticValidationError, match="max_rowz"):
+        _PluginEnvironment(max_rowz=3)  # a misspelt setting is refused, not ignored
     assert _PluginEnvironment.read().max_rows == 9
 
 

@@ -87,7 +87,7 @@ class BaseEnvironment(BaseSettings):
     """
 
     model_config: ClassVar[SettingsConfigDict] = SettingsConfigDict(
-        frozen=True, extra="ignore", hide_input_in_errors=True
+        frozen=True, extra="forbid", hide_input_in_errors=True
     )
 
     @classmethod

@@ -81,11 +81,13 @@ class GatewaySettings:
         """Read the variables above from ``environ`` (default: ``os.environ``)."""
         environment = _GatewayEnvironment.read(environ)
         token = environment.metrics_token
+        # a blank token leaves /metrics open, as an unset one does
+        metrics_token = token.get_secret_value().strip() if token is not None else ""
         return cls(
             **{
                 name: value
                 for name, value in environment.model_dump(exclude={"metrics_token"}).items()
                 if value is not None
             },
-            metrics_token=token.get_secret_value().strip() or None if token is not None else None,
+            metrics_token=metrics_token or None,
         )
