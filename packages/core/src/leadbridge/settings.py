@@ -5,22 +5,38 @@
 ``LEADBRIDGE_DATA_DIR``      where LeadBridge keeps local files (default ``./.leadbridge``).
 ``LEADBRIDGE_SECRET_KEY``    Fernet key that encrypts stored credentials; default: generated once
                              into ``<data dir>/secret.key`` with mode 0600.
+``LEADBRIDGE_TIMEZONE``      IANA timezone where a segment's day starts (default ``UTC``).
 ``LEADBRIDGE_PLUGINS``       comma-separated integration plugins to load; empty: all installed.
+
+:meth:`Settings.from_env` reads them (with pydantic-settings, through
+:class:`BaseEnvironment`, which plugins and the gateway use for their own variables too); a bad
+value is a :class:`~leadbridge.ConfigurationError` naming the variable.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
+from pydantic import AfterValidator, SecretStr
+from pydantic_settings import SettingsConfigDict
 
+from ._environment import BaseEnvironment, EnvironmentFlag, EnvironmentInt, EnvironmentList
 from ._errors import ConfigurationError
 from ._secret_key import SECRET_FILE, load_or_create_secret
 
-__all__ = ["Settings", "normalize_database_url"]
+__all__ = [
+    "BaseEnvironment",
+    "EnvironmentFlag",
+    "EnvironmentInt",
+    "EnvironmentList",
+    "Settings",
+    "normalize_database_url",
+]
 
 
 def normalize_database_url(url: str) -> str:
@@ -42,6 +58,26 @@ class _Secret(str):
         return "'**********'"
 
 
+def _known_timezone(name: str) -> str:
+    if not name:
+        return "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("unknown timezone; use an IANA name like 'Europe/Paris'") from None
+    return name
+
+
+class _CoreEnvironment(BaseEnvironment):
+    model_config = SettingsConfigDict(env_prefix="LEADBRIDGE_")
+
+    database_url: str = ""
+    data_dir: str = ""
+    secret_key: SecretStr = SecretStr("")
+    timezone: Annotated[str, AfterValidator(_known_timezone)] = "UTC"
+    plugins: EnvironmentList = None
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -53,18 +89,18 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        data_dir = Path(env.get("LEADBRIDGE_DATA_DIR") or ".leadbridge").expanduser().resolve()
-        url = env.get("LEADBRIDGE_DATABASE_URL") or ""
+        """Read the ``LEADBRIDGE_*`` variables of ``environ`` (default: ``os.environ``)."""
+        environment = _CoreEnvironment.read(environ)
+        data_dir = Path(environment.data_dir or ".leadbridge").expanduser().resolve()
+        url = environment.database_url
         if not url:
             data_dir.mkdir(parents=True, exist_ok=True)
             url = f"sqlite+aiosqlite:///{data_dir / 'leadbridge.db'}"
-        secret = env.get("LEADBRIDGE_SECRET_KEY") or ""
+        secret = environment.secret_key.get_secret_value()
         source = "LEADBRIDGE_SECRET_KEY"
         if not secret:
             secret = load_or_create_secret(data_dir)
             source = f"the secret-key file {data_dir / SECRET_FILE}"
-        plugins = env.get("LEADBRIDGE_PLUGINS") or ""
         try:
             Fernet(secret.encode())
         except ValueError as exc:
@@ -75,6 +111,6 @@ class Settings:
             database_url=normalize_database_url(url),
             data_dir=data_dir,
             secret_key=_Secret(secret),
-            timezone=env.get("LEADBRIDGE_TIMEZONE") or "UTC",
-            plugins=tuple(p.strip() for p in plugins.split(",") if p.strip()) or None,
+            timezone=environment.timezone,
+            plugins=environment.plugins or None,
         )

@@ -19,15 +19,37 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from leadbridge import ConfigurationError
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import SettingsConfigDict
 
-_PREFIX = "LEADBRIDGE_GATEWAY_"
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
+from leadbridge import ConfigurationError
+from leadbridge.settings import BaseEnvironment, EnvironmentFlag, EnvironmentInt, EnvironmentList
+
+_LIMITS = ("max_body_bytes", "max_depth", "max_aliases", "max_tokens", "max_nodes", "cache_size")
+
+
+class _GatewayEnvironment(BaseEnvironment):
+    """The variables as set; ``None``: not set, the setting keeps its default."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADBRIDGE_GATEWAY_")
+
+    graphiql: EnvironmentFlag = None
+    introspection: EnvironmentFlag = None
+    anonymous_introspection: EnvironmentFlag = None
+    cors_origins: EnvironmentList = Field(
+        None,
+        validation_alias=AliasChoices("LEADBRIDGE_CORS_ORIGINS", "LEADBRIDGE_GATEWAY_CORS_ORIGINS"),
+    )
+    max_body_bytes: EnvironmentInt = None
+    max_depth: EnvironmentInt = None
+    max_aliases: EnvironmentInt = None
+    max_tokens: EnvironmentInt = None
+    max_nodes: EnvironmentInt = None
+    cache_size: EnvironmentInt = None
+    metrics_token: SecretStr | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,52 +72,22 @@ class GatewaySettings:
         if self.graphiql and self.introspection and not self.anonymous_introspection:
             # GraphiQL loads the schema before its user has typed a token.
             object.__setattr__(self, "anonymous_introspection", True)
-        for name in (
-            "max_body_bytes",
-            "max_depth",
-            "max_aliases",
-            "max_tokens",
-            "max_nodes",
-            "cache_size",
-        ):
+        for name in _LIMITS:
             if getattr(self, name) < 1:
                 raise ConfigurationError(f"gateway setting {name} must be at least 1")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
-        env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for name in ("graphiql", "introspection", "anonymous_introspection"):
-            raw = env.get(_PREFIX + name.upper())
-            if raw is not None:
-                values[name] = _flag(name, raw)
-        origins = env.get("LEADBRIDGE_CORS_ORIGINS", env.get(_PREFIX + "CORS_ORIGINS"))
-        if origins is not None:
-            values["cors_origins"] = tuple(o.strip() for o in origins.split(",") if o.strip())
-        for name in (
-            "max_body_bytes",
-            "max_depth",
-            "max_aliases",
-            "max_tokens",
-            "max_nodes",
-            "cache_size",
-        ):
-            raw = env.get(_PREFIX + name.upper())
-            if raw is not None and raw.strip():
-                try:
-                    values[name] = int(raw)
-                except ValueError as exc:
-                    raise ConfigurationError(
-                        f"{_PREFIX}{name.upper()}={raw!r} is not a whole number"
-                    ) from exc
-        values["metrics_token"] = env.get(_PREFIX + "METRICS_TOKEN", "").strip() or None
-        return cls(**values)  # type: ignore[arg-type]
-
-
-def _flag(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigurationError(f"{_PREFIX}{name.upper()}={raw!r}: use 1 or 0")
+        """Read the variables above from ``environ`` (default: ``os.environ``)."""
+        environment = _GatewayEnvironment.read(environ)
+        token = environment.metrics_token
+        # a blank token leaves /metrics open, as an unset one does
+        metrics_token = token.get_secret_value().strip() if token is not None else ""
+        return cls(
+            **{
+                name: value
+                for name, value in environment.model_dump(exclude={"metrics_token"}).items()
+                if value is not None
+            },
+            metrics_token=metrics_token or None,
+        )

@@ -70,18 +70,18 @@ class DateValue:
             raise DateValueError(f"{self.text!r} matches a day in every year, not one span")
         raise DateValueError(f"{self.text!r} is a date-time, not a date")
 
-    def instants(self, today: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    def instants(self, today: date, zone: tzinfo) -> tuple[datetime, datetime]:
         """The UTC instants this value covers: ``start <= t < end``."""
         if self.instant is not None:
-            start = self.instant if self.instant.tzinfo else self.instant.replace(tzinfo=tz)
+            start = self.instant if self.instant.tzinfo else self.instant.replace(tzinfo=zone)
             start = start.astimezone(UTC).replace(microsecond=0)
             return start, start + timedelta(seconds=1)
         first, last = self.days(today)
-        return local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz)
+        return local_midnight(first, zone), local_midnight(last + timedelta(days=1), zone)
 
 
-def local_midnight(day: date, tz: tzinfo) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+def local_midnight(day: date, zone: tzinfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
 def add_months(day: date, months: int) -> date:
@@ -91,13 +91,13 @@ def add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
-def _shift(today: date, n: int, unit: str) -> date:
+def _shift(today: date, count: int, unit: str) -> date:
     unit = unit.rstrip("s")
     if unit == "day":
-        return today + timedelta(days=n)
+        return today + timedelta(days=count)
     if unit == "week":
-        return today + timedelta(weeks=n)
-    return add_months(today, n if unit == "month" else 12 * n)
+        return today + timedelta(weeks=count)
+    return add_months(today, count if unit == "month" else 12 * count)
 
 
 def parse_date_value(value: str, *, with_time: bool) -> DateValue:
@@ -111,13 +111,13 @@ def parse_date_value(value: str, *, with_time: bool) -> DateValue:
         return DateValue(lowered, offset=(_SINGLE_DAYS[lowered], "day"))
     if lowered in ANNIVERSARY:
         return DateValue(lowered, anniversary=True)
-    if m := _PERIOD.match(lowered):
-        return DateValue(lowered, period=(m[1], m[2]))
-    if m := _OFFSET.match(lowered):
-        n = int(m[2])
-        return DateValue(lowered, offset=(-n if m[1] == "-" else n, m[3]))
-    if m := _AGO.match(lowered):
-        return DateValue(lowered, offset=(-int(m[1]), m[2]))
+    if period := _PERIOD.match(lowered):
+        return DateValue(lowered, period=(period[1], period[2]))
+    if offset := _OFFSET.match(lowered):
+        count = int(offset[2])
+        return DateValue(lowered, offset=(-count if offset[1] == "-" else count, offset[3]))
+    if ago := _AGO.match(lowered):
+        return DateValue(lowered, offset=(-int(ago[1]), ago[2]))
     if _DATE.match(text):
         try:
             return DateValue(text, day=date.fromisoformat(text))

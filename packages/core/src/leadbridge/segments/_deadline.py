@@ -31,7 +31,9 @@ async def regexp_deadline(
     :class:`FilterTimeoutError` naming the regexp filters. SQLite needs no limit: its
     ``REGEXP`` runs on RE2, in time linear in the text.
     """
-    regexps = [(i, item) for i, item in enumerate(filters) if item.get("operator") in _REGEXP]
+    regexps = [
+        (index, item) for index, item in enumerate(filters) if item.get("operator") in _REGEXP
+    ]
     bounded = bool(regexps) and session.get_bind().dialect.name == "postgresql"
     if bounded:
         milliseconds = max(1, round(seconds * 1000))
@@ -47,9 +49,9 @@ async def regexp_deadline(
             raise
         first, item = regexps[0]
         named = "; ".join(
-            f"filters[{i}] (field {f.get('field')!r}, operator {f.get('operator')!r}, "
-            f"pattern {f.get('value')!r})"
-            for i, f in regexps
+            f"filters[{index}] (field {regexp.get('field')!r}, "
+            f"operator {regexp.get('operator')!r}, pattern {regexp.get('value')!r})"
+            for index, regexp in regexps
         )
         prefix = f"segment {segment!r}: " if segment is not None else ""
         raise FilterTimeoutError(

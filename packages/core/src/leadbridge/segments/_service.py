@@ -39,15 +39,12 @@ from ..contacts import ContactPage, ContactRow, load_custom_fields
 from ..contacts._contact_service import _to_contacts
 from ..db import UTCDateTime, chunked, utcnow
 from ..events import Event, EventBus
+from ._core_filters import SEGMENT_KEY
 from ._deadline import regexp_deadline
-from ._filters import (
-    SEGMENT_KEY,
-    BaseSegmentFilter,
-    FilterContext,
-    FilterDictionary,
-    referenced_segments,
-)
+from ._filter_context import FilterContext
+from ._filter_dictionary import FilterDictionary, referenced_segments
 from ._models import SegmentMemberRow, SegmentRow
+from ._plugin_filter import BaseSegmentFilter
 
 __all__ = ["RebuildResult", "Segment", "SegmentRebuilt", "SegmentService"]
 
