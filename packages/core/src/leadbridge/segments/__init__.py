@@ -13,6 +13,7 @@ from ._filters import (
     normalize_filter_value,
 )
 from ._models import SegmentMemberRow, SegmentRow
+from ._segment_repository import SegmentRepository
 from ._service import RebuildResult, Segment, SegmentRebuilt, SegmentService
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Segment",
     "SegmentMemberRow",
     "SegmentRebuilt",
+    "SegmentRepository",
     "SegmentRow",
     "SegmentService",
     "column_clause",
