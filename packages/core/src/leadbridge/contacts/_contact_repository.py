@@ -182,7 +182,7 @@ class ContactRepository:
             order = [column.asc(), ContactRow.id.asc()]
         stmt = select(*_COLUMNS).where(*clauses).order_by(*order).limit(limit + 1)
         rows = (await session.execute(stmt)).all()
-        contacts = await self._contacts(session, rows[:limit], with_tags)
+        contacts = await contacts_from_rows(session, rows[:limit], with_tags=with_tags)
         return contacts, len(rows) > limit
 
     async def count(self, session: AsyncSession, query: ContactQuery = ContactQuery()) -> int:
@@ -198,7 +198,8 @@ class ContactRepository:
             return {}
         stmt = select(*_COLUMNS).where(ContactRow.id.in_(id_set(session, sorted(set(ids)))))
         rows = (await session.execute(stmt)).all()
-        return {c.id: c for c in await self._contacts(session, rows, with_tags)}
+        contacts = await contacts_from_rows(session, rows, with_tags=with_tags)
+        return {c.id: c for c in contacts}
 
     async def by_emails(
         self, session: AsyncSession, emails: Sequence[str], *, with_tags: bool = False
@@ -209,45 +210,52 @@ class ContactRepository:
         for part in chunked(keys):
             stmt = select(*_COLUMNS).where(ContactRow.email_key.in_(part))
             rows.extend((await session.execute(stmt)).all())
-        return {email_key(c.email): c for c in await self._contacts(session, rows, with_tags)}
+        contacts = await contacts_from_rows(session, rows, with_tags=with_tags)
+        return {email_key(c.email): c for c in contacts}
 
     async def tags_by_contact(
         self, session: AsyncSession, ids: Sequence[int]
     ) -> dict[int, list[str]]:
         """Each contact's tag names, sorted (contacts without tags are left out)."""
-        if not ids:
-            return {}
-        stmt = (
-            select(ContactTagRow.contact_id, TagRow.name)
-            .join(TagRow, TagRow.id == ContactTagRow.tag_id)
-            .where(ContactTagRow.contact_id.in_(id_set(session, sorted(set(ids)))))
-            .order_by(ContactTagRow.contact_id, TagRow.name)
-        )
-        out: dict[int, list[str]] = defaultdict(list)
-        for contact_id, name in (await session.execute(stmt)).all():
-            out[contact_id].append(name)
-        return dict(out)
+        return await _tags_by_contact(session, ids)
 
-    async def _contacts(
-        self, session: AsyncSession, rows: Sequence[Row[Any]], with_tags: bool
-    ) -> list[Contact]:
-        tags = await self.tags_by_contact(session, [r.id for r in rows]) if with_tags else {}
-        return [
-            Contact(
-                id=r.id,
-                email=r.email,
-                first_name=r.first_name,
-                last_name=r.last_name,
-                company=r.company,
-                phone=r.phone,
-                city=r.city,
-                country=r.country,
-                points=r.points,
-                fields=dict(r.fields or {}),
-                tags=tuple(tags.get(r.id, ())),
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-                last_active_at=r.last_active_at,
-            )
-            for r in rows
-        ]
+
+async def contacts_from_rows(
+    session: AsyncSession, rows: Sequence[Any], *, with_tags: bool
+) -> list[Contact]:
+    """Contacts from rows carrying the contact columns (``ContactRow`` objects or result rows)."""
+    tags = await _tags_by_contact(session, [r.id for r in rows]) if with_tags else {}
+    return [
+        Contact(
+            id=r.id,
+            email=r.email,
+            first_name=r.first_name,
+            last_name=r.last_name,
+            company=r.company,
+            phone=r.phone,
+            city=r.city,
+            country=r.country,
+            points=r.points,
+            fields=dict(r.fields or {}),
+            tags=tuple(tags.get(r.id, ())),
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            last_active_at=r.last_active_at,
+        )
+        for r in rows
+    ]
+
+
+async def _tags_by_contact(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[str]]:
+    if not ids:
+        return {}
+    stmt = (
+        select(ContactTagRow.contact_id, TagRow.name)
+        .join(TagRow, TagRow.id == ContactTagRow.tag_id)
+        .where(ContactTagRow.contact_id.in_(id_set(session, sorted(set(ids)))))
+        .order_by(ContactTagRow.contact_id, TagRow.name)
+    )
+    out: dict[int, list[str]] = defaultdict(list)
+    for contact_id, name in (await session.execute(stmt)).all():
+        out[contact_id].append(name)
+    return dict(out)

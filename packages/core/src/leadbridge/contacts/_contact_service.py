@@ -16,7 +16,12 @@ from ..db import UTCDateTime, utcnow
 from ..events import ContactCreated, ContactFieldChanged, EventBus, TagAdded
 from ._changelog import CONTACT_CREATED, CONTACT_DELETED, record_changes
 from ._contact import Contact
-from ._contact_repository import ContactKeyset, ContactQuery, ContactRepository
+from ._contact_repository import (
+    ContactKeyset,
+    ContactQuery,
+    ContactRepository,
+    contacts_from_rows,
+)
 from ._custom_field_service import load_custom_fields
 from ._fields import (
     CORE_FIELDS,
@@ -615,34 +620,4 @@ def _apply(row: ContactRow, values: Mapping[str, Any]) -> dict[str, tuple[Any, A
 
 
 async def _to_contacts(session: AsyncSession, rows: Sequence[ContactRow]) -> list[Contact]:
-    ids = [r.id for r in rows]
-    tags: dict[int, list[str]] = {i: [] for i in ids}
-    if ids:
-        for cid, name in (
-            await session.execute(
-                select(ContactTagRow.contact_id, TagRow.name)
-                .join(TagRow, TagRow.id == ContactTagRow.tag_id)
-                .where(ContactTagRow.contact_id.in_(ids))
-                .order_by(TagRow.name)
-            )
-        ).all():
-            tags[cid].append(name)
-    return [
-        Contact(
-            id=r.id,
-            email=r.email,
-            first_name=r.first_name,
-            last_name=r.last_name,
-            company=r.company,
-            phone=r.phone,
-            city=r.city,
-            country=r.country,
-            points=r.points,
-            fields=dict(r.fields or {}),
-            tags=tuple(tags[r.id]),
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-            last_active_at=r.last_active_at,
-        )
-        for r in rows
-    ]
+    return await contacts_from_rows(session, rows, with_tags=True)
