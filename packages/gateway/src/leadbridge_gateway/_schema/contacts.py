@@ -112,23 +112,23 @@ class Contact(Node):
     values: strawberry.Private[dict[str, Any]]
 
     @classmethod
-    def build(cls, row: CoreContact, tags: Sequence[str]) -> Contact:
+    def build(cls, contact: CoreContact, tags: Sequence[str]) -> Contact:
         """From a core :class:`leadbridge.Contact`, with its tags."""
         return cls(
-            id=strawberry.ID(encode_id("Contact", row.id)),
-            pk=row.id,
-            email=row.email,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            company=row.company,
-            phone=row.phone,
-            city=row.city,
-            country=row.country,
-            points=row.points,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            last_active_at=row.last_active_at,
-            values=row.fields,
+            id=strawberry.ID(encode_id("Contact", contact.id)),
+            pk=contact.id,
+            email=contact.email,
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            company=contact.company,
+            phone=contact.phone,
+            city=contact.city,
+            country=contact.country,
+            points=contact.points,
+            created_at=contact.created_at,
+            updated_at=contact.updated_at,
+            last_active_at=contact.last_active_at,
+            values=contact.fields,
             tags=list(tags),
         )
 
@@ -349,11 +349,11 @@ class ContactsQuery:
         if (id is None) == (email is None):
             raise BadUserInputError("give exactly one of `id` and `email`")
         if id is not None:
-            row = await info.context.loaders.contact.load(decode_int_id(id, "Contact"))
+            found = await info.context.loaders.contact.load(decode_int_id(id, "Contact"))
         else:
             assert email is not None
-            row = await info.context.loaders.contact_by_email.load(email)
-        return (await build_contacts(info.context, [row]))[0]
+            found = await info.context.loaders.contact_by_email.load(email)
+        return (await build_contacts(info.context, [found]))[0]
 
     @strawberry.field(extensions=_READ, description="Definitions of the custom contact fields.")
     async def custom_fields(self, info: Ctx) -> list[CustomField]:
