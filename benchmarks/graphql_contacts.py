@@ -99,12 +99,12 @@ def floor_app() -> Any:
     from leadbridge import Settings, db
     from leadbridge.contacts import ContactRow, ContactTagRow, TagRow
     from leadbridge.tokens import ApiTokenRow, hash_token
-    from leadbridge_gateway._repository import CONTACT_COLUMNS
 
     engine = db.create_engine(Settings.from_env().database_url)
     reader = engine.execution_options(**{db.READ_ONLY: True})
     counter = _count_statements(engine)
     token_columns = tuple(ApiTokenRow.__table__.columns)
+    contact_columns = [c for c in ContactRow.__table__.columns if c.name != "email_key"]
 
     def cursor(pk: int) -> str:
         raw = json.dumps(["ID:ASC", pk, pk], separators=(",", ":")).encode()
@@ -123,7 +123,7 @@ def floor_app() -> Any:
                 return JSONResponse({"errors": [{"message": "forbidden"}]})
             rows = (
                 await conn.execute(
-                    select(*CONTACT_COLUMNS)
+                    select(*contact_columns)
                     .where(ContactRow.id > after)
                     .order_by(ContactRow.id.asc())
                     .limit(PAGE + 1)

@@ -19,8 +19,8 @@ from graphql import (
 )
 
 from leadbridge import CoreContainer, Scope
+from leadbridge.contacts import ContactRepository
 from leadbridge_gateway import GatewaySettings, build_schema
-from leadbridge_gateway._repository import ContactRepository
 from leadbridge_gateway._schema import required_scope
 
 from .conftest import GQL, MakeToken, codes

@@ -7,8 +7,12 @@ from collections.abc import AsyncIterator
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from leadbridge.contacts import ContactRepository
+from leadbridge.points import PointRepository
+from leadbridge.segments import SegmentRepository
+from leadbridge.sync import SyncRunRepository
+
 from ._context import GatewayServices
-from ._repository import ContactRepository
 from ._schema import build_schema
 from ._settings import GatewaySettings
 from ._sync_runner import SyncRunner
@@ -29,7 +33,6 @@ class GatewayContainer(containers.DeclarativeContainer):
     settings = providers.Singleton(GatewaySettings.from_env)
 
     database = providers.Resource(_database, engine=core.engine)
-    contact_repository = providers.Singleton(ContactRepository)
     #: Syncs started through the API; the app's lifespan cancels them at shutdown.
     sync_runner = providers.Singleton(
         SyncRunner,
@@ -44,7 +47,10 @@ class GatewayContainer(containers.DeclarativeContainer):
         contact_service=core.contact_service,
         custom_field_service=core.custom_field_service,
         token_service=core.token_service,
-        contacts=contact_repository,
+        contacts=providers.Singleton(ContactRepository),
+        segments=providers.Singleton(SegmentRepository),
+        points=providers.Singleton(PointRepository),
+        sync_runs=providers.Singleton(SyncRunRepository),
         segment_service=core.segment_service,
         integration_registry=core.integration_registry,
         integration_settings_service=core.integration_settings_service,

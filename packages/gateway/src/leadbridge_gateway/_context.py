@@ -9,24 +9,22 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
 from leadbridge import ApiToken, ContactService, CustomFieldService, Scope, TokenService
-from leadbridge.contacts import FieldSpec, email_key, load_custom_fields
+from leadbridge.contacts import Contact, ContactRepository, FieldSpec, email_key, load_custom_fields
 from leadbridge.integrations import (
     BaseContactData,
     IntegrationRegistry,
     IntegrationSettingsService,
 )
 from leadbridge.jobs import JobQueue, ScheduleService
-from leadbridge.points import PointsService
-from leadbridge.segments import SegmentService
-from leadbridge.sync import SyncRunService
+from leadbridge.points import GroupScore, PointRepository, PointsService
+from leadbridge.segments import Segment, SegmentRepository, SegmentService
+from leadbridge.sync import ObjectMapping, SyncRunRepository, SyncRunService
 
 from ._errors import ForbiddenError, UnauthenticatedError
-from ._repository import ContactRepository
 from ._sync_runner import SyncRunner
 
 log = logging.getLogger("leadbridge.gateway")
@@ -41,7 +39,11 @@ class GatewayServices:
     contact_service: ContactService
     custom_field_service: CustomFieldService
     token_service: TokenService
+    #: Set-based reads through the request's session: one statement per page, batch or count.
     contacts: ContactRepository
+    segments: SegmentRepository
+    points: PointRepository
+    sync_runs: SyncRunRepository
     segment_service: SegmentService
     integration_registry: IntegrationRegistry
     integration_settings_service: IntegrationSettingsService
@@ -105,22 +107,22 @@ class Loaders:
     def __init__(self, services: GatewayServices, reads: Reads) -> None:
         self._services = services
         self._reads = reads
-        self.contact = DataLoader[int, Row[Any] | None](self._load_contacts)
-        self.contact_by_email = DataLoader[str, Row[Any] | None](self._load_by_email)
+        self.contact = DataLoader[int, Contact | None](self._load_contacts)
+        self.contact_by_email = DataLoader[str, Contact | None](self._load_by_email)
         self.tags = DataLoader[int, list[str]](self._load_tags)
-        self.segments_of = DataLoader[int, list[Row[Any]]](self._load_segments_of)
-        self.mappings = DataLoader[int, list[Row[Any]]](self._load_mappings)
-        self.segment = DataLoader[int, Row[Any] | None](self._load_segments)
-        self.group_scores = DataLoader[int, list[Row[Any]]](self._load_group_scores)
+        self.segments_of = DataLoader[int, list[Segment]](self._load_segments_of)
+        self.mappings = DataLoader[int, list[ObjectMapping]](self._load_mappings)
+        self.segment = DataLoader[int, Segment | None](self._load_segments)
+        self.group_scores = DataLoader[int, list[GroupScore]](self._load_group_scores)
         self._custom_fields: asyncio.Future[list[FieldSpec]] | None = None
         self._contact_data: dict[str, DataLoader[int, Sequence[Mapping[str, Any]]]] = {}
 
-    async def _load_contacts(self, ids: Sequence[int]) -> list[Row[Any] | None]:
+    async def _load_contacts(self, ids: Sequence[int]) -> list[Contact | None]:
         async with self._reads.session() as session:
             found = await self._services.contacts.by_ids(session, ids)
         return [found.get(i) for i in ids]
 
-    async def _load_by_email(self, emails: Sequence[str]) -> list[Row[Any] | None]:
+    async def _load_by_email(self, emails: Sequence[str]) -> list[Contact | None]:
         async with self._reads.session() as session:
             found = await self._services.contacts.by_emails(session, emails)
         return [found.get(email_key(e)) for e in emails]
@@ -130,24 +132,24 @@ class Loaders:
             found = await self._services.contacts.tags_by_contact(session, ids)
         return [found.get(i, []) for i in ids]
 
-    async def _load_segments_of(self, ids: Sequence[int]) -> list[list[Row[Any]]]:
+    async def _load_segments_of(self, ids: Sequence[int]) -> list[list[Segment]]:
         async with self._reads.session() as session:
-            found = await self._services.contacts.segments_by_contact(session, ids)
+            found = await self._services.segments.by_contact(session, ids)
         return [found.get(i, []) for i in ids]
 
-    async def _load_mappings(self, ids: Sequence[int]) -> list[list[Row[Any]]]:
+    async def _load_mappings(self, ids: Sequence[int]) -> list[list[ObjectMapping]]:
         async with self._reads.session() as session:
-            found = await self._services.contacts.mappings_by_contact(session, ids)
+            found = await self._services.sync_runs.mappings_by_contact(session, ids)
         return [found.get(i, []) for i in ids]
 
-    async def _load_segments(self, ids: Sequence[int]) -> list[Row[Any] | None]:
+    async def _load_segments(self, ids: Sequence[int]) -> list[Segment | None]:
         async with self._reads.session() as session:
-            found = await self._services.contacts.segments_by_ids(session, ids)
+            found = await self._services.segments.by_ids(session, ids)
         return [found.get(i) for i in ids]
 
-    async def _load_group_scores(self, ids: Sequence[int]) -> list[list[Row[Any]]]:
+    async def _load_group_scores(self, ids: Sequence[int]) -> list[list[GroupScore]]:
         async with self._reads.session() as session:
-            found = await self._services.contacts.group_scores_by_contact(session, ids)
+            found = await self._services.points.group_scores_by_contact(session, ids)
         return [found.get(i, []) for i in ids]
 
     def contact_data(self, source: BaseContactData) -> DataLoader[int, Sequence[Mapping[str, Any]]]:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from leadbridge.contacts import ContactRow
+from leadbridge.contacts import contact_foreign_key
 from leadbridge.db import NAMING_CONVENTION, BigIntPK, JSONDoc, UTCDateTime, utcnow
 
 
@@ -72,9 +72,7 @@ class RegistrationRow(LivestormBase):
     event_id: Mapped[str] = mapped_column(String(64), index=True)
     person_id: Mapped[str] = mapped_column(String(64))
     contact_id: Mapped[int | None] = mapped_column(
-        # The column object, not "contacts.id": core's table lives in core's metadata.
-        BigIntPK,
-        ForeignKey(ContactRow.id, ondelete="CASCADE"),
+        BigIntPK, contact_foreign_key(ondelete="CASCADE")
     )
     email: Mapped[str | None] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(32), default="participant")

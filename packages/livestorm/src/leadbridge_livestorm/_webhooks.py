@@ -29,14 +29,20 @@ from datetime import timedelta
 from typing import Any, Literal, cast
 
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Table, select
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from leadbridge import LeadBridgeError
-from leadbridge.contacts import CORE_FIELDS, ContactRow, ContactService, CustomFieldRow, email_key
+from leadbridge.contacts import (
+    CORE_FIELDS,
+    ContactRepository,
+    ContactService,
+    email_key,
+    load_custom_fields,
+)
 from leadbridge.db import dialect_insert, is_busy_database_error, utcnow
 from leadbridge.jobs import JobQueue
 
@@ -288,6 +294,8 @@ class WebhookReceiver:
         self._url_secret_digest = url_secret_digest
         self._session_factory = session_factory
         self._contacts = contact_service
+        # Stateless: the statements only; reads go through the delivery's session.
+        self._contact_reads = ContactRepository()
         self._store = store or LivestormStore()
         self.tolerance = (
             tolerance.total_seconds() if isinstance(tolerance, timedelta) else float(tolerance)
@@ -454,10 +462,10 @@ class WebhookReceiver:
         except PersonSkippedError:
             return None
         key = email_key(fields["email"])
-        existing = await db.scalar(select(ContactRow.id).where(ContactRow.email_key == key))
-        if existing is not None:
-            return int(existing)
-        known = set(CORE_FIELDS) | set(await db.scalars(select(CustomFieldRow.alias)))
+        existing = await self._contact_reads.by_emails(db, [fields["email"]])
+        if key in existing:
+            return existing[key].id
+        known = set(CORE_FIELDS) | {spec.alias for spec in await load_custom_fields(db)}
         fields = {name: value for name, value in fields.items() if name in known}
         created = await self._contacts.bulk_upsert([fields], source="livestorm", session=db)
         if key not in created.ids:

@@ -7,9 +7,10 @@ from ._changelog import (
     ContactChange,
     record_changes,
 )
+from ._contact import Contact
+from ._contact_repository import ContactKeyset, ContactQuery, ContactRepository, ContactSort
 from ._contact_service import (
     BulkUpsertResult,
-    Contact,
     ContactPage,
     ContactService,
     ContactUpdate,
@@ -25,6 +26,7 @@ from ._csv_import import (
 from ._csv_reader import CsvFormatError
 from ._custom_field_service import CustomFieldService, load_custom_fields
 from ._fields import CORE_FIELDS, FieldSpec, FieldType, email_key, normalize_value
+from ._foreign_key import contact_foreign_key
 from ._models import (
     ChangeLogCursorRow,
     ContactChangeRow,
@@ -48,9 +50,13 @@ __all__ = [
     "ContactCsvImport",
     "ContactImportInterruptedError",
     "ContactImportResult",
+    "ContactKeyset",
     "ContactPage",
+    "ContactQuery",
+    "ContactRepository",
     "ContactRow",
     "ContactService",
+    "ContactSort",
     "ContactTagRow",
     "ContactUpdate",
     "CsvFormatError",
@@ -60,6 +66,7 @@ __all__ = [
     "FieldType",
     "RowError",
     "TagRow",
+    "contact_foreign_key",
     "email_key",
     "ensure_tags",
     "export_contacts_csv",

@@ -7,7 +7,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, literal, null, select, update
+from sqlalchemy import Table, bindparam, delete, insert, literal, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,6 +15,13 @@ from .._errors import ConflictError, NotFoundError, ValidationError
 from ..db import UTCDateTime, utcnow
 from ..events import ContactCreated, ContactFieldChanged, EventBus, TagAdded
 from ._changelog import CONTACT_CREATED, CONTACT_DELETED, record_changes
+from ._contact import Contact
+from ._contact_repository import (
+    ContactKeyset,
+    ContactQuery,
+    ContactRepository,
+    contacts_from_rows,
+)
 from ._custom_field_service import load_custom_fields
 from ._fields import (
     CORE_FIELDS,
@@ -28,48 +35,6 @@ from ._models import ContactChangeRow, ContactRow, ContactTagRow, TagRow
 _CORE_COLUMNS = tuple(CORE_FIELDS)
 _CONTACTS = cast(Table, ContactRow.__table__)
 _CHANGES = cast(Table, ContactChangeRow.__table__)
-
-
-@dataclass(frozen=True)
-class Contact:
-    id: int
-    email: str
-    first_name: str | None
-    last_name: str | None
-    company: str | None
-    phone: str | None
-    city: str | None
-    country: str | None
-    points: int
-    fields: dict[str, Any]
-    tags: tuple[str, ...]
-    created_at: datetime
-    updated_at: datetime
-    last_active_at: datetime | None
-
-    def get(self, name: str) -> Any:
-        """A core field or custom field value by name."""
-        if name in CORE_FIELDS or name in READ_ONLY_FIELDS:
-            return getattr(self, name)
-        return self.fields.get(name)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "email": self.email,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "company": self.company,
-            "phone": self.phone,
-            "city": self.city,
-            "country": self.country,
-            "points": self.points,
-            "fields": dict(self.fields),
-            "tags": list(self.tags),
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "last_active_at": self.last_active_at.isoformat() if self.last_active_at else None,
-        }
 
 
 @dataclass(frozen=True)
@@ -128,50 +93,44 @@ class ContactService:
         self._session_factory = session_factory
         self._bus = event_bus
         self._batch_size = batch_size
+        # Stateless: holds no connection or settings, only the statements.
+        self._reads = ContactRepository()
 
     # -- reads ---------------------------------------------------------------------------
 
     async def get(self, contact_id: int) -> Contact:
         async with self._session_factory() as session:
-            row = await session.get(ContactRow, contact_id)
-            if row is None:
-                raise NotFoundError(f"contact {contact_id} does not exist")
-            return (await _to_contacts(session, [row]))[0]
+            found = await self._reads.by_ids(session, [contact_id], with_tags=True)
+        if contact_id not in found:
+            raise NotFoundError(f"contact {contact_id} does not exist")
+        return found[contact_id]
 
     async def get_by_email(self, email: str) -> Contact:
         async with self._session_factory() as session:
-            row = await session.scalar(
-                select(ContactRow).where(ContactRow.email_key == email_key(email))
-            )
-            if row is None:
-                raise NotFoundError(f"no contact with email {email!r}")
-            return (await _to_contacts(session, [row]))[0]
+            found = await self._reads.by_emails(session, [email], with_tags=True)
+        if email_key(email) not in found:
+            raise NotFoundError(f"no contact with email {email!r}")
+        return found[email_key(email)]
 
     async def list(
         self, *, limit: int = 50, after: int | None = None, tag: str | None = None
     ) -> ContactPage:
-        """Contacts by id, ``limit`` at a time; pass ``next_after`` back to continue."""
+        """Contacts by id, ``limit`` at a time; pass ``next_after`` back to continue.
+
+        Filters and other orders: :class:`ContactRepository`, which this reads through.
+        """
         if not 1 <= limit <= 10_000:
             raise ValidationError("limit must be between 1 and 10000", field="limit", value=limit)
-        stmt = select(ContactRow).order_by(ContactRow.id).limit(limit + 1)
-        if after is not None:
-            stmt = stmt.where(ContactRow.id > after)
-        if tag is not None:
-            stmt = (
-                stmt.join(ContactTagRow, ContactTagRow.contact_id == ContactRow.id)
-                .join(TagRow, TagRow.id == ContactTagRow.tag_id)
-                .where(TagRow.name == tag.strip().lower())
-            )
+        start = ContactKeyset(after, after) if after is not None else None
         async with self._session_factory() as session:
-            rows = list((await session.scalars(stmt)).all())
-            more = len(rows) > limit
-            rows = rows[:limit]
-            items = await _to_contacts(session, rows)
+            items, more = await self._reads.page(
+                session, ContactQuery(tag=tag), limit=limit, after=start, with_tags=True
+            )
         return ContactPage(items, items[-1].id if more and items else None)
 
     async def count(self) -> int:
         async with self._session_factory() as session:
-            return int(await session.scalar(select(func.count()).select_from(ContactRow)) or 0)
+            return await self._reads.count(session)
 
     # -- writes --------------------------------------------------------------------------
 
@@ -661,34 +620,4 @@ def _apply(row: ContactRow, values: Mapping[str, Any]) -> dict[str, tuple[Any, A
 
 
 async def _to_contacts(session: AsyncSession, rows: Sequence[ContactRow]) -> list[Contact]:
-    ids = [r.id for r in rows]
-    tags: dict[int, list[str]] = {i: [] for i in ids}
-    if ids:
-        for cid, name in (
-            await session.execute(
-                select(ContactTagRow.contact_id, TagRow.name)
-                .join(TagRow, TagRow.id == ContactTagRow.tag_id)
-                .where(ContactTagRow.contact_id.in_(ids))
-                .order_by(TagRow.name)
-            )
-        ).all():
-            tags[cid].append(name)
-    return [
-        Contact(
-            id=r.id,
-            email=r.email,
-            first_name=r.first_name,
-            last_name=r.last_name,
-            company=r.company,
-            phone=r.phone,
-            city=r.city,
-            country=r.country,
-            points=r.points,
-            fields=dict(r.fields or {}),
-            tags=tuple(tags[r.id]),
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-            last_active_at=r.last_active_at,
-        )
-        for r in rows
-    ]
+    return await contacts_from_rows(session, rows, with_tags=True)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import csv
 from typing import Any, TextIO
 
-from ._contact_service import Contact, ContactService
+from ._contact import Contact
+from ._contact_service import ContactService
 from ._fields import CORE_FIELDS
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP).

@@ -12,6 +12,7 @@ from ._models import (
     PointTriggerFireRow,
     PointTriggerRow,
 )
+from ._point_repository import GroupScore, PointRepository
 from ._service import (
     MAX_DELTA,
     PointAction,
@@ -57,6 +58,7 @@ __all__ = [
     "ContactCreatedType",
     "FieldChangedType",
     "FieldValueSettings",
+    "GroupScore",
     "NoSettings",
     "PointAction",
     "PointActionRow",
@@ -68,6 +70,7 @@ __all__ = [
     "PointGroupRow",
     "PointGroupScoreRow",
     "PointHistory",
+    "PointRepository",
     "PointTrigger",
     "PointTriggerEvent",
     "PointTriggerEventRow",

@@ -9,6 +9,7 @@ from ._filter_values import normalize_filter_value
 from ._models import SegmentMemberRow, SegmentRow
 from ._operators import ALL_OPERATORS, OPERATORS, FilterType
 from ._plugin_filter import BaseSegmentFilter
+from ._segment_repository import SegmentRepository
 from ._service import RebuildResult, Segment, SegmentRebuilt, SegmentService
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Segment",
     "SegmentMemberRow",
     "SegmentRebuilt",
+    "SegmentRepository",
     "SegmentRow",
     "SegmentService",
     "column_clause",

@@ -57,6 +57,7 @@ from ._options import (
     SyncTrigger,
 )
 from ._push import consumer_name
+from ._run_repository import StoredSyncFailure, SyncRunRepository
 from ._runs import IntegrationSyncStatus, ObjectMapping, SyncRunService
 from ._service import (
     RegistryTargetResolver,
@@ -93,6 +94,7 @@ __all__ = [
     "ReportObject",
     "ReportPage",
     "ReportRequest",
+    "StoredSyncFailure",
     "SyncCounters",
     "SyncCursorRow",
     "SyncEngine",
@@ -111,6 +113,7 @@ __all__ = [
     "SyncResult",
     "SyncRun",
     "SyncRunError",
+    "SyncRunRepository",
     "SyncRunRow",
     "SyncRunService",
     "SyncService",

@@ -13,11 +13,18 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from leadbridge import LeadBridgeError, Scope, ValidationError
-from leadbridge.contacts import CORE_FIELDS, FieldSpec, FieldType
+from leadbridge.contacts import (
+    CORE_FIELDS,
+    ContactKeyset,
+    ContactQuery,
+    ContactSort,
+    FieldSpec,
+    FieldType,
+)
+from leadbridge.contacts import Contact as CoreContact
 
 from .._context import GatewayContext
 from .._errors import BadUserInputError
-from .._repository import ContactCriteria, ContactSort, Keyset, sort_value
 from ._auth import RequireScope
 from ._common import IntRange, OrderDirection, UserError, camel, user_error
 from ._relay import (
@@ -105,23 +112,23 @@ class Contact(Node):
     values: strawberry.Private[dict[str, Any]]
 
     @classmethod
-    def build(cls, row: Any, tags: Sequence[str]) -> Contact:
-        """From a database row or a core :class:`leadbridge.Contact`, with its tags."""
+    def build(cls, contact: CoreContact, tags: Sequence[str]) -> Contact:
+        """From a core :class:`leadbridge.Contact`, with its tags."""
         return cls(
-            id=strawberry.ID(encode_id("Contact", row.id)),
-            pk=row.id,
-            email=row.email,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            company=row.company,
-            phone=row.phone,
-            city=row.city,
-            country=row.country,
-            points=row.points,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            last_active_at=row.last_active_at,
-            values=row.fields or {},
+            id=strawberry.ID(encode_id("Contact", contact.id)),
+            pk=contact.id,
+            email=contact.email,
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            company=contact.company,
+            phone=contact.phone,
+            city=contact.city,
+            country=contact.country,
+            points=contact.points,
+            created_at=contact.created_at,
+            updated_at=contact.updated_at,
+            last_active_at=contact.last_active_at,
+            values=contact.fields,
             tags=list(tags),
         )
 
@@ -226,13 +233,13 @@ class ContactOrder:
     direction: OrderDirection = OrderDirection.ASC
 
 
-def _criteria(f: ContactFilter | None) -> ContactCriteria:
+def _query(f: ContactFilter | None) -> ContactQuery:
     if f is None:
-        return ContactCriteria()
+        return ContactQuery()
     since = f.updated_since
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    return ContactCriteria(
+    return ContactQuery(
         email=f.email,
         search=f.search,
         tag=f.tag,
@@ -243,9 +250,9 @@ def _criteria(f: ContactFilter | None) -> ContactCriteria:
     )
 
 
-async def _count(ctx: GatewayContext, criteria: ContactCriteria) -> int:
+async def _count(ctx: GatewayContext, query: ContactQuery) -> int:
     async with ctx.reads.session() as session:
-        return await ctx.services.contacts.count(session, criteria)
+        return await ctx.services.contacts.count(session, query)
 
 
 def _fits(value: Any, sort: ContactSort) -> bool:
@@ -261,14 +268,18 @@ def _fits(value: Any, sort: ContactSort) -> bool:
     return 0 <= value <= MAX_PK
 
 
+def _cursor(order_key: str, keyset: ContactKeyset) -> str:
+    return encode_cursor(order_key, keyset.value, keyset.id)
+
+
 async def build_contacts(
-    ctx: GatewayContext, rows: Sequence[Any | None], *, tags: bool = True
+    ctx: GatewayContext, contacts: Sequence[CoreContact | None], *, tags: bool = True
 ) -> list[Contact | None]:
-    """Contacts from rows, their tags read in one batch (``tags=False``: not asked for)."""
-    found = [r.id for r in rows if r is not None]
+    """Contact nodes, their tags read in one batch (``tags=False``: not asked for)."""
+    found = [c.id for c in contacts if c is not None]
     names = await ctx.loaders.tags.load_many(found) if tags and found else [[] for _ in found]
     by_id = dict(zip(found, names, strict=True))
-    return [Contact.build(r, by_id[r.id]) if r is not None else None for r in rows]
+    return [Contact.build(c, by_id[c.id]) if c is not None else None for c in contacts]
 
 
 async def _load_contact_nodes(ctx: GatewayContext, pks: Sequence[int]) -> list[Contact | None]:
@@ -306,27 +317,29 @@ class ContactsQuery:
         sort = ContactSort(order.field.value)
         descending = order.direction is OrderDirection.DESC
         order_key = f"{order.field.name}:{order.direction.name}"
-        keyset = Keyset(*decode_cursor(after, order_key)) if after is not None else None
+        keyset = ContactKeyset(*decode_cursor(after, order_key)) if after is not None else None
         if keyset is not None and not _fits(keyset.value, sort):
             raise BadUserInputError(f"`after`: {after!r} is not a cursor this API issued")
-        criteria = _criteria(filter)
-        repo = info.context.services.contacts
-        reads = info.context.reads
-        async with reads.session() as session:
-            rows, has_next = await repo.page(session, criteria, sort, descending, first, keyset)
+        query = _query(filter)
         wanted = node_fields(info)
-        tags: dict[int, list[str]] = {}
-        if "tags" in wanted and rows:
-            async with reads.session() as session:
-                tags = await repo.tags_by_contact(session, [r.id for r in rows])
+        async with info.context.reads.session() as session:
+            contacts, has_next = await info.context.services.contacts.page(
+                session,
+                query,
+                sort=sort,
+                descending=descending,
+                limit=first,
+                after=keyset,
+                with_tags="tags" in wanted,
+            )
         if "customFields" in wanted:
             await info.context.loaders.custom_fields()
         return connection(
-            [Contact.build(r, tags.get(r.id, ())) for r in rows],
-            [encode_cursor(order_key, sort_value(r, sort), r.id) for r in rows],
+            [Contact.build(c, c.tags) for c in contacts],
+            [_cursor(order_key, sort.keyset(c)) for c in contacts],
             has_next=has_next,
             after=after,
-            count=lambda: _count(info.context, criteria),
+            count=lambda: _count(info.context, query),
         )
 
     @strawberry.field(extensions=_READ, description="One contact, by `id` or by `email`.")
@@ -336,11 +349,11 @@ class ContactsQuery:
         if (id is None) == (email is None):
             raise BadUserInputError("give exactly one of `id` and `email`")
         if id is not None:
-            row = await info.context.loaders.contact.load(decode_int_id(id, "Contact"))
+            found = await info.context.loaders.contact.load(decode_int_id(id, "Contact"))
         else:
             assert email is not None
-            row = await info.context.loaders.contact_by_email.load(email)
-        return (await build_contacts(info.context, [row]))[0]
+            found = await info.context.loaders.contact_by_email.load(email)
+        return (await build_contacts(info.context, [found]))[0]
 
     @strawberry.field(extensions=_READ, description="Definitions of the custom contact fields.")
     async def custom_fields(self, info: Ctx) -> list[CustomField]:

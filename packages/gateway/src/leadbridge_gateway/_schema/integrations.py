@@ -14,7 +14,6 @@ from typing import Any
 
 import pydantic
 import strawberry
-from sqlalchemy import func, select
 from strawberry.extensions import FieldExtension
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -29,12 +28,7 @@ from leadbridge.integrations import (
     LoadedIntegration,
     ObjectSpec,
 )
-from leadbridge.sync import (
-    IntegrationSyncStatus,
-    SyncErrorRow,
-    SyncRunRow,
-    SyncStatus,
-)
+from leadbridge.sync import IntegrationSyncStatus, StoredSyncFailure, SyncStatus
 from leadbridge.sync import SyncRun as CoreSyncRun
 
 from .._context import GatewayContext
@@ -90,18 +84,20 @@ class SyncObjectError:
     )
 
     @classmethod
-    def build(cls, row: SyncErrorRow) -> SyncObjectError:
-        contact = row.contact_id
+    def build(cls, stored: StoredSyncFailure) -> SyncObjectError:
+        failure = stored.failure
+        contact = failure.contact_id
+        assert failure.created_at is not None  # a stored failure has its time
         return cls(
-            direction=row.direction,
-            object=row.object,
-            message=row.message,
-            integration_id=row.integration_id,
+            direction=failure.direction,
+            object=failure.object,
+            message=failure.message,
+            integration_id=failure.integration_id,
             contact_id=strawberry.ID(encode_id("Contact", contact)) if contact else None,
-            field=row.field,
-            skipped=row.skipped,
-            created_at=row.created_at,
-            resolved_at=row.resolved_at,
+            field=failure.field,
+            skipped=failure.skipped,
+            created_at=failure.created_at,
+            resolved_at=failure.resolved_at,
         )
 
 
@@ -155,41 +151,24 @@ class SyncRun(Node):
             api_calls=c.api_calls,
         )
 
-    @classmethod
-    def from_row(cls, row: SyncRunRow) -> SyncRun:
-        return cls.build(CoreSyncRun.from_row(row))
-
     @strawberry.field(description="The objects the run could not sync, newest first.")
     async def errors(
         self, info: Ctx, first: int = DEFAULT_PAGE, after: str | None = None
     ) -> Connection[SyncObjectError]:
         check_first(first)
         start = decode_cursor(after, _ERRORS_ORDER)[1] if after is not None else None
-        stmt = (
-            select(SyncErrorRow)
-            .where(SyncErrorRow.run_id == self.pk)
-            .order_by(SyncErrorRow.id.desc())
-            .limit(first + 1)
-        )
-        if start is not None:
-            stmt = stmt.where(SyncErrorRow.id < start)
+        runs = info.context.services.sync_runs
         async with info.context.reads.session() as session:
-            rows = list((await session.scalars(stmt)).all())
-        page = rows[:first]
+            page, has_next = await runs.error_page(session, self.pk, limit=first, before=start)
 
         async def count() -> int:
             async with info.context.reads.session() as session:
-                total = await session.scalar(
-                    select(func.count())
-                    .select_from(SyncErrorRow)
-                    .where(SyncErrorRow.run_id == self.pk)
-                )
-            return int(total or 0)
+                return await runs.error_count(session, self.pk)
 
         return connection(
-            [SyncObjectError.build(r) for r in page],
-            [encode_cursor(_ERRORS_ORDER, r.id, r.id) for r in page],
-            has_next=len(rows) > first,
+            [SyncObjectError.build(e) for e in page],
+            [encode_cursor(_ERRORS_ORDER, e.id, e.id) for e in page],
+            has_next=has_next,
             after=after,
             count=count,
         )
@@ -448,12 +427,12 @@ async def mappings_of(ctx: GatewayContext, contact_pk: int) -> list[IntegrationM
     await ctx.require(Scope.INTEGRATIONS_READ, "Contact.integrationMappings")
     return [
         IntegrationMapping(
-            integration=r.integration,
-            object=r.object,
-            external_id=r.integration_id,
-            last_synced_at=r.last_synced_at,
+            integration=m.integration,
+            object=m.object,
+            external_id=m.integration_id,
+            last_synced_at=m.last_synced_at,
         )
-        for r in await ctx.loaders.mappings.load(contact_pk)
+        for m in await ctx.loaders.mappings.load(contact_pk)
     ]
 
 

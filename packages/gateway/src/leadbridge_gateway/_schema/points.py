@@ -10,14 +10,12 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from sqlalchemy import func, select
 from strawberry.extensions import FieldExtension
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from leadbridge import LeadBridgeError, NotFoundError, Scope, ValidationError
 from leadbridge.points import PointAction as CorePointAction
-from leadbridge.points import PointChangeRow
 
 from .._context import GatewayContext
 from .._errors import BadUserInputError
@@ -93,8 +91,8 @@ class PointAction(Node):
 
 async def group_scores_of(ctx: GatewayContext, contact_pk: int) -> list[GroupScore]:
     """``Contact.groupScores``, batched per request."""
-    rows = await ctx.loaders.group_scores.load(contact_pk)
-    return [GroupScore(group=r.name, points=r.points) for r in rows]
+    scores = await ctx.loaders.group_scores.load(contact_pk)
+    return [GroupScore(group=s.group, points=s.points) for s in scores]
 
 
 async def history_of(
@@ -108,12 +106,7 @@ async def history_of(
 
     async def count() -> int:
         async with ctx.reads.session() as session:
-            total = await session.scalar(
-                select(func.count())
-                .select_from(PointChangeRow)
-                .where(PointChangeRow.contact_id == contact_pk)
-            )
-        return int(total or 0)
+            return await ctx.services.points.change_count(session, contact_pk)
 
     return connection(
         [

@@ -13,10 +13,11 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from leadbridge import LeadBridgeError, NotFoundError, Scope, ValidationError
+from leadbridge.contacts import ContactKeyset, ContactQuery
+from leadbridge.segments import Segment as CoreSegment
 
 from .._context import GatewayContext
 from .._errors import BadUserInputError
-from .._repository import ContactCriteria, ContactSort, Keyset
 from ._auth import RequireScope
 from ._common import UserError, camel, user_error
 from ._relay import (
@@ -62,21 +63,21 @@ class Segment(Node):
     pk: strawberry.Private[int]
 
     @classmethod
-    def build(cls, row: Any) -> Segment:
-        """From a database row or a core :class:`leadbridge.segments.Segment`."""
+    def build(cls, segment: CoreSegment) -> Segment:
+        """From a core :class:`leadbridge.segments.Segment`."""
         return cls(
-            id=strawberry.ID(encode_id("Segment", row.id)),
-            pk=row.id,
-            name=row.name,
-            alias=row.alias,
-            description=row.description,
-            is_published=row.is_published,
-            filters=list(row.filters or []),  # type: ignore[arg-type]
-            member_count=row.member_count,
-            last_built_at=row.last_built_at,
-            build_seconds=row.build_seconds,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
+            id=strawberry.ID(encode_id("Segment", segment.id)),
+            pk=segment.id,
+            name=segment.name,
+            alias=segment.alias,
+            description=segment.description,
+            is_published=segment.is_published,
+            filters=list(segment.filters),  # type: ignore[arg-type]
+            member_count=segment.member_count,
+            last_built_at=segment.last_built_at,
+            build_seconds=segment.build_seconds,
+            created_at=segment.created_at,
+            updated_at=segment.updated_at,
         )
 
     @strawberry.field(description="The stored members, by contact ID (needs `contacts:read`).")
@@ -87,22 +88,20 @@ class Segment(Node):
         check_first(first)
         # Ordered by id: the cursor's id is its sort value too.
         start = decode_cursor(after, _MEMBERS_ORDER)[1] if after is not None else None
-        keyset = Keyset(start, start) if start is not None else None
-        criteria = ContactCriteria(segment=self.alias)
-        repo = info.context.services.contacts
+        keyset = ContactKeyset(start, start) if start is not None else None
+        query = ContactQuery(segment=self.alias)
+        contacts = info.context.services.contacts
         async with info.context.reads.session() as session:
-            rows, has_next = await repo.page(
-                session, criteria, ContactSort.ID, False, first, keyset
-            )
-        nodes = await build_contacts(info.context, rows, tags="tags" in node_fields(info))
+            page, has_next = await contacts.page(session, query, limit=first, after=keyset)
+        nodes = await build_contacts(info.context, page, tags="tags" in node_fields(info))
 
         async def count() -> int:
             async with info.context.reads.session() as session:
-                return await repo.count(session, criteria)
+                return await contacts.count(session, query)
 
         return connection(
             [n for n in nodes if n is not None],
-            [encode_cursor(_MEMBERS_ORDER, r.id, r.id) for r in rows],
+            [encode_cursor(_MEMBERS_ORDER, c.id, c.id) for c in page],
             has_next=has_next,
             after=after,
             count=count,
@@ -116,8 +115,8 @@ async def segments_of(ctx: GatewayContext, contact_pk: int) -> list[Segment]:
 
 
 async def _load_segment_nodes(ctx: GatewayContext, pks: Sequence[int]) -> list[Segment | None]:
-    rows = await ctx.loaders.segment.load_many(pks)
-    return [Segment.build(r) if r is not None else None for r in rows]
+    found = await ctx.loaders.segment.load_many(pks)
+    return [Segment.build(s) if s is not None else None for s in found]
 
 
 register_node(NodeKind("Segment", Scope.SEGMENTS_READ, _load_segment_nodes))
@@ -140,17 +139,17 @@ class SegmentsQuery:
     ) -> Connection[Segment]:
         check_first(first)
         start = decode_cursor(after, _SEGMENTS_ORDER)[1] if after is not None else None
-        repo = info.context.services.contacts
+        segments = info.context.services.segments
         async with info.context.reads.session() as session:
-            rows, has_next = await repo.segment_page(session, first, start)
+            page, has_next = await segments.page(session, limit=first, after=start)
 
         async def count() -> int:
             async with info.context.reads.session() as session:
-                return await repo.segment_count(session)
+                return await segments.count(session)
 
         return connection(
-            [Segment.build(r) for r in rows],
-            [encode_cursor(_SEGMENTS_ORDER, r.id, r.id) for r in rows],
+            [Segment.build(s) for s in page],
+            [encode_cursor(_SEGMENTS_ORDER, s.id, s.id) for s in page],
             has_next=has_next,
             after=after,
             count=count,
@@ -163,8 +162,8 @@ class SegmentsQuery:
         if (id is None) == (alias is None):
             raise BadUserInputError("give exactly one of `id` and `alias`")
         if id is not None:
-            row = await info.context.loaders.segment.load(decode_int_id(id, "Segment"))
-            return Segment.build(row) if row is not None else None
+            found = await info.context.loaders.segment.load(decode_int_id(id, "Segment"))
+            return Segment.build(found) if found is not None else None
         assert alias is not None
         try:
             return Segment.build(await info.context.services.segment_service.get_by_alias(alias))

@@ -13,12 +13,11 @@ from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import func, select
 from strawberry.extensions import FieldExtension
 from strawberry.types import Info
 
 from leadbridge import LeadBridgeError, NotFoundError, Scope
-from leadbridge.sync import SyncLockedError, SyncOptions, SyncRunRow, SyncStatus
+from leadbridge.sync import SyncLockedError, SyncOptions, SyncStatus
 
 from .._context import GatewayContext
 from .._errors import BadUserInputError
@@ -46,8 +45,8 @@ PROGRESS_INTERVAL = 0.2
 
 async def _runs_by_id(ctx: GatewayContext, pks: Sequence[int]) -> dict[int, SyncRun]:
     async with ctx.reads.session() as session:
-        rows = (await session.scalars(select(SyncRunRow).where(SyncRunRow.id.in_(pks)))).all()
-    return {r.id: SyncRun.from_row(r) for r in rows}
+        found = await ctx.services.sync_runs.by_ids(session, pks)
+    return {pk: SyncRun.build(run) for pk, run in found.items()}
 
 
 async def _load_run_nodes(ctx: GatewayContext, pks: Sequence[int]) -> list[SyncRun | None]:
@@ -74,29 +73,21 @@ class SyncQuery:
     ) -> Connection[SyncRun]:
         check_first(first)
         start = decode_cursor(after, _RUNS_ORDER)[1] if after is not None else None
-        where = []
-        if integration is not None:
-            where.append(SyncRunRow.integration == integration)
-        if status is not None:
-            where.append(SyncRunRow.status == SyncStatus(status).value)
-        stmt = select(SyncRunRow).where(*where).order_by(SyncRunRow.id.desc()).limit(first + 1)
-        if start is not None:
-            stmt = stmt.where(SyncRunRow.id < start)
+        wanted = SyncStatus(status) if status is not None else None
+        runs = info.context.services.sync_runs
         async with info.context.reads.session() as session:
-            rows = list((await session.scalars(stmt)).all())
-        page = rows[:first]
+            page, has_next = await runs.page(
+                session, integration=integration, status=wanted, limit=first, before=start
+            )
 
         async def count() -> int:
             async with info.context.reads.session() as session:
-                total = await session.scalar(
-                    select(func.count()).select_from(SyncRunRow).where(*where)
-                )
-            return int(total or 0)
+                return await runs.count(session, integration=integration, status=wanted)
 
         return connection(
-            [SyncRun.from_row(r) for r in page],
+            [SyncRun.build(r) for r in page],
             [encode_cursor(_RUNS_ORDER, r.id, r.id) for r in page],
-            has_next=len(rows) > first,
+            has_next=has_next,
             after=after,
             count=count,
         )
