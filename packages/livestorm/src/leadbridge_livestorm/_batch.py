@@ -12,7 +12,8 @@ from leadbridge.points import PointsService
 from leadbridge.sync import BatchSynced
 
 from ._exchange import INTEGRATION, PulledPerson
-from ._models import Event, Person, Session
+from ._models import Event, Session
+from ._records import PersonLike
 from ._store import LivestormStore, RegistrationChange
 
 
@@ -65,7 +66,7 @@ class LivestormBatchWriter:
         db = event.session
         events: dict[str, Event] = {}
         sessions: dict[str, Session] = {}
-        people: dict[str, list[Person]] = defaultdict(list)
+        people: dict[str, list[PersonLike]] = defaultdict(list)
         links: dict[str, dict[str, int]] = defaultdict(dict)
         for obj, contact_id in event.pairs:
             extra: Any = obj.extra

@@ -21,7 +21,8 @@ from leadbridge.db import chunked, dialect_insert, utcnow
 
 from ._errors import PersonSkippedError
 from ._mapping import event_values, registration_values, session_values
-from ._models import Event, Person, Session
+from ._models import Event, Session
+from ._records import PersonLike
 from ._tables import EventRow, RegistrationRow, SessionRow
 
 EVENTS = cast(Table, EventRow.__table__)
@@ -324,7 +325,7 @@ class LivestormStore:
     async def upsert_registrations(
         self,
         db: AsyncSession,
-        people: Iterable[Person],
+        people: Iterable[PersonLike],
         *,
         contact_ids: Mapping[str, int] | None = None,
         session_id: str | None = None,
