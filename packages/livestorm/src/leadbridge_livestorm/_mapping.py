@@ -71,7 +71,7 @@ def person_to_contact_fields(
     if person.last_name:
         fields["last_name"] = person.last_name
     mapping = (
-        dict(form_fields)
+        form_fields
         if isinstance(form_fields, Mapping)
         else {field_id: field_id for field_id in form_fields}
     )

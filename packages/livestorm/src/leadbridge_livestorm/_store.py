@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadbridge.db import chunked, dialect_insert, utcnow
+from leadbridge.db import chunked, dialect_insert, dialect_name, utcnow
 
 from ._errors import PersonSkippedError
 from ._mapping import event_values, registration_values, session_values
@@ -410,23 +410,27 @@ class LivestormStore:
         for key, row in wanted.items():
             before = stored.get(key)
             values = dict(row)
-            # A missing link or email never erases a stored one.
-            for keep in ("contact_id", "email"):
-                if before is not None and values.get(keep) is None:
-                    values[keep] = before[keep]
-            if before is not None:
+            if before is None:
+                changed = frozenset(c for c in REGISTRATION_COLUMNS if values.get(c) is not None)
+                after: Mapping[str, Any] = values  # the row as written (``synced_at`` too)
+            else:
+                # A missing link or email never erases a stored one.
+                for keep in ("contact_id", "email"):
+                    if values.get(keep) is None:
+                        values[keep] = before[keep]
                 if guard_stale and _older(values.get("updated_at"), before["updated_at"]):
                     result.stale += 1
                     continue
-                changed = frozenset(c for c in columns if before[c] != values.get(c))
-                if not changed:
+                # Compared as tuples first: most rows of a repeated pull are unchanged.
+                new = tuple(values.get(c) for c in columns)
+                old = tuple(before[c] for c in columns)
+                if new == old:
                     result.unchanged += 1
                     continue
-                after = {**before, **{c: values.get(c) for c in columns}}
-            else:
-                changed = frozenset(c for c in REGISTRATION_COLUMNS if values.get(c) is not None)
-                after = {c: values.get(c) for c in (*_REGISTRATION_KEY, *REGISTRATION_COLUMNS)}
-            writes.append({**values, "synced_at": now})
+                changed = frozenset(c for c, n, o in zip(columns, new, old, strict=True) if n != o)
+                after = {**before, **dict(zip(columns, new, strict=True))}
+            values["synced_at"] = now
+            writes.append(values)
             result.changes.append(
                 RegistrationChange(
                     session_id=key[0],
@@ -441,7 +445,8 @@ class LivestormStore:
                 )
             )
         if writes:
-            await self._upsert_registration_rows(db, writes, columns, guard_stale=guard_stale)
+            statement = _registration_upsert(db, tuple(columns), guard_stale)
+            await db.execute(statement, writes)
         return result
 
     async def _stored_registrations(
@@ -465,33 +470,6 @@ class LivestormStore:
                 if key in wanted:
                     stored[key] = dict(row)
         return stored
-
-    async def _upsert_registration_rows(
-        self,
-        db: AsyncSession,
-        writes: Sequence[Mapping[str, Any]],
-        columns: Sequence[str],
-        *,
-        guard_stale: bool,
-    ) -> None:
-        insert = dialect_insert(db, REGISTRATIONS)
-        table = REGISTRATIONS.c
-        set_: dict[str, Any] = {c: insert.excluded[c] for c in (*columns, "synced_at")}
-        for keep in ("contact_id", "email"):
-            if keep in set_:
-                set_[keep] = func.coalesce(insert.excluded[keep], table[keep])
-        where = None
-        if guard_stale:
-            # The same guard in SQL, for a concurrent writer that got in between.
-            where = or_(
-                table.updated_at.is_(None),
-                insert.excluded.updated_at.is_(None),
-                table.updated_at <= insert.excluded.updated_at,
-            )
-        statement = insert.on_conflict_do_update(
-            index_elements=list(_REGISTRATION_KEY), set_=set_, where=where
-        )
-        await db.execute(statement, list(writes))
 
     async def registered(
         self,
@@ -527,3 +505,34 @@ class LivestormStore:
 
 def _older(new: datetime | None, stored: datetime | None) -> bool:
     return new is not None and stored is not None and new < stored
+
+
+#: The registrations' upserts by (backend, columns, stale guard): built once each.
+_UPSERTS: dict[tuple[str, tuple[str, ...], bool], Any] = {}
+
+
+def _registration_upsert(db: AsyncSession, columns: tuple[str, ...], guard_stale: bool) -> Any:
+    """The registrations' multi-row ``INSERT … ON CONFLICT DO UPDATE`` (building it costs
+    more than writing a page's rows, so it is kept)."""
+    key = (dialect_name(db), columns, guard_stale)
+    statement = _UPSERTS.get(key)
+    if statement is not None:
+        return statement
+    insert = dialect_insert(db, REGISTRATIONS)
+    table = REGISTRATIONS.c
+    set_: dict[str, Any] = {c: insert.excluded[c] for c in (*columns, "synced_at")}
+    for keep in ("contact_id", "email"):
+        if keep in set_:
+            set_[keep] = func.coalesce(insert.excluded[keep], table[keep])
+    where = None
+    if guard_stale:
+        # The stale guard again in SQL, for a concurrent writer that got in between.
+        where = or_(
+            table.updated_at.is_(None),
+            insert.excluded.updated_at.is_(None),
+            table.updated_at <= insert.excluded.updated_at,
+        )
+    statement = _UPSERTS[key] = insert.on_conflict_do_update(
+        index_elements=list(_REGISTRATION_KEY), set_=set_, where=where
+    )
+    return statement
