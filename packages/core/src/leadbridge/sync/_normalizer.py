@@ -77,7 +77,7 @@ class ValueNormalizer:
                 value = value.split("|")
             return normalize_value(spec, value)
 
-        return _typed(kind, spec.max_length, nulls, convert, spec)
+        return _typed(spec, nulls, convert)
 
 
 #: Types whose values a source sends as text: a ``str`` goes straight to the type's rule.
@@ -85,14 +85,11 @@ _TEXTUAL = frozenset({FieldType.EMAIL, FieldType.URL, FieldType.PHONE, FieldType
 
 
 def _typed(
-    kind: FieldType,
-    limit: int | None,
-    nulls: frozenset[Any],
-    convert: Callable[[Any], Any],
-    spec: FieldSpec,
+    spec: FieldSpec, nulls: frozenset[Any], convert: Callable[[Any], Any]
 ) -> Callable[[Any], Any]:
     """The converter of one field, chosen once by its type: the value a source usually sends
     (already a ``str``, ``int`` or ``bool``) takes a short path, anything else ``convert``."""
+    kind, limit = spec.type, spec.max_length
     if kind is FieldType.TEXT:
         # The hot path of most pulls: plain text, no conversion beyond trimming.
         def text(value: Any) -> Any:
