@@ -255,9 +255,7 @@ class LivestormStore:
                 continue
             writes.append({**values, "synced_at": now})
         if writes:
-            insert = dialect_insert(db, table)
-            set_ = {c: insert.excluded[c] for c in (*columns, "synced_at")}
-            await db.execute(insert.on_conflict_do_update(index_elements=["id"], set_=set_), writes)
+            await db.execute(_upsert_by_id(db, table, tuple(columns)), writes)
         return result
 
     async def ensure_session(
@@ -507,14 +505,26 @@ def _older(new: datetime | None, stored: datetime | None) -> bool:
     return new is not None and stored is not None and new < stored
 
 
-#: The registrations' upserts by (backend, columns, stale guard): built once each.
-_UPSERTS: dict[tuple[str, tuple[str, ...], bool], Any] = {}
+#: Upsert statements by (backend, table, columns, stale guard): built once each (building one
+#: costs more than writing a page's rows with it).
+_UPSERTS: dict[tuple[str, str, tuple[str, ...], bool], Any] = {}
+
+
+def _upsert_by_id(db: AsyncSession, table: Table, columns: tuple[str, ...]) -> Any:
+    """The multi-row ``INSERT … ON CONFLICT (id) DO UPDATE`` of events or sessions."""
+    key = (dialect_name(db), table.name, columns, False)
+    statement = _UPSERTS.get(key)
+    if statement is None:
+        insert = dialect_insert(db, table)
+        set_ = {c: insert.excluded[c] for c in (*columns, "synced_at")}
+        statement = _UPSERTS[key] = insert.on_conflict_do_update(index_elements=["id"], set_=set_)
+    return statement
 
 
 def _registration_upsert(db: AsyncSession, columns: tuple[str, ...], guard_stale: bool) -> Any:
-    """The registrations' multi-row ``INSERT … ON CONFLICT DO UPDATE`` (building it costs
-    more than writing a page's rows, so it is kept)."""
-    key = (dialect_name(db), columns, guard_stale)
+    """The registrations' multi-row ``INSERT … ON CONFLICT DO UPDATE``; a missing link or
+    email never erases a stored one."""
+    key = (dialect_name(db), REGISTRATIONS.name, columns, guard_stale)
     statement = _UPSERTS.get(key)
     if statement is not None:
         return statement
