@@ -11,7 +11,9 @@ attendance rows, point actions. ``n`` is the people objects (registrations) the 
 Floor: the same pages (the sessions, the events, each session's people, 50 a page) read
 with a bare ``httpx.AsyncClient`` loop and json-decoded, nothing else, against the same server.
 Targets (full, SQLite): ratio to floor ≤ 2.5; ``api_calls`` (what the run
-counted) equal to ``pages_needed`` (computed from what the fake holds), no more.
+counted) equal to ``pages_needed`` (computed from what the fake holds), no more. Beside the
+wall-clock ratio, ``cpu_ratio_to_floor`` compares this process's CPU seconds of the sync and of
+the floor (``benchmarks._cpu``): steadier than wall time on a loaded machine.
 
 Rate-limited: a second sync, of a smaller workspace (``LIMITED_SCALES``; full: 2,500 people,
 the first sync issue #15 measured), against a fake with its burst limit on (at most 5 requests
@@ -39,6 +41,7 @@ from leadbridge.sync import SyncOptions, SyncStatus
 from leadbridge_livestorm.testing import Workspace, generate_workspace
 
 from ._common import peak_rss_mb, result
+from ._cpu import cpu_figures
 from ._sync_common import close, open_container
 
 #: (events, sessions per event, people): full is the size issue #8 names.
@@ -114,8 +117,8 @@ class FakeServer:
                 pipe.close()
 
 
-async def bare_floor(base_url: str, token: str) -> tuple[float, int, int]:
-    """Read the same pages with a bare httpx loop; ``(seconds, calls, people)``."""
+async def bare_floor(base_url: str, token: str) -> tuple[float, float, int, int]:
+    """Read the same pages with a bare httpx loop; ``(seconds, CPU seconds, calls, people)``."""
     headers = {"Authorization": token, "Accept": "application/vnd.api+json"}
     calls = people = 0
     async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
@@ -135,13 +138,13 @@ async def bare_floor(base_url: str, token: str) -> tuple[float, int, int]:
                 number = document["meta"]["next_page"]
             return items
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         sessions = await walk("/sessions")
         await walk("/events")
         for session in sessions:
             people += len(await walk(f"/sessions/{session['id']}/people"))
-        seconds = time.perf_counter() - started
-    return seconds, calls, people
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return seconds, cpu, calls, people
 
 
 async def _run(db: str, scale: str, database_url: str) -> dict[str, Any]:
@@ -155,7 +158,7 @@ async def _run(db: str, scale: str, database_url: str) -> dict[str, Any]:
     container = await open_container(database_url)
     fake = FakeServer(SEED, events, sessions_per_event, people)
     try:
-        floor, floor_calls, floor_people = await bare_floor(fake.base_url, fake.token)
+        floor, floor_cpu, floor_calls, floor_people = await bare_floor(fake.base_url, fake.token)
         if (floor_calls, floor_people) != (needed, registrations):
             raise RuntimeError(
                 f"livestorm_sync: the floor read {floor_calls} pages and {floor_people} "
@@ -173,9 +176,9 @@ async def _run(db: str, scale: str, database_url: str) -> dict[str, Any]:
             enabled=True,
         )
         fake.reset_calls()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         outcome = await container.sync_service().start("livestorm")
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         served, _throttled, _span = fake.close()
         rss = peak_rss_mb()
         contacts = len(workspace.unique_emails())
@@ -204,6 +207,7 @@ async def _run(db: str, scale: str, database_url: str) -> dict[str, Any]:
         pages_needed=needed,
         api_calls_equal_pages_needed=c.api_calls == needed == served,
         floor_rate_per_s=round(registrations / floor),
+        **cpu_figures(cpu, floor_cpu),
         **limited,
     )
 

@@ -25,6 +25,7 @@ from leadbridge.sync import (
 )
 
 from ._common import result
+from ._cpu import cpu_figures
 from ._sync_common import (
     FIELDS,
     INTEGRATION,
@@ -43,9 +44,9 @@ async def _change_all(container: Any, n: int, tag: str) -> None:
     await container.contact_service().bulk_upsert(rows, source="internal")
 
 
-async def _floor(container: Any, remote: Any, position: int) -> float:
+async def _floor(container: Any, remote: Any, position: int) -> tuple[float, float]:
     cc, c, m = ContactChangeRow, ContactRow, SyncObjectMappingRow
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     async with container.session_factory()() as session:
         rows = (
             await session.execute(
@@ -76,7 +77,7 @@ async def _floor(container: Any, remote: Any, position: int) -> float:
             .values(last_synced_at=now),
             [{"iid": iid} for _c, _v, iid in rows],
         )
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 async def _run(db: str, scale: str, database_url: str) -> dict[str, Any]:
@@ -90,18 +91,18 @@ async def _run(db: str, scale: str, database_url: str) -> dict[str, Any]:
         assert pulled.status is SyncStatus.SUCCEEDED and pulled.counters.created == n
 
         await _change_all(container, n, "Pushed")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         outcome = await engine.run(remote.exchange(), manual, SyncOptions(push_only=True))
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         if outcome.status is not SyncStatus.SUCCEEDED or outcome.counters.pushed != n:
             raise RuntimeError(f"sync_push: unexpected outcome {outcome.to_dict()}")
 
         position = await container.change_log_service().position(consumer_name(INTEGRATION))
         await _change_all(container, n, "Floor")
-        floor = await _floor(container, remote, position)
+        floor, floor_cpu = await _floor(container, remote, position)
     finally:
         await close(container)
-    return result("sync_push", db, n, seconds, floor)
+    return result("sync_push", db, n, seconds, floor, **cpu_figures(cpu, floor_cpu))
 
 
 def run(db: str, scale: str, database_url: str) -> dict[str, Any]:

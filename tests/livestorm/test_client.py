@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import json
 import math
 import threading
 import time
@@ -33,6 +34,7 @@ from leadbridge_livestorm import (
     LivestormPermissionError,
     LivestormUnavailableError,
     LivestormValidationError,
+    PersonRecord,
     QuotaReserveReachedError,
     QuotaState,
     Registrant,
@@ -588,3 +590,85 @@ async def test_the_quota_reserve_applies_under_either_header_spelling(
             assert client.quota.monthly_remaining == 500
             with pytest.raises(QuotaReserveReachedError):
                 await client.ping()
+
+
+# -- people pages: the strict decode and the tolerant parse ------------------------------------
+
+
+class _FixedPages(http.server.BaseHTTPRequestHandler):
+    """Serves ``pages[path]`` as the JSON:API body of any GET of that path."""
+
+    pages: dict[str, bytes]
+
+    def do_GET(self) -> None:
+        body = self.pages[self.path.split("?")[0]]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.api+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _person(person_id: str, **attributes: object) -> dict[str, object]:
+    detail = {
+        "session_id": "s1",
+        "event_id": "e1",
+        "created_at": 1720628127,
+        "attended": True,
+        "fields": [{"id": "company", "value": "Acme", "custom": True, "novel": 1}],
+        "brand_new_detail": {"x": 1},
+    }
+    return {
+        "id": person_id,
+        "type": "people",
+        "attributes": {
+            "email": f"{person_id}@example.com",
+            "registrant_detail": detail,
+            "messages_count": 1,
+            "updated_at": 1720628200,
+            "novelty": [1],
+            **attributes,
+        },
+        "relationships": {"session": {"data": {"type": "sessions", "id": "s1"}}},
+    }
+
+
+async def test_people_pages_with_unknown_attributes_and_odd_types_still_read() -> None:
+    meta = {"current_page": 0, "next_page": None, "record_count": 2}
+    clean = {"data": [_person("p1"), _person("p2")], "meta": meta, "jsonapi": {"v": 1}}
+    odd = {"data": [_person("p3", messages_count=2.5), _person("p4", email=["x"])], "meta": meta}
+    handler = type(
+        "Handler",
+        (_FixedPages,),
+        {
+            "pages": {
+                "/sessions/s1/people": json.dumps(clean).encode(),
+                "/sessions/s2/people": json.dumps(odd).encode(),
+            }
+        },
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        async with LivestormClient(api_token="t", base_url=url) as client:
+            read = await client.session_people("s1").all()
+            pages = [page async for page in client.session_people("s2").pages()]
+    finally:
+        server.shutdown()
+        server.server_close()
+    # Unknown attributes never fail a page: decoded straight into records.
+    assert [type(p) for p in read] == [PersonRecord, PersonRecord]
+    assert [p.email for p in read] == ["p1@example.com", "p2@example.com"]
+    first = read[0].registrant_detail
+    assert first is not None and first.value("company") == "Acme" and first.attended
+    assert read[0].updated_at == datetime(2024, 7, 10, 16, 16, 40, tzinfo=UTC)
+    # Odd types: the page is parsed tolerantly; a readable person is kept (a fractional
+    # count rounds), an unreadable one is skipped with a reason, never the page.
+    (page,) = pages
+    assert [(p.id, p.messages_count) for p in page.items] == [("p3", 2)]
+    assert [s.id for s in page.skipped] == ["p4"] and "email" in page.skipped[0].reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,12 +19,16 @@ from leadbridge_livestorm import (
     Organization,
     Page,
     Person,
+    PersonRecord,
     QuotaState,
     Registrant,
     Session,
     TaskOutcome,
     Webhook,
+    decode_people_page,
     parse_timestamp,
+    person_to_contact_fields,
+    registration_values,
     sign_webhook,
     signature_header_value,
     to_timestamp,
@@ -381,3 +386,69 @@ def test_bulk_tasks_of_unknown_shape_prove_nothing(tasks: list[Any]) -> None:
     bulk = _bulk(tasks, "a@x.co")
     ((_person, outcome, _task),) = bulk.outcomes()
     assert outcome is TaskOutcome.UNKNOWN
+
+
+# -- people pages decoded straight from the bytes ---------------------------------------------
+
+
+def _people_page(*people: dict[str, Any], **extra: Any) -> bytes:
+    meta = {"current_page": 0, "next_page": None, "record_count": len(people), "page_count": 1}
+    return json.dumps({"data": list(people), "meta": meta, **extra}).encode()
+
+
+def test_a_people_page_with_unknown_attributes_decodes_into_records() -> None:
+    person = {
+        **PERSON,
+        "some_top_level_novelty": {"nested": [1, 2]},
+        "attributes": {
+            **PERSON["attributes"],
+            "brand_new": 1,
+            "replay_view_detail": {"watched_at": 1720628200, "device": "tv"},
+        },
+        "relationships": {"session": {"data": {"type": "sessions", "id": "s1"}}, "odd": 5},
+        "links": {"self": "https://api.livestorm.co/v1/people/x"},
+    }
+    page = decode_people_page(_people_page(person, jsonapi={"version": "1.0"}))
+
+    assert page is not None
+    assert page.skipped == () and page.meta.record_count == 1
+    (record,) = page.items
+    assert isinstance(record, PersonRecord)
+    model = Person.model_validate(person)
+    # The record reads as the model does, and maps to the same contact and row.
+    assert registration_values(record) == registration_values(model)
+    assert person_to_contact_fields(record) == person_to_contact_fields(model)
+    assert (record.created_at, record.updated_at) == (model.created_at, model.updated_at)
+    assert record.replay_view_detail is not None
+    assert record.replay_view_detail.watched_at == datetime(2024, 7, 10, 16, 16, 40, tzinfo=UTC)
+    detail = record.registrant_detail
+    assert detail is not None and model.registrant_detail is not None
+    assert detail.answers == model.registrant_detail.answers
+    assert detail.custom_answers == {"company": "Acme"}
+    assert (detail.attendance_rate, detail.attendance_duration) == (85, 2550)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"messages_count": 2.5},  # a fraction where a count is expected
+        {"questions_count": "1"},  # a numeric string
+        {"created_at": "1720628127"},  # a time as text
+        {"created_at": 10**15},  # a time no datetime holds
+        {"email": 42},  # a wrong type: that person is unreadable
+    ],
+)
+def test_a_people_page_with_odd_types_goes_the_tolerant_way(odd: dict[str, Any]) -> None:
+    person = {**PERSON, "attributes": {**PERSON["attributes"], **odd}}
+    content = _people_page(person, PERSON | {"id": "second"})
+
+    assert decode_people_page(content) is None  # the strict decode declines the page
+    page = Page.parse(json.loads(content), Person)  # … and the tolerant parse reads it
+    assert "second" in [p.id for p in page.items]
+    assert len(page.items) + len(page.skipped) == 2
+
+
+def test_a_person_of_another_type_is_not_decoded_as_a_person() -> None:
+    assert decode_people_page(_people_page({**PERSON, "type": "sessions"})) is None
+    assert decode_people_page(b'{"data": {"id": "x"}}') is None
+    assert decode_people_page(b"<html>") is None

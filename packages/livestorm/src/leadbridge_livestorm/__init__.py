@@ -82,6 +82,14 @@ from ._push import (
     RegistrationPushResult,
 )
 from ._quota import QuotaState
+from ._records import (
+    AnswerRecord,
+    PersonLike,
+    PersonRecord,
+    RegistrationRecord,
+    ReplayRecord,
+    decode_people_page,
+)
 from ._route import StoredSecretWebhookApp, StoredWebhookSecret
 from ._signing import (
     URL_SECRET_CREDENTIAL,
@@ -137,6 +145,7 @@ __all__ = [
     "WEBHOOK_JOB",
     "WEBHOOK_SIGNATURE_HEADER",
     "AlreadyRegisteredError",
+    "AnswerRecord",
     "ApiError",
     "AttendedSettings",
     "AwardChanges",
@@ -178,6 +187,8 @@ __all__ = [
     "PageMeta",
     "Paginated",
     "Person",
+    "PersonLike",
+    "PersonRecord",
     "PersonSkippedError",
     "PulledPerson",
     "QuotaReserveReachedError",
@@ -191,8 +202,10 @@ __all__ = [
     "RegistrationPush",
     "RegistrationPushResult",
     "RegistrationPusher",
+    "RegistrationRecord",
     "RegistrationResult",
     "RegistrationRow",
+    "ReplayRecord",
     "ReplayViewDetail",
     "Resource",
     "ResourceIdentifier",
@@ -219,6 +232,7 @@ __all__ = [
     "__version__",
     "award_changes",
     "contact_data",
+    "decode_people_page",
     "default_client",
     "delivery_key",
     "event_values",

@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadbridge.points import PointsService
 from leadbridge.sync import BatchSynced
 
+from ._errors import PersonSkippedError
 from ._exchange import INTEGRATION, PulledPerson
-from ._models import Event, Person, Session
+from ._mapping import registration_values
+from ._models import Event, Session
 from ._store import LivestormStore, RegistrationChange
 
 
@@ -65,8 +67,7 @@ class LivestormBatchWriter:
         db = event.session
         events: dict[str, Event] = {}
         sessions: dict[str, Session] = {}
-        people: dict[str, list[Person]] = defaultdict(list)
-        links: dict[str, dict[str, int]] = defaultdict(dict)
+        rows: list[dict[str, Any]] = []
         for obj, contact_id in event.pairs:
             extra: Any = obj.extra
             for pulled in extra if isinstance(extra, tuple) else ():
@@ -74,24 +75,25 @@ class LivestormBatchWriter:
                     continue
                 events[pulled.event.id] = pulled.event
                 sessions[pulled.session.id] = pulled.session
-                people[pulled.session.id].append(pulled.person)
-                links[pulled.session.id][pulled.person.id] = contact_id
+                try:
+                    rows.append(
+                        registration_values(
+                            pulled.person,
+                            contact_id=contact_id,
+                            session_id=pulled.session.id,
+                            event_id=pulled.session.event_id,
+                        )
+                    )
+                except PersonSkippedError:
+                    continue  # no registration to store; the contact is written all the same
         if not sessions:
             return
         await self._store.upsert_events(db, events.values())
         await self._store.upsert_sessions(db, sessions.values())
-        changes: list[RegistrationChange] = []
-        for session_id, persons in people.items():
-            result = await self._store.upsert_registrations(
-                db,
-                persons,
-                contact_ids=links[session_id],
-                session_id=session_id,
-                event_id=sessions[session_id].event_id,
-            )
-            changes.extend(result.changes)
-        if changes:
-            await award_changes(self._points(), db, changes)
+        # Every session's registrations of the page in one read and one upsert.
+        result = await self._store.write_registrations(db, rows)
+        if result.changes:
+            await award_changes(self._points(), db, result.changes)
 
 
 class AwardChanges:

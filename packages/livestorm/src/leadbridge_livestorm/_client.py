@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 
@@ -66,9 +66,11 @@ from ._models import (
     Webhook,
 )
 from ._quota import QuotaState
+from ._records import PersonLike, decode_people_page
 from ._version import __version__
 
-R = TypeVar("R", bound=JsonApiModel)
+R = TypeVar("R")
+M = TypeVar("M", bound=JsonApiModel)
 
 DEFAULT_BASE_URL = "https://api.livestorm.co/v1"
 #: Livestorm's largest page: every list is read 50 at a time (each page costs one call).
@@ -504,10 +506,38 @@ class LivestormClient:
     def _list(
         self,
         path: str,
-        model: type[R],
+        model: type[M],
         params: Mapping[str, str] | None = None,
         *,
         what: str | None = None,
+    ) -> Paginated[M]:
+        def read(response: httpx.Response) -> Page[M]:
+            return Page.parse(_document(response, listing=True), model)
+
+        return self._paginate(path, read, params, what=what)
+
+    def _people(
+        self, path: str, params: Mapping[str, str] | None = None, *, what: str | None = None
+    ) -> Paginated[PersonLike]:
+        """A people list: each page decoded straight into records, or, when the strict decode
+        cannot read it, parsed person by person (unreadable people skipped, as any list)."""
+
+        def read(response: httpx.Response) -> Page[PersonLike]:
+            page = decode_people_page(response.content)
+            if page is None:
+                parsed = Page.parse(_document(response, listing=True), Person)
+                return cast("Page[PersonLike]", parsed)
+            return page
+
+        return self._paginate(path, read, params, what=what)
+
+    def _paginate(
+        self,
+        path: str,
+        read: Callable[[httpx.Response], Page[R]],
+        params: Mapping[str, str] | None,
+        *,
+        what: str | None,
     ) -> Paginated[R]:
         fixed = dict(params or {})
 
@@ -517,8 +547,7 @@ class LivestormClient:
                 "page[number]": number,
                 "page[size]": self.page_size,
             }
-            response = await self._send("GET", path, params=query, what=what)
-            return Page.parse(_document(response, listing=True), model)
+            return read(await self._send("GET", path, params=query, what=what))
 
         return Paginated(fetch, describe=f"GET {path} {fixed}".rstrip(" {}"))
 
@@ -595,8 +624,9 @@ class LivestormClient:
         attended: bool | None = None,
         email: str | None = None,
         role: str | None = None,
-    ) -> Paginated[Person]:
-        """The registrants of a session with their attendance (``registrant_detail``)."""
+    ) -> Paginated[PersonLike]:
+        """The registrants of a session with their attendance (``registrant_detail``), as
+        :class:`PersonRecord` (or :class:`Person` for a page only the tolerant parse reads)."""
         params = _filters(
             updated_since=updated_since,
             created_since=created_since,
@@ -604,16 +634,14 @@ class LivestormClient:
             email=email,
             role=role,
         )
-        return self._list(
-            f"/sessions/{session_id}/people", Person, params, what=f"session {session_id}"
-        )
+        return self._people(f"/sessions/{session_id}/people", params, what=f"session {session_id}")
 
     def event_people(
         self, event_id: str, *, email: str | None = None, role: str | None = None
-    ) -> Paginated[Person]:
+    ) -> Paginated[PersonLike]:
         """The people of every session of an event."""
         params = _filters(email=email, role=role)
-        return self._list(f"/events/{event_id}/people", Person, params, what=f"event {event_id}")
+        return self._people(f"/events/{event_id}/people", params, what=f"event {event_id}")
 
     def people(
         self,
@@ -622,12 +650,12 @@ class LivestormClient:
         created_since: TimeFilter | None = None,
         email: str | None = None,
         role: str | None = None,
-    ) -> Paginated[Person]:
+    ) -> Paginated[PersonLike]:
         """Every person of the workspace (``GET /people``; no registration detail)."""
         params = _filters(
             updated_since=updated_since, created_since=created_since, email=email, role=role
         )
-        return self._list("/people", Person, params)
+        return self._people("/people", params)
 
     async def person(self, person_id: str) -> Person:
         return Person.from_document(await self._get(f"/people/{person_id}", f"person {person_id}"))

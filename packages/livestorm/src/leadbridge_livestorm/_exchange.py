@@ -66,9 +66,10 @@ from ._errors import (
 from ._integration import LivestormCredentials, LivestormSettings
 from ._jsonapi import to_timestamp
 from ._mapping import person_to_contact_fields
-from ._models import Event, Person, Session
+from ._models import Event, Session
 from ._pull_state import PEOPLE_ENDPOINT, PullState, session_signals
 from ._push import ContactToRegister, RegistrationPusher, RegistrationPushResult
+from ._records import PersonLike
 from ._store import ChangesHook, LivestormStore
 
 #: The integration name the exchange reads its settings under.
@@ -89,7 +90,7 @@ class PulledPerson:
     A person's ``ReportObject.extra`` is a tuple of them, one per session read in the page.
     """
 
-    person: Person
+    person: PersonLike
     session: Session
     event: Event
 
@@ -181,7 +182,7 @@ def _stamp(value: datetime | None) -> int:
     return to_timestamp(value) if value is not None else 0
 
 
-def _changed_at(person: Person) -> int:
+def _changed_at(person: PersonLike) -> int:
     """When a registration last changed, as ``filter[updated_since]`` sees it."""
     detail = person.registrant_detail
     return max(_stamp(person.updated_at), _stamp(detail.updated_at if detail else None))
@@ -432,7 +433,7 @@ class LivestormExchange(BaseDataExchange):
 
     @staticmethod
     def _read_person(
-        person: Person, session: Session, event: Event, settings: LivestormSettings
+        person: PersonLike, session: Session, event: Event, settings: LivestormSettings
     ) -> ReportObject | SyncObjectError:
         try:
             fields = person_to_contact_fields(

@@ -114,6 +114,8 @@ class Resource(JsonApiModel):
 
 
 R = TypeVar("R", bound=JsonApiModel)
+#: What a page holds: models, or records decoded straight from the bytes (``_records``).
+T = TypeVar("T")
 
 
 class PageMeta(JsonApiModel):
@@ -135,14 +137,14 @@ class SkippedRecord(JsonApiModel):
     reason: str
 
 
-class Page(JsonApiModel, Generic[R]):
+class Page(JsonApiModel, Generic[T]):
     """One page of a list: typed ``items``, its ``meta`` and the raw ``included`` resources.
 
     A record that cannot be read never fails its page: it is left out of ``items`` and kept
     in ``skipped`` with the reason, for the caller to record.
     """
 
-    items: tuple[R, ...]
+    items: tuple[T, ...]
     meta: PageMeta
     included: tuple[Mapping[str, Any], ...] = ()
     skipped: tuple[SkippedRecord, ...] = ()
@@ -164,7 +166,7 @@ class Page(JsonApiModel, Generic[R]):
         except ValidationError:
             page_meta = PageMeta()
         included = document.get("included")
-        return Page[R](
+        return Page(
             items=tuple(items),
             meta=page_meta,
             included=tuple(entry for entry in included or () if isinstance(entry, Mapping))

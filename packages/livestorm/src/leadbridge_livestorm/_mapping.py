@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._errors import PersonSkippedError
-from ._models import Event, FieldValue, Person, Session
+from ._models import Event, FieldValue, Session
+from ._records import PersonLike
 
 #: Registration form field id → contact field, copied by default when the person answered.
 DEFAULT_FORM_FIELDS: Mapping[str, str] = {
@@ -36,7 +37,7 @@ def _empty(value: FieldValue) -> bool:
 
 
 def person_to_contact_fields(
-    person: Person,
+    person: PersonLike,
     form_fields: Mapping[str, str] | Iterable[str] = DEFAULT_FORM_FIELDS,
     *,
     include_team_members: bool = False,
@@ -70,7 +71,7 @@ def person_to_contact_fields(
     if person.last_name:
         fields["last_name"] = person.last_name
     mapping = (
-        dict(form_fields)
+        form_fields
         if isinstance(form_fields, Mapping)
         else {field_id: field_id for field_id in form_fields}
     )
@@ -126,7 +127,7 @@ def session_values(session: Session, *, event_id: str | None = None) -> dict[str
 
 
 def registration_values(
-    person: Person,
+    person: PersonLike,
     *,
     contact_id: int | None = None,
     session_id: str | None = None,

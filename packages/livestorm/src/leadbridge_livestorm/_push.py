@@ -21,7 +21,8 @@ from ._errors import (
     LivestormPermissionError,
     QuotaReserveReachedError,
 )
-from ._models import FieldValue, Person, TaskOutcome
+from ._models import FieldValue, TaskOutcome
+from ._records import PersonLike
 from ._store import ChangesHook, LivestormStore, RegistrationChange, RegistrationLink
 from ._tables import SessionRow
 
@@ -89,7 +90,7 @@ class RegistrationPushResult:
 class _Outcome:
     contact: ContactToRegister
     kind: Literal["registered", "already", "failed"]
-    person: Person | None = None
+    person: PersonLike | None = None
     person_id: str | None = None
     reason: str = ""
 
@@ -283,7 +284,7 @@ class RegistrationPusher:
             return _Outcome(contact, "failed", reason=exc.message)
         return _Outcome(contact, "registered", person=person)
 
-    async def _find(self, session_id: str, email: str) -> Person | None:
+    async def _find(self, session_id: str, email: str) -> PersonLike | None:
         """The registration a 409 collided with (one call), to link it; ``None`` if unknown."""
         try:
             async for page in self._client.session_people(session_id, email=email).pages():
@@ -301,7 +302,7 @@ class RegistrationPusher:
         outcomes: list[_Outcome],
         result: RegistrationPushResult,
     ) -> None:
-        people: list[Person] = []
+        people: list[PersonLike] = []
         contact_ids: dict[str, int] = {}
         links: list[RegistrationLink] = []
         for outcome in outcomes:

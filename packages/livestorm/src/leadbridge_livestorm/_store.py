@@ -17,11 +17,12 @@ from typing import Any, cast
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadbridge.db import chunked, dialect_insert, utcnow
+from leadbridge.db import chunked, dialect_insert, dialect_name, utcnow
 
 from ._errors import PersonSkippedError
 from ._mapping import event_values, registration_values, session_values
-from ._models import Event, Person, Session
+from ._models import Event, Session
+from ._records import PersonLike
 from ._tables import EventRow, RegistrationRow, SessionRow
 
 EVENTS = cast(Table, EventRow.__table__)
@@ -254,9 +255,7 @@ class LivestormStore:
                 continue
             writes.append({**values, "synced_at": now})
         if writes:
-            insert = dialect_insert(db, table)
-            set_ = {c: insert.excluded[c] for c in (*columns, "synced_at")}
-            await db.execute(insert.on_conflict_do_update(index_elements=["id"], set_=set_), writes)
+            await db.execute(_upsert_by_id(db, table, tuple(columns)), writes)
         return result
 
     async def ensure_session(
@@ -324,7 +323,7 @@ class LivestormStore:
     async def upsert_registrations(
         self,
         db: AsyncSession,
-        people: Iterable[Person],
+        people: Iterable[PersonLike],
         *,
         contact_ids: Mapping[str, int] | None = None,
         session_id: str | None = None,
@@ -409,23 +408,27 @@ class LivestormStore:
         for key, row in wanted.items():
             before = stored.get(key)
             values = dict(row)
-            # A missing link or email never erases a stored one.
-            for keep in ("contact_id", "email"):
-                if before is not None and values.get(keep) is None:
-                    values[keep] = before[keep]
-            if before is not None:
+            if before is None:
+                changed = frozenset(c for c in REGISTRATION_COLUMNS if values.get(c) is not None)
+                after: Mapping[str, Any] = values  # the row as written (``synced_at`` too)
+            else:
+                # A missing link or email never erases a stored one.
+                for keep in ("contact_id", "email"):
+                    if values.get(keep) is None:
+                        values[keep] = before[keep]
                 if guard_stale and _older(values.get("updated_at"), before["updated_at"]):
                     result.stale += 1
                     continue
-                changed = frozenset(c for c in columns if before[c] != values.get(c))
-                if not changed:
+                # Compared as tuples first: most rows of a repeated pull are unchanged.
+                new = tuple(values.get(c) for c in columns)
+                old = tuple(before[c] for c in columns)
+                if new == old:
                     result.unchanged += 1
                     continue
-                after = {**before, **{c: values.get(c) for c in columns}}
-            else:
-                changed = frozenset(c for c in REGISTRATION_COLUMNS if values.get(c) is not None)
-                after = {c: values.get(c) for c in (*_REGISTRATION_KEY, *REGISTRATION_COLUMNS)}
-            writes.append({**values, "synced_at": now})
+                changed = frozenset(c for c, n, o in zip(columns, new, old, strict=True) if n != o)
+                after = {**before, **dict(zip(columns, new, strict=True))}
+            values["synced_at"] = now
+            writes.append(values)
             result.changes.append(
                 RegistrationChange(
                     session_id=key[0],
@@ -440,7 +443,8 @@ class LivestormStore:
                 )
             )
         if writes:
-            await self._upsert_registration_rows(db, writes, columns, guard_stale=guard_stale)
+            statement = _registration_upsert(db, tuple(columns), guard_stale)
+            await db.execute(statement, writes)
         return result
 
     async def _stored_registrations(
@@ -464,33 +468,6 @@ class LivestormStore:
                 if key in wanted:
                     stored[key] = dict(row)
         return stored
-
-    async def _upsert_registration_rows(
-        self,
-        db: AsyncSession,
-        writes: Sequence[Mapping[str, Any]],
-        columns: Sequence[str],
-        *,
-        guard_stale: bool,
-    ) -> None:
-        insert = dialect_insert(db, REGISTRATIONS)
-        table = REGISTRATIONS.c
-        set_: dict[str, Any] = {c: insert.excluded[c] for c in (*columns, "synced_at")}
-        for keep in ("contact_id", "email"):
-            if keep in set_:
-                set_[keep] = func.coalesce(insert.excluded[keep], table[keep])
-        where = None
-        if guard_stale:
-            # The same guard in SQL, for a concurrent writer that got in between.
-            where = or_(
-                table.updated_at.is_(None),
-                insert.excluded.updated_at.is_(None),
-                table.updated_at <= insert.excluded.updated_at,
-            )
-        statement = insert.on_conflict_do_update(
-            index_elements=list(_REGISTRATION_KEY), set_=set_, where=where
-        )
-        await db.execute(statement, list(writes))
 
     async def registered(
         self,
@@ -526,3 +503,46 @@ class LivestormStore:
 
 def _older(new: datetime | None, stored: datetime | None) -> bool:
     return new is not None and stored is not None and new < stored
+
+
+#: Upsert statements by (backend, table, columns, stale guard): built once each (building one
+#: costs more than writing a page's rows with it).
+_UPSERTS: dict[tuple[str, str, tuple[str, ...], bool], Any] = {}
+
+
+def _upsert_by_id(db: AsyncSession, table: Table, columns: tuple[str, ...]) -> Any:
+    """The multi-row ``INSERT … ON CONFLICT (id) DO UPDATE`` of events or sessions."""
+    key = (dialect_name(db), table.name, columns, False)
+    statement = _UPSERTS.get(key)
+    if statement is None:
+        insert = dialect_insert(db, table)
+        set_ = {c: insert.excluded[c] for c in (*columns, "synced_at")}
+        statement = _UPSERTS[key] = insert.on_conflict_do_update(index_elements=["id"], set_=set_)
+    return statement
+
+
+def _registration_upsert(db: AsyncSession, columns: tuple[str, ...], guard_stale: bool) -> Any:
+    """The registrations' multi-row ``INSERT … ON CONFLICT DO UPDATE``; a missing link or
+    email never erases a stored one."""
+    key = (dialect_name(db), REGISTRATIONS.name, columns, guard_stale)
+    statement = _UPSERTS.get(key)
+    if statement is not None:
+        return statement
+    insert = dialect_insert(db, REGISTRATIONS)
+    table = REGISTRATIONS.c
+    set_: dict[str, Any] = {c: insert.excluded[c] for c in (*columns, "synced_at")}
+    for keep in ("contact_id", "email"):
+        if keep in set_:
+            set_[keep] = func.coalesce(insert.excluded[keep], table[keep])
+    where = None
+    if guard_stale:
+        # The stale guard again in SQL, for a concurrent writer that got in between.
+        where = or_(
+            table.updated_at.is_(None),
+            insert.excluded.updated_at.is_(None),
+            table.updated_at <= insert.excluded.updated_at,
+        )
+    statement = _UPSERTS[key] = insert.on_conflict_do_update(
+        index_elements=list(_REGISTRATION_KEY), set_=set_, where=where
+    )
+    return statement

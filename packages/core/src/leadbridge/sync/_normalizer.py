@@ -77,18 +77,50 @@ class ValueNormalizer:
                 value = value.split("|")
             return normalize_value(spec, value)
 
-        if kind is FieldType.TEXT and spec.max_length is not None:
-            # The hot path of most pulls: plain text, no conversion beyond trimming.
-            limit = spec.max_length
+        return _typed(spec, nulls, convert)
 
-            def text(value: Any) -> Any:
-                if type(value) is str:
-                    stripped = value.strip()
-                    if not stripped or (nulls and value in nulls):
-                        return None
-                    if len(stripped) <= limit:
-                        return stripped
-                return convert(value)
 
-            return text
-        return convert
+#: Types whose values a source sends as text: a ``str`` goes straight to the type's rule.
+_TEXTUAL = frozenset({FieldType.EMAIL, FieldType.URL, FieldType.PHONE, FieldType.SELECT})
+
+
+def _typed(
+    spec: FieldSpec, nulls: frozenset[Any], convert: Callable[[Any], Any]
+) -> Callable[[Any], Any]:
+    """The converter of one field, chosen once by its type: the value a source usually sends
+    (already a ``str``, ``int`` or ``bool``) takes a short path, anything else ``convert``."""
+    kind, limit = spec.type, spec.max_length
+    if kind is FieldType.TEXT:
+        # The hot path of most pulls: plain text, no conversion beyond trimming.
+        def text(value: Any) -> Any:
+            if type(value) is str:
+                stripped = value.strip()
+                if not stripped or (nulls and value in nulls):
+                    return None
+                if limit is None or len(stripped) <= limit:
+                    return stripped
+            return convert(value)
+
+        return text
+    if kind in _TEXTUAL:
+
+        def textual(value: Any) -> Any:
+            if type(value) is str:
+                if not value or (nulls and value in nulls):
+                    return None
+                return normalize_value(spec, value)
+            return convert(value)
+
+        return textual
+    if kind is FieldType.NUMBER or kind is FieldType.BOOLEAN:
+        # A value the source typed already (an int for a number, a bool for a boolean) is
+        # stored as it is: there is nothing to parse.
+        exact = int if kind is FieldType.NUMBER else bool
+
+        def typed(value: Any) -> Any:
+            if type(value) is exact and not (nulls and value in nulls):
+                return value
+            return convert(value)
+
+        return typed
+    return convert

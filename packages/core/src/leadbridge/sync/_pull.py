@@ -369,7 +369,7 @@ class ObjectPuller:
 
         def keep(row: Any) -> None:
             fields = dict(row.fields or {})
-            values = {c: getattr(row, c) for c in _CORE}
+            values = dict(zip(_CORE, row[3:], strict=True))  # by position: no name lookups
             values.update(fields)
             contact = _Contact(row.id, row.email_key, values, fields)
             by_key[contact.key] = contact
