@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dependency_injector import containers, providers
+from dependency_injector import providers
 
+from leadbridge.integrations import BasePluginContainer
 from leadbridge.sync import BatchSynced
 
 from ._batch import AwardChanges, LivestormBatchWriter
@@ -23,7 +24,7 @@ from ._webhooks import WebhookReceiver
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 
 
-class LivestormContainer(containers.DeclarativeContainer):
+class LivestormContainer(BasePluginContainer):
     """The Livestorm plugin's container; core mounts it with its own providers as ``core``."""
 
     core = providers.DependenciesContainer()

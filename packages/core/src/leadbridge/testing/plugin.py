@@ -30,7 +30,7 @@ from cryptography.fernet import Fernet
 from dependency_injector import providers
 
 from .. import db
-from ..container import CoreContainer, shutdown
+from ..container import CoreContainer, shutdown, start
 from ..settings import Settings
 from ._database import (
     DatabaseUnavailableError,
@@ -113,8 +113,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest_asyncio.fixture
 async def container(settings: Settings) -> AsyncIterator[CoreContainer]:
-    """A core container on the session database; every table is emptied afterwards."""
+    """A started core container (:func:`leadbridge.start`) on the session database; every
+    table is emptied afterwards."""
     c = CoreContainer(settings=providers.Object(settings))
+    start(c)
     try:
         yield c
     finally:
