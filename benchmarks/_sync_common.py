@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet
 from dependency_injector import providers
 from sqlalchemy import insert
 
-from leadbridge import CoreContainer, Settings, shutdown
+from leadbridge import CoreContainer, Settings, shutdown, start
 from leadbridge.contacts import CONTACT_CREATED, ContactChangeRow, ContactRow
 from leadbridge.db import utcnow
 from leadbridge.sync import SyncEngine, SyncObjectMappingRow
@@ -47,7 +47,9 @@ async def open_container(database_url: str) -> CoreContainer:
         data_dir=tempfile.gettempdir(),  # type: ignore[arg-type]
         secret_key=Fernet.generate_key().decode(),
     )
-    return CoreContainer(settings=providers.Object(settings))
+    container = CoreContainer(settings=providers.Object(settings))
+    start(container)  # plugins hear the runs, as in the CLI and the worker
+    return container
 
 
 async def open_store(database_url: str) -> CoreContainer:
