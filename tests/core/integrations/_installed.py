@@ -11,15 +11,16 @@ import pytest
 
 def install_plugins(
     directory: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch | None,
     entry_points: Mapping[str, str],
     *,
     group: str | None = None,
 ) -> str:
     """Register ``entry_points`` (``name -> "module:Class"``) in a distribution on ``sys.path``.
 
-    The modules must already be in ``directory``. Returns the entry point group: a fresh one of
-    its own unless ``group`` is given (``leadbridge.integrations`` installs a real plugin).
+    The modules must already be in ``directory``, which ``monkeypatch`` puts on ``sys.path``
+    (``None``: for subprocesses only). Returns the entry point group: a fresh one of its own
+    unless ``group`` is given (``leadbridge.integrations`` installs a real plugin).
     """
     suffix = uuid.uuid4().hex[:8]
     group = group or f"leadbridge.test-integrations-{suffix}"
@@ -30,5 +31,6 @@ def install_plugins(
     )
     lines = "\n".join(f"{name} = {target}" for name, target in entry_points.items())
     (dist_info / "entry_points.txt").write_text(f"[{group}]\n{lines}\n")
-    monkeypatch.syspath_prepend(str(directory))
+    if monkeypatch is not None:
+        monkeypatch.syspath_prepend(str(directory))
     return group
