@@ -11,7 +11,8 @@ from cryptography.fernet import Fernet
 from dependency_injector import providers
 from sqlalchemy import insert
 
-from leadbridge import CoreContainer, Settings, shutdown, start
+import leadbridge
+from leadbridge import CoreContainer, Settings, shutdown
 from leadbridge.contacts import CONTACT_CREATED, ContactChangeRow, ContactRow
 from leadbridge.db import utcnow
 from leadbridge.sync import SyncEngine, SyncObjectMappingRow
@@ -48,7 +49,7 @@ async def open_container(database_url: str) -> CoreContainer:
         secret_key=Fernet.generate_key().decode(),
     )
     container = CoreContainer(settings=providers.Object(settings))
-    start(container)  # plugins hear the runs, as in the CLI and the worker
+    leadbridge.start(container)  # plugins hear the runs, as in the CLI and the worker
     return container
 
 

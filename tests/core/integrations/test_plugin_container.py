@@ -111,15 +111,15 @@ def test_broken_declarations_are_refused_at_load_naming_plugin_and_piece(
     assert "leadbridge.integrations.BasePluginContainer" in errors["untyped"]
     assert "NoIntegration declares no 'integration' provider" in errors["no_integration"]
     assert "MigrationsBuilt.migrations must be a providers.Object" in errors["migrations_built"]
-    assert "ExchangeNotAProvider.exchange must be a provider, not str" in errors[
-        "exchange_attribute"
-    ]
+    assert (
+        "ExchangeNotAProvider.exchange must be a provider, not str" in errors["exchange_attribute"]
+    )
     assert "CliNotCallable.cli must provide a register(app) function" in errors["cli_text"]
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert all(f"'{name}'" in logged for name in errors)
     # The broken plugins are left out; the others load.
     assert registry.names() == ["minimal", "mistyped"]
-    with pytest.raises(ConfigurationError, match="'untyped' failed to load.*BasePluginContainer"):
+    with pytest.raises(ConfigurationError, match=r"'untyped' failed to load.*BasePluginContainer"):
         registry.get("untyped")
 
 

@@ -41,7 +41,11 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(block["code"])
     written = {block["path"] for block in blocks}
-    assert {"pyproject.toml", "leadbridge_postbox/_container.py", "tests/test_postbox.py"} <= written
+    assert {
+        "pyproject.toml",
+        "leadbridge_postbox/_container.py",
+        "tests/test_postbox.py",
+    } <= written
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     entry_points = project["entry-points"]["leadbridge.integrations"]
     install_plugins(root, None, entry_points, group="leadbridge.integrations")

@@ -37,7 +37,7 @@ async def test_after_start_the_contact_service_alone_awards_points(
     start(unstarted)
     ann = await unstarted.contact_service().create("ann@example.com")
     assert ann.points == 5  # no other service was built by the test
-    assert SEEN_CONTACTS == [ann.id]  # and the plugins heard it
+    assert [ann.id] == SEEN_CONTACTS  # and the plugins heard it
 
 
 async def test_before_start_building_services_subscribes_nothing(
@@ -52,7 +52,7 @@ async def test_before_start_building_services_subscribes_nothing(
     assert ann.points == 0 and SEEN_CONTACTS == []
     start(unstarted)  # the services built before start are wired too
     bob = await contacts.create("bob@example.com")
-    assert bob.points == 5 and SEEN_CONTACTS == [bob.id]
+    assert bob.points == 5 and [bob.id] == SEEN_CONTACTS
 
 
 async def test_starting_twice_subscribes_once_and_shutdown_unsubscribes(
@@ -63,12 +63,12 @@ async def test_starting_twice_subscribes_once_and_shutdown_unsubscribes(
     start(unstarted)
     assert len(unstarted.event_bus().handlers_for(ContactCreated)) == handlers
     ann = await unstarted.contact_service().create("ann@example.com")
-    assert ann.points == 5 and SEEN_CONTACTS == [ann.id]  # once each, not twice
+    assert ann.points == 5 and [ann.id] == SEEN_CONTACTS  # once each, not twice
 
     await shutdown(unstarted)
     assert not unstarted.event_bus().has_subscribers(ContactCreated)
     bob = await unstarted.contact_service().create("bob@example.com")
-    assert bob.points == 0 and SEEN_CONTACTS == [ann.id]
+    assert bob.points == 0 and [ann.id] == SEEN_CONTACTS
     start(unstarted)  # a shut down container starts again
     cy = await unstarted.contact_service().create("cy@example.com")
-    assert cy.points == 5 and SEEN_CONTACTS == [ann.id, cy.id]
+    assert cy.points == 5 and [ann.id, cy.id] == SEEN_CONTACTS

@@ -11,7 +11,9 @@ each test, and drops it at the end. An unreachable PostgreSQL skips the tests wi
 or fails them when ``CI=true``.
 
 ``container`` is a started :class:`~leadbridge.CoreContainer` on that database; override
-``configure_container`` to change it before it starts. ``oauth_server`` is a real OAuth2 authorization server and API on loopback
+``configure_container`` to change it before it starts.
+
+``oauth_server`` is a real OAuth2 authorization server and API on loopback
 (:class:`~leadbridge.testing.OAuthTestServer`), started once per session and reset per test.
 ``no_secrets_logged`` captures every log record at DEBUG and fails the test if one shows a
 secret added to the set it yields.
