@@ -37,7 +37,8 @@ class LivestormContainer(BasePluginContainer):
     cli = providers.Object(register)
 
     store = providers.Singleton(LivestormStore)
-    #: Core's points service, handed over as its provider: it is built after the subscribers.
+    #: Core's points service, handed over as its provider: core builds it from the plugins'
+    #: point action types, this plugin's too, so it cannot be built while they are read.
     points = providers.Delegate(core.points_service)
     #: Awards point actions for registrations written outside a pull (webhooks, push).
     award_changes = providers.Singleton(AwardChanges, points=points)
