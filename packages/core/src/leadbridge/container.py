@@ -18,7 +18,7 @@ actions, plugins' subscribers) once, whatever was built before or after it. Call
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TypeVar
 
 from dependency_injector import containers, providers
 
@@ -27,12 +27,14 @@ from .contacts import ChangeLogService, ContactService, CustomFieldService
 from .db import create_engine, create_session_factory
 from .events import EventBus
 from .integrations import BaseContactData, IntegrationRegistry, IntegrationSettingsService
-from .jobs import BaseJobKind, EmbeddedRunner, JobCatalog, JobQueue, ScheduleService
-from .points import BasePointActionType, PointsService
-from .segments import BaseSegmentFilter, SegmentService
+from .jobs import EmbeddedRunner, JobCatalog, JobQueue, ScheduleService
+from .points import PointsService
+from .segments import SegmentService
 from .settings import Settings
 from .sync import RegistryTargetResolver, SyncEngine, SyncRunService, SyncService
 from .tokens import TokenService
+
+T = TypeVar("T")
 
 
 def _event_subscriptions(
@@ -58,21 +60,9 @@ def _contact_data(registry: IntegrationRegistry) -> list[BaseContactData]:
     return registry.contact_data()
 
 
-def _segment_filters(
-    registry: IntegrationRegistry, own: Sequence[BaseSegmentFilter]
-) -> list[BaseSegmentFilter]:
-    """The embedder's own filters plus every loaded plugin's."""
-    return [*own, *registry.segment_filters()]
-
-
-def _job_kinds(registry: IntegrationRegistry, own: Sequence[BaseJobKind]) -> list[BaseJobKind]:
-    return [*own, *registry.job_kinds()]
-
-
-def _point_action_types(
-    registry: IntegrationRegistry, own: Sequence[BasePointActionType[Any]]
-) -> list[BasePointActionType[Any]]:
-    return [*own, *registry.point_action_types()]
+def _own_then_plugins(own: Sequence[T], plugins: Sequence[T]) -> list[T]:
+    """The embedder's own items, then every loaded plugin's (filters, action types, kinds)."""
+    return [*own, *plugins]
 
 
 class CoreContainer(containers.DeclarativeContainer):
@@ -119,7 +109,11 @@ class CoreContainer(containers.DeclarativeContainer):
         session_factory=session_factory,
         event_bus=event_bus,
         timezone=settings.provided.timezone,
-        plugin_filters=providers.Callable(_segment_filters, integration_registry, segment_filters),
+        plugin_filters=providers.Callable(
+            _own_then_plugins,
+            segment_filters,
+            integration_registry.provided.segment_filters.call(),
+        ),
     )
 
     sync_engine = providers.Singleton(
@@ -147,7 +141,9 @@ class CoreContainer(containers.DeclarativeContainer):
         sync_service=sync_service,
         segment_service=segment_service,
         change_log_service=change_log_service,
-        plugin_kinds=providers.Callable(_job_kinds, integration_registry, job_kinds),
+        plugin_kinds=providers.Callable(
+            _own_then_plugins, job_kinds, integration_registry.provided.job_kinds.call()
+        ),
     )
     schedule_service = providers.Singleton(
         ScheduleService, session_factory=session_factory, kinds=job_catalog.provided.plugin_names
@@ -176,7 +172,9 @@ class CoreContainer(containers.DeclarativeContainer):
         session_factory=session_factory,
         event_bus=event_bus,
         action_types=providers.Callable(
-            _point_action_types, integration_registry, point_action_types
+            _own_then_plugins,
+            point_action_types,
+            integration_registry.provided.point_action_types.call(),
         ),
         trigger_event_types=point_trigger_event_types,
     )
