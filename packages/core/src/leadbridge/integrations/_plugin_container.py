@@ -17,11 +17,13 @@ from ._contact_data import BaseContactData
 from ._demo import BaseDemo
 
 if TYPE_CHECKING:
+    import typer
+
     from ..jobs import BaseJobKind
     from ..sync import BaseDataExchange
 
 #: ``register(app)``: adds a plugin's commands to the ``leadbridge`` Typer application.
-CliRegistrar = Callable[[Any], None]
+CliRegistrar = Callable[["typer.Typer"], None]
 #: ``(EventType, async handler)``: the handler is called with each published event of the type.
 EventSubscriber = tuple[type[Event], Callable[[Any], Awaitable[None]]]
 #: An ASGI application ``(scope, receive, send)``, or an async ``(request) -> response``.
