@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 from dependency_injector import providers
 from sqlalchemy import insert
 
+import leadbridge
 from leadbridge import CoreContainer, Settings, shutdown
 from leadbridge.contacts import CONTACT_CREATED, ContactChangeRow, ContactRow
 from leadbridge.db import utcnow
@@ -47,7 +48,9 @@ async def open_container(database_url: str) -> CoreContainer:
         data_dir=tempfile.gettempdir(),  # type: ignore[arg-type]
         secret_key=Fernet.generate_key().decode(),
     )
-    return CoreContainer(settings=providers.Object(settings))
+    container = CoreContainer(settings=providers.Object(settings))
+    leadbridge.start(container)  # plugins hear the runs, as in the CLI and the worker
+    return container
 
 
 async def open_store(database_url: str) -> CoreContainer:

@@ -74,7 +74,7 @@ def gateway_app() -> Any:
     from leadbridge_gateway import GatewaySettings, create_app
 
     core = CoreContainer()
-    app = create_app(core, GatewaySettings())
+    app = create_app(core, GatewaySettings(), owns_container=True)
     counter = _count_statements(core.engine())
 
     async def stats(_request: Any) -> JSONResponse:

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from leadbridge import CoreContainer, Settings
+from leadbridge.events import ContactCreated
 from leadbridge.integrations import LoadedIntegration, UnknownIntegrationError
 from leadbridge_gateway import GatewaySettings, create_app
 
@@ -39,7 +40,7 @@ async def test_readyz_reports_pending_migrations(
     core = CoreContainer(
         settings=providers.Object(replace(settings, database_url=fresh_database_url))
     )
-    app = create_app(core, GatewaySettings())
+    app = create_app(core, GatewaySettings(), owns_container=True)
     async with app.router.lifespan_context(app), _client(app) as client:
         ready = await client.get("/readyz")
     assert ready.status_code == 503
@@ -53,7 +54,7 @@ async def test_readyz_when_database_is_unreachable(settings: Settings) -> None:
 
     url = "postgresql+asyncpg://nobody:hunter2@127.0.0.1:1/nowhere"
     core = CoreContainer(settings=providers.Object(replace(settings, database_url=url)))
-    app = create_app(core, GatewaySettings())
+    app = create_app(core, GatewaySettings(), owns_container=True)
     async with app.router.lifespan_context(app), _client(app) as client:
         ready = await client.get("/readyz")
     assert ready.status_code == 503
@@ -61,15 +62,30 @@ async def test_readyz_when_database_is_unreachable(settings: Settings) -> None:
     assert "hunter2" not in ready.text and "nobody" not in ready.text
 
 
-async def test_lifespan_disposes_the_engine(container: CoreContainer) -> None:
+async def test_the_lifespan_leaves_the_callers_container_open(container: CoreContainer) -> None:
     app = create_app(container, GatewaySettings())
     engine = container.engine()
     async with app.router.lifespan_context(app), _client(app) as client:
         assert (await client.get("/readyz")).status_code == 200
         pool = engine.sync_engine.pool
         assert pool.checkedin() >= 1
-    assert engine.sync_engine.pool is not pool  # dispose() replaced the pool
+    # The container's owner (here the fixture) shuts it down: its pool is still open.
+    assert engine.sync_engine.pool is pool and pool.checkedin() >= 1
+    assert (await container.contact_service().create("ann@example.com")).id > 0
+
+
+async def test_an_owning_lifespan_shuts_the_container_down(settings: Settings) -> None:
+    core = CoreContainer(settings=providers.Object(settings))
+    app = create_app(core, GatewaySettings(), owns_container=True)
+    engine = core.engine()
+    async with app.router.lifespan_context(app), _client(app) as client:
+        assert (await client.get("/readyz")).status_code == 200
+        pool = engine.sync_engine.pool
+        assert pool.checkedin() >= 1
+        assert core.event_bus().has_subscribers(ContactCreated)  # started by the lifespan
+    assert engine.sync_engine.pool is not pool  # core's shutdown disposed of the pool
     assert engine.sync_engine.pool.checkedin() == 0
+    assert not core.event_bus().has_subscribers(ContactCreated)
 
 
 async def test_unknown_route_is_a_json_404(client: httpx.AsyncClient) -> None:
@@ -116,11 +132,10 @@ async def test_webhooks_reach_explicit_apps_and_integration_containers(
                 raise UnknownIntegrationError(f"integration {name!r} does not exist", value=name)
             return LoadedIntegration(name, None, plugins[name](core=core))  # type: ignore[arg-type]
 
-        def collect(self, provider_name: str) -> list[object]:  # plugins' filters, action types
+        def segment_filters(self) -> list[object]:  # what plugins add to core's services
             return []
 
-        def subscribe_all(self, event_bus: object) -> int:  # plugins' event subscribers
-            return 0
+        point_action_types = job_kinds = event_subscribers = segment_filters
 
         def contact_data(self) -> list[object]:  # plugins' Contact fields
             return []

@@ -26,7 +26,9 @@ async def busy_client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClie
         contact = await core.contact_service().create((await request.json())["email"])
         return JSONResponse({"id": contact.id})
 
-    app = create_app(core, GatewaySettings(), webhooks={"writer": write_a_contact})
+    app = create_app(
+        core, GatewaySettings(), webhooks={"writer": write_a_contact}, owns_container=True
+    )
     secret = (await core.token_service().create("busy", ALL_SCOPES)).secret
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -18,7 +18,7 @@ async def test_an_upgrade_while_serving_makes_the_gateway_ready(
     core = CoreContainer(
         settings=providers.Object(replace(settings, database_url=fresh_database_url))
     )
-    app = create_app(core, GatewaySettings())
+    app = create_app(core, GatewaySettings(), owns_container=True)
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),

@@ -107,7 +107,7 @@ async def test_gateway_webhook_app_uses_the_stored_secret(
     await container.integration_settings_service().configure(
         "livestorm", credentials={"webhook_secret": fake.webhook_secret}
     )
-    app = container.integration_registry().get("livestorm").provide("webhook_app")
+    app = container.integration_registry().get("livestorm").webhook_app()
     session_id = next(iter(workspace.sessions))
     reg = next(
         r

@@ -13,7 +13,7 @@ async def test_livestorm_is_discovered_and_proposes_the_default_mapping(
     registry = container.integration_registry()
     assert "livestorm" in registry.names()
     assert not [e for e in registry.errors if e.name == "livestorm"]
-    assert registry.get("livestorm").provide("plugin_api") == "1.0"  # built for plugin API 1
+    assert registry.get("livestorm").plugin_api == "1.0"  # built for plugin API 1
     integration = registry.get("livestorm").integration
     assert Feature.SYNC_PULL in integration.features
     assert integration.icon_bytes().startswith(b"<svg")

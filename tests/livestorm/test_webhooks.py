@@ -334,7 +334,7 @@ async def test_without_a_webhook_secret_every_delivery_is_refused(
             credentials={"api_token": fake.token},
             enabled=True,
         )
-    app = container.integration_registry().get("livestorm").provide("webhook_app")
+    app = container.integration_registry().get("livestorm").webhook_app()
     session = _past(workspace)
     registration = _someone(session, attended=True)
     people = fake.webhook_payload(
@@ -469,7 +469,7 @@ async def test_the_gateway_route_reads_the_stored_url_secret(
     await container.integration_settings_service().configure(
         "livestorm", credentials={URL_SECRET_CREDENTIAL: url_secret_digest(secret)}
     )
-    app = container.integration_registry().get("livestorm").provide("webhook_app")
+    app = container.integration_registry().get("livestorm").webhook_app()
     session = _past(workspace)
     body = json.dumps(fake.webhook_payload("session.ended", session_id=session.id)).encode()
     transport = httpx.ASGITransport(app=app, root_path="/webhooks/livestorm")

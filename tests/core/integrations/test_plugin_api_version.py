@@ -15,18 +15,20 @@ import pytest
 from leadbridge import PLUGIN_API_VERSION, ConfigurationError, CoreContainer
 from leadbridge.integrations import IntegrationRegistry
 
+from ._installed import install_plugins
+
 PLUGINS = """
-from dependency_injector import containers, providers
+from dependency_injector import providers
 from leadbridge_example import ExampleIntegration
+from leadbridge.integrations import BasePluginContainer
 
 
 def container(name, plugin_api):
     integration = type(f"{name}Integration", (ExampleIntegration,), {"name": name})
-    body = {"core": providers.DependenciesContainer(),
-            "integration": providers.Singleton(integration)}
+    body = {"integration": providers.Singleton(integration)}
     if plugin_api is not None:
         body["plugin_api"] = providers.Object(plugin_api)
-    return type(f"{name}Container", (containers.DeclarativeContainer,), body)
+    return type(f"{name}Container", (BasePluginContainer,), body)
 
 
 Current = container("current", "1.0")
@@ -40,20 +42,12 @@ Malformed = container("malformed", "one")
 @pytest.fixture
 def group(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """An entry point group of installed plugins declaring various plugin API versions."""
-    suffix = uuid.uuid4().hex[:8]
-    module, group = f"api_plugins_{suffix}", f"leadbridge.test-integrations-{suffix}"
+    module = f"api_plugins_{uuid.uuid4().hex[:8]}"
     (tmp_path / f"{module}.py").write_text(PLUGINS)
-    dist_info = tmp_path / f"api_plugins_{suffix}-1.0.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: api-plugins-{suffix}\nVersion: 1.0\n"
-    )
     names = ("current", "newer_minor", "next_major", "unversioned", "malformed")
     classes = ("Current", "NewerMinor", "NextMajor", "Unversioned", "Malformed")
-    lines = "\n".join(f"{n} = {module}:{c}" for n, c in zip(names, classes, strict=True))
-    (dist_info / "entry_points.txt").write_text(f"[{group}]\n{lines}\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    return group
+    targets = {n: f"{module}:{c}" for n, c in zip(names, classes, strict=True)}
+    return install_plugins(tmp_path, monkeypatch, targets)
 
 
 def test_core_speaks_plugin_api_1() -> None:
@@ -66,7 +60,7 @@ def test_plugins_built_for_this_major_version_load(
     registry = IntegrationRegistry(container, group=group)
     with caplog.at_level(logging.WARNING, logger="leadbridge.integrations"):
         assert registry.names() == ["current", "newer_minor"]
-    assert registry.get("current").provide("plugin_api") == "1.0"
+    assert registry.get("current").plugin_api == "1.0"
 
 
 def test_a_plugin_built_for_another_major_version_is_refused_naming_both(
@@ -96,4 +90,4 @@ def test_a_plugin_declaring_no_or_a_malformed_version_is_refused(
 def test_installed_plugins_declare_the_version_they_were_built_for(
     registry: IntegrationRegistry,
 ) -> None:
-    assert registry.get("example").provide("plugin_api") == "1.0"
+    assert registry.get("example").plugin_api == "1.0"

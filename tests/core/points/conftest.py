@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -35,14 +35,18 @@ class Attended(BasePointActionType[AttendedSettings]):
 
 
 @pytest.fixture
+def configure_container() -> Callable[[CoreContainer], None]:
+    """Add the plugin-like action type before the container starts (and builds points)."""
+    return lambda container: container.point_action_types.add_args(Attended())
+
+
+@pytest.fixture
 def points(container: CoreContainer) -> PointsService:
-    container.point_action_types.add_args(Attended())
     return container.points_service()
 
 
 @pytest.fixture
-def contacts(container: CoreContainer, points: PointsService) -> ContactService:
-    # Built after points, so that contact events already award.
+def contacts(container: CoreContainer) -> ContactService:
     return container.contact_service()
 
 

@@ -19,7 +19,7 @@ from .contacts import (
     FieldSpec,
     FieldType,
 )
-from .container import CoreContainer, shutdown
+from .container import CoreContainer, shutdown, start
 from .events import Event, EventBus
 from .integrations import PLUGIN_API_VERSION
 from .points import BasePointActionType, BaseTriggerEvent, PointsService
@@ -66,4 +66,5 @@ __all__ = [
     "ValidationError",
     "__version__",
     "shutdown",
+    "start",
 ]

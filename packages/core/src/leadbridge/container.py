@@ -1,21 +1,24 @@
 """The core dependency-injection container.
 
-Embedding LeadBridge in a backend takes two lines::
+Embedding LeadBridge in a backend takes three lines::
 
     container = CoreContainer()                 # settings from LEADBRIDGE_* variables
+    start(container)                            # subscribe points and plugins to events
     contacts = container.contact_service()
 
 Override a provider to configure it explicitly::
 
     container = CoreContainer(settings=providers.Object(Settings(...)))
 
-Call :func:`shutdown` (``await shutdown(container)``) before the event loop closes.
+Building a service has no side effect: :func:`start` wires the event subscriptions (point
+actions, plugins' subscribers) once, whatever was built before or after it. Call
+:func:`shutdown` (``await shutdown(container)``) before the event loop closes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 from dependency_injector import containers, providers
 
@@ -31,22 +34,35 @@ from .settings import Settings
 from .sync import RegistryTargetResolver, SyncEngine, SyncRunService, SyncService
 from .tokens import TokenService
 
+T = TypeVar("T")
 
-def _subscribe_plugins(event_bus: EventBus, registry: IntegrationRegistry) -> EventBus:
-    """``event_bus`` with every plugin's event subscribers subscribed (once: a Singleton)."""
-    registry.subscribe_all(event_bus)
-    return event_bus
+
+def _event_subscriptions(
+    event_bus: EventBus, registry: IntegrationRegistry, points: PointsService
+) -> Iterator[int]:
+    """Subscribe the plugins' event subscribers and the point actions; undo it at shutdown.
+
+    Yields how many plugin handlers it subscribed.
+    """
+    plugin_handlers = registry.event_subscribers()
+    for event_type, handler in plugin_handlers:
+        event_bus.subscribe(event_type, handler)
+    points.subscribe()
+    try:
+        yield len(plugin_handlers)
+    finally:
+        points.unsubscribe()
+        for event_type, handler in plugin_handlers:
+            event_bus.unsubscribe(event_type, handler)
 
 
 def _contact_data(registry: IntegrationRegistry) -> list[BaseContactData]:
     return registry.contact_data()
 
 
-def _plugin_contributions(
-    registry: IntegrationRegistry, kind: str, own: Sequence[Any]
-) -> list[Any]:
-    """The embedder's own items plus every loaded plugin's ``kind`` list."""
-    return [*own, *registry.collect(kind)]
+def _own_then_plugins(own: Sequence[T], plugins: Sequence[T]) -> list[T]:
+    """The embedder's own items, then every loaded plugin's (filters, action types, kinds)."""
+    return [*own, *plugins]
 
 
 class CoreContainer(containers.DeclarativeContainer):
@@ -85,22 +101,18 @@ class CoreContainer(containers.DeclarativeContainer):
     #: gateway adds a ``Contact`` field per item.
     contact_data = providers.Singleton(_contact_data, registry=integration_registry)
 
-    #: Plugins' event subscribers subscribed to ``event_bus`` the first time a service that
-    #: publishes plugin-relevant events (sync, points, segments) is built.
-    plugin_event_bus = providers.Singleton(
-        _subscribe_plugins, event_bus=event_bus, registry=integration_registry
-    )
-
     #: Extra segment filters (``BaseSegmentFilter`` instances) an embedder adds; the installed
     #: plugins' ``segment_filters`` are appended to them.
     segment_filters = providers.List()
     segment_service = providers.Singleton(
         SegmentService,
         session_factory=session_factory,
-        event_bus=plugin_event_bus,
+        event_bus=event_bus,
         timezone=settings.provided.timezone,
         plugin_filters=providers.Callable(
-            _plugin_contributions, integration_registry, "segment_filters", segment_filters
+            _own_then_plugins,
+            segment_filters,
+            integration_registry.provided.segment_filters.call(),
         ),
     )
 
@@ -109,7 +121,7 @@ class CoreContainer(containers.DeclarativeContainer):
         session_factory=session_factory,
         contact_service=contact_service,
         change_log=change_log_service,
-        event_bus=plugin_event_bus,
+        event_bus=event_bus,
     )
     sync_service = providers.Singleton(
         SyncService,
@@ -130,7 +142,7 @@ class CoreContainer(containers.DeclarativeContainer):
         segment_service=segment_service,
         change_log_service=change_log_service,
         plugin_kinds=providers.Callable(
-            _plugin_contributions, integration_registry, "job_kinds", job_kinds
+            _own_then_plugins, job_kinds, integration_registry.provided.job_kinds.call()
         ),
     )
     schedule_service = providers.Singleton(
@@ -152,22 +164,46 @@ class CoreContainer(containers.DeclarativeContainer):
         session_factory=session_factory,
     )
     # Points: the embedder's own action types and trigger events; the plugins' action types are
-    # appended. Building points_service subscribes the action types to event_bus.
+    # appended. Building points_service subscribes nothing: `subscriptions` does, at start.
     point_action_types = providers.List()
     point_trigger_event_types = providers.List()
     points_service = providers.Singleton(
         PointsService,
         session_factory=session_factory,
-        event_bus=plugin_event_bus,
+        event_bus=event_bus,
         action_types=providers.Callable(
-            _plugin_contributions, integration_registry, "point_action_types", point_action_types
+            _own_then_plugins,
+            point_action_types,
+            integration_registry.provided.point_action_types.call(),
         ),
         trigger_event_types=point_trigger_event_types,
     )
 
+    #: The event bus's subscribers: the plugins' and the point actions'. :func:`start`
+    #: initialises it (once), :func:`shutdown` unsubscribes them.
+    subscriptions = providers.Resource(
+        _event_subscriptions,
+        event_bus=event_bus,
+        registry=integration_registry,
+        points=points_service,
+    )
+
+
+def start(container: CoreContainer) -> None:
+    """Wire ``container``: subscribe the point actions and every loaded plugin's event
+    subscribers to its event bus, so that a contact written through any service awards
+    points and reaches the plugins. Idempotent: a second call subscribes nothing again.
+
+    Every entry point calls it once (the CLI, the gateway's startup, the worker, the test
+    fixtures, the demo); an embedder calls it after building the container.
+    """
+    container.subscriptions.init()
+
 
 async def shutdown(container: CoreContainer) -> None:
-    """Close the job queue and the database pool if the container opened them."""
+    """Unsubscribe what :func:`start` subscribed; close the job queue and the database pool
+    if the container opened them. The container owns its engine: only this disposes it."""
+    container.subscriptions.shutdown()
     # Neither building the queue nor the engine opens a connection: cheap when unused.
     await container.job_queue().close()
     await container.engine().dispose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import inspect
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -18,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from leadbridge import CoreContainer, LeadBridgeError
+from leadbridge import CoreContainer, LeadBridgeError, shutdown, start
 from leadbridge.observability import configure_tracing
 
 from ._container import GatewayContainer
@@ -44,25 +43,24 @@ def _migration_locations() -> list[Path]:
     return list(hook()) if hook is not None else []
 
 
-async def _maybe_await(value: Any) -> None:
-    if inspect.isawaitable(value):
-        await value
-
-
 def create_app(
     container: CoreContainer,
     settings: GatewaySettings | None = None,
     *,
     webhooks: Mapping[str, Any] | None = None,
     graphiql_token: str | None = None,
+    owns_container: bool = False,
 ) -> Starlette:
     """The gateway over ``container``.
 
     ``settings`` default to ``LEADBRIDGE_GATEWAY_*`` variables. ``webhooks`` maps integration
     names to ASGI apps or request handlers, in addition to those integrations expose. The
-    app's lifespan starts the container's resources and, at shutdown, closes the database
-    pool. ``graphiql_token`` (the demo's) is put in GraphiQL's headers editor: only for a
-    token anyone who can load the page may see.
+    app's lifespan starts the container (:func:`leadbridge.start`: event subscriptions) and,
+    when it stops, cancels the syncs started through the API. The container stays its
+    caller's: shut it down (``await leadbridge.shutdown(container)``) when done, or pass
+    ``owns_container=True`` to have the lifespan do it (closing the database pool).
+    ``graphiql_token`` (the demo's) is put in GraphiQL's headers editor: only for a token
+    anyone who can load the page may see.
     """
     gateway = GatewayContainer(core=container)
     if settings is not None:
@@ -131,13 +129,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        await _maybe_await(gateway.init_resources())
+        start(container)
         try:
             yield
         finally:
             # Runs first: a cancelled run records its end through the database pool.
             await gateway.sync_runner().aclose()
-            await _maybe_await(gateway.shutdown_resources())
+            if owns_container:
+                await shutdown(container)
 
     app = Starlette(
         routes=routes,
@@ -154,4 +153,4 @@ def create_app_from_env() -> Starlette:
     """The app uvicorn's workers build (``leadbridge serve``): settings from the environment."""
     container = CoreContainer()
     configure_tracing(container.engine())  # only when OTEL_* variables ask for traces
-    return create_app(container)
+    return create_app(container, owns_container=True)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from dependency_injector import containers, providers
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadbridge.contacts import ContactRepository
 from leadbridge.points import PointRepository
@@ -18,21 +15,16 @@ from ._settings import GatewaySettings
 from ._sync_runner import SyncRunner
 
 
-async def _database(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
-    """The engine for the app's lifetime; its pool is closed when the app stops."""
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
 class GatewayContainer(containers.DeclarativeContainer):
-    """``GatewayContainer(core=CoreContainer(...))``; the app's lifespan starts and stops it."""
+    """``GatewayContainer(core=CoreContainer(...))``: the gateway's parts over core's.
+
+    Core's container owns the engine and the subscriptions: the app's lifespan starts it
+    (``leadbridge.start``) and only its owner shuts it down (``leadbridge.shutdown``).
+    """
 
     core = providers.DependenciesContainer()
     settings = providers.Singleton(GatewaySettings.from_env)
 
-    database = providers.Resource(_database, engine=core.engine)
     #: Syncs started through the API; the app's lifespan cancels them at shutdown.
     sync_runner = providers.Singleton(
         SyncRunner,

@@ -31,7 +31,15 @@ from cryptography.fernet import Fernet
 from dependency_injector import providers
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from leadbridge import ConfigurationError, CoreContainer, LeadBridgeError, Settings, db, shutdown
+from leadbridge import (
+    ConfigurationError,
+    CoreContainer,
+    LeadBridgeError,
+    Settings,
+    db,
+    shutdown,
+    start,
+)
 from leadbridge.integrations import BaseDemo, DemoSetup, installed_migration_locations
 from leadbridge.jobs import JobKind
 from leadbridge.sync import SyncOptions, SyncProgress, SyncTrigger
@@ -107,10 +115,9 @@ async def configure(
     service = container.integration_settings_service()
     setups: dict[str, DemoSetup] = {}
     for name in registry.names():
-        loaded = registry.get(name)
-        if not loaded.has("demo"):
+        demo = registry.get(name).demo()
+        if demo is None:
             continue
-        demo: BaseDemo = loaded.provide("demo")
         demos.append(demo)
         setups[name] = await demo.start(container.settings().data_dir)
     if not setups:
@@ -335,6 +342,7 @@ def register(app: typer.Typer) -> None:
 
 async def _main(container: CoreContainer, sock: socket.socket, console: Any) -> None:
     demos: list[BaseDemo] = []
+    start(container)  # points and plugins hear the sync's and the schedules' writes
     try:
         setups = await configure(container, demos, console.print)
         await ensure_point_actions(container, setups)  # before the sync: they score it

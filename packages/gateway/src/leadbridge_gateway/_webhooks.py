@@ -57,13 +57,11 @@ def discover(core: Any, name: str) -> ASGIApp | None:
     if provider is None:
         return None
     try:
-        loaded = provider().get(name)
+        app = provider().get(name).webhook_app()
     except LeadBridgeError as exc:  # not installed, not loaded, or broken (logged by core)
         log.info("webhook for %r: %s", name, exc)
         return None
-    if not loaded.has("webhook_app"):
-        return None
-    return _as_asgi(loaded.provide("webhook_app"))
+    return None if app is None else _as_asgi(app)
 
 
 class WebhookDispatcher:

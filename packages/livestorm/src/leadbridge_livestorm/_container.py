@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dependency_injector import containers, providers
+from dependency_injector import providers
 
+from leadbridge.integrations import BasePluginContainer
 from leadbridge.sync import BatchSynced
 
 from ._batch import AwardChanges, LivestormBatchWriter
@@ -23,7 +24,7 @@ from ._webhooks import WebhookReceiver
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 
 
-class LivestormContainer(containers.DeclarativeContainer):
+class LivestormContainer(BasePluginContainer):
     """The Livestorm plugin's container; core mounts it with its own providers as ``core``."""
 
     core = providers.DependenciesContainer()
@@ -36,7 +37,8 @@ class LivestormContainer(containers.DeclarativeContainer):
     cli = providers.Object(register)
 
     store = providers.Singleton(LivestormStore)
-    #: Core's points service, handed over as its provider: it is built after the subscribers.
+    #: Core's points service, handed over as its provider: core builds it from the plugins'
+    #: point action types, this plugin's too, so it cannot be built while they are read.
     points = providers.Delegate(core.points_service)
     #: Awards point actions for registrations written outside a pull (webhooks, push).
     award_changes = providers.Singleton(AwardChanges, points=points)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .._errors import LeadBridgeError
 from ..contacts import ContactImportInterruptedError
-from ..container import CoreContainer, shutdown
+from ..container import CoreContainer, shutdown, start
 
 T = TypeVar("T")
 
@@ -40,19 +40,19 @@ state = State()
 
 
 def container() -> CoreContainer:
+    """The process's core container, started (:func:`leadbridge.start`)."""
     if state.container is None:
         state.container = CoreContainer()
-        # Building the points service subscribes point actions to contact events, so that
-        # `contacts add`/`import` award points like the SDK does. It loads the plugins: a
-        # broken one must not print a warning before every command's output
-        # (`leadbridge integrations list` reports it).
-        registry_log = logging.getLogger("leadbridge.integrations")
-        level = registry_log.level
-        registry_log.setLevel(logging.ERROR)
-        try:
-            state.container.points_service()
-        finally:
-            registry_log.setLevel(level)
+    # Starting subscribes point actions to contact events, so that `contacts add`/`import`
+    # award points like the SDK does. It loads the plugins: a broken one must not print a
+    # warning before every command's output (`leadbridge integrations list` reports it).
+    registry_log = logging.getLogger("leadbridge.integrations")
+    level = registry_log.level
+    registry_log.setLevel(logging.ERROR)
+    try:
+        start(state.container)
+    finally:
+        registry_log.setLevel(level)
     return state.container
 
 

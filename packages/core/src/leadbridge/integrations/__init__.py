@@ -1,7 +1,8 @@
 """The integration framework: what an integration declares, plugin discovery, stored settings.
 
-Plugin authors subclass :class:`BaseIntegration` and register a plugin container in the entry
-point group ``leadbridge.integrations`` (see "Writing an integration" in the core README).
+Plugin authors subclass :class:`BaseIntegration` and :class:`BasePluginContainer` (the typed
+plugin contract) and register the container in the entry point group ``leadbridge.integrations``
+(see "Writing an integration" in the core README).
 """
 
 from ._api_version import PLUGIN_API_VERSION
@@ -20,6 +21,7 @@ from ._contact_data import BaseContactData, ColumnType, DataColumn, check_contac
 from ._demo import BaseDemo, DemoPointAction, DemoSegment, DemoSetup
 from ._mapping import TYPE_COMPATIBILITY, types_compatible, validate_mappings
 from ._models import IntegrationRow
+from ._plugin_container import BasePluginContainer, CliRegistrar, EventSubscriber, WebhookApp
 from ._registry import (
     ENTRY_POINT_GROUP,
     IntegrationRegistry,
@@ -40,6 +42,8 @@ __all__ = [
     "BaseContactData",
     "BaseDemo",
     "BaseIntegration",
+    "BasePluginContainer",
+    "CliRegistrar",
     "ColumnType",
     "ConflictWinner",
     "DataColumn",
@@ -47,6 +51,7 @@ __all__ = [
     "DemoSegment",
     "DemoSetup",
     "Direction",
+    "EventSubscriber",
     "Feature",
     "FieldMapping",
     "IntegrationField",
@@ -60,6 +65,7 @@ __all__ = [
     "ObjectSpec",
     "PluginLoadError",
     "UnknownIntegrationError",
+    "WebhookApp",
     "check_contact_data",
     "installed_cli_registrars",
     "installed_migration_locations",

@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from dependency_injector import containers, providers
 
 from .._errors import ConfigurationError, NotFoundError, ValidationError
-from ..events import Event, EventBus
+from ..events import Event
+from ..points import BasePointActionType
+from ..segments import BaseSegmentFilter
 from ._api_version import check_plugin_api
 from ._base import BaseIntegration, check_integration
 from ._contact_data import BaseContactData, check_contact_data, check_unique
+from ._demo import BaseDemo
+from ._plugin_container import (
+    BasePluginContainer,
+    CliRegistrar,
+    EventSubscriber,
+    WebhookApp,
+    check_plugin_container,
+)
+
+if TYPE_CHECKING:
+    from ..jobs import BaseJobKind
+    from ..sync import BaseDataExchange
+
+T = TypeVar("T")
 
 log = logging.getLogger("leadbridge.integrations")
 
@@ -45,25 +61,97 @@ class PluginLoadError:
 
 @dataclass(frozen=True, eq=False)
 class LoadedIntegration:
-    """A mounted plugin: its integration instance and its container."""
+    """A mounted plugin: its integration, its container, and what the container provides.
+
+    Each accessor calls the container's provider of that name and checks the value against
+    :class:`BasePluginContainer`'s contract: a mistyped one raises
+    :class:`~leadbridge.ConfigurationError` naming the plugin and the provider.
+    """
 
     name: str
     integration: BaseIntegration
     container: containers.Container = field(repr=False)
     distribution: str | None = None
 
-    def has(self, provider_name: str) -> bool:
-        """Whether the plugin container declares ``provider_name`` (``exchange``, ``cli`` …)."""
-        return provider_name in self.container.providers
+    @property
+    def plugin_api(self) -> str:
+        """The plugin API version the plugin was built for."""
+        return str(self.container.providers["plugin_api"]())
 
-    def provide(self, provider_name: str) -> Any:
-        """Call the plugin container's ``provider_name``; ``None`` when it declares none."""
-        provider = self.container.providers.get(provider_name)
-        return None if provider is None else provider()
+    def exchange(self) -> BaseDataExchange | None:
+        """The plugin's sync data exchange, or ``None`` when it syncs nothing."""
+        from ..sync import BaseDataExchange
 
-    def exchange(self) -> Any:
-        """The plugin's sync data exchange (its ``exchange`` provider), or ``None``."""
-        return self.provide("exchange")
+        return cast("BaseDataExchange | None", self._single("exchange", BaseDataExchange))
+
+    def demo(self) -> BaseDemo | None:
+        """The plugin's ``leadbridge demo`` workspace, or ``None``."""
+        return cast("BaseDemo | None", self._single("demo", BaseDemo))
+
+    def webhook_app(self) -> WebhookApp | None:
+        """The plugin's webhook receiver (an ASGI app or an async request handler), or ``None``."""
+        app = self._provided("webhook_app", None)
+        if app is not None and not callable(app):
+            raise self._mistyped("webhook_app", app, "an ASGI app or an async request handler")
+        return cast("WebhookApp | None", app)
+
+    def segment_filters(self) -> list[BaseSegmentFilter]:
+        return cast("list[BaseSegmentFilter]", self._sequence("segment_filters", BaseSegmentFilter))
+
+    def point_action_types(self) -> list[BasePointActionType[Any]]:
+        return cast(
+            "list[BasePointActionType[Any]]",
+            self._sequence("point_action_types", BasePointActionType),
+        )
+
+    def job_kinds(self) -> list[BaseJobKind]:
+        from ..jobs import BaseJobKind
+
+        return cast("list[BaseJobKind]", self._sequence("job_kinds", BaseJobKind))
+
+    def contact_data(self) -> list[BaseContactData]:
+        """The plugin's contact data, each checked by :func:`check_contact_data`."""
+        return [
+            check_contact_data(item, self.name) for item in self._sequence("contact_data", object)
+        ]
+
+    def event_subscribers(self) -> list[EventSubscriber]:
+        subscribers = self._sequence("event_subscribers", tuple)
+        for item in subscribers:
+            if not (
+                len(item) == 2
+                and isinstance(item[0], type)
+                and issubclass(item[0], Event)
+                and callable(item[1])
+            ):
+                raise self._mistyped("event_subscribers", item, "(EventType, async handler) tuples")
+        return cast("list[EventSubscriber]", subscribers)
+
+    def _provided(self, piece: str, default: object) -> Any:
+        provider = self.container.providers.get(piece)
+        return default if provider is None else provider()
+
+    def _single(self, piece: str, kind: type) -> object:
+        value = self._provided(piece, None)
+        if value is not None and not isinstance(value, kind):
+            raise self._mistyped(piece, value, f"a {kind.__name__}")
+        return value
+
+    def _sequence(self, piece: str, kind: type) -> list[Any]:
+        value = self._provided(piece, ())
+        if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+            raise self._mistyped(piece, value, "a list")
+        items = list(value)
+        for item in items:
+            if not isinstance(item, kind):
+                raise self._mistyped(piece, item, f"{kind.__name__} instances")
+        return items
+
+    def _mistyped(self, piece: str, value: object, expected: str) -> ConfigurationError:
+        return ConfigurationError(
+            f"integration plugin {self.name!r}: {piece} must provide {expected}, "
+            f"not {type(value).__name__}"
+        )
 
 
 def parse_plugins(value: str | None) -> tuple[str, ...] | None:
@@ -81,55 +169,40 @@ def _describe(exc: BaseException) -> str:
 
 
 def load_container_class(ep: EntryPoint) -> type[containers.DeclarativeContainer]:
-    """Import the container class an entry point names and check its shape."""
+    """Import the container class an entry point names."""
     cls = ep.load()
     if not (isinstance(cls, type) and issubclass(cls, containers.DeclarativeContainer)):
         raise ConfigurationError(
             f"entry point {ep.name!r} names {ep.value}, which is not a DeclarativeContainer class"
         )
-    core = cls.providers.get("core")
-    if not isinstance(core, providers.DependenciesContainer):
-        raise ConfigurationError(
-            f"{cls.__name__} must declare core = providers.DependenciesContainer()"
-        )
     return cls
 
 
-def _class_objects(
-    attr: str,
-    plugins: Collection[str] | None,
-    level: int = logging.WARNING,
-    *,
-    check_api: bool = True,
-) -> list[tuple[str, Any]]:
-    """``(plugin, value)`` of each container class whose ``attr`` is a ``providers.Object``.
+def load_plugin_class(ep: EntryPoint) -> type[BasePluginContainer]:
+    """Import the container class an entry point names; raises unless core can mount it.
 
-    Reads the classes only (no container is mounted), so it works before core is configured.
-    A plugin that fails to import, or (with ``check_api``) was built for another major version
-    of the plugin API, is logged at ``level`` and skipped.
+    :class:`~leadbridge.ConfigurationError` naming the plugin for another major version of
+    the plugin API, or a container that breaks :class:`BasePluginContainer`'s contract.
     """
-    out: list[tuple[str, Any]] = []
+    cls = load_container_class(ep)
+    check_plugin_api(cls, ep.name)
+    return check_plugin_container(cls, ep.name)
+
+
+def _plugin_classes(
+    plugins: Collection[str] | None, level: int
+) -> Iterable[tuple[str, type[BasePluginContainer]]]:
+    """``(plugin, class)`` of each loadable plugin, read without mounting any container.
+
+    A plugin that fails to import or breaks the contract is logged at ``level`` and skipped.
+    """
     for ep in _entry_points(ENTRY_POINT_GROUP):
         if plugins is not None and ep.name not in plugins:
             continue
         try:
-            cls = load_container_class(ep)
-            if check_api:
-                check_plugin_api(cls, ep.name)
+            yield ep.name, load_plugin_class(ep)
         except Exception as exc:  # a broken plugin must not take core down
             log.log(level, "integration plugin %r failed to load: %s", ep.name, _describe(exc))
-            continue
-        provider = cls.providers.get(attr)
-        if isinstance(provider, providers.Object):
-            out.append((ep.name, provider()))
-        elif provider is not None:
-            log.log(
-                level,
-                "integration plugin %r: %r must be a providers.Object to be read here",
-                ep.name,
-                attr,
-            )
-    return out
 
 
 def installed_migration_locations() -> list[Path]:
@@ -137,20 +210,35 @@ def installed_migration_locations() -> list[Path]:
 
     Every installed plugin counts, whatever ``LEADBRIDGE_PLUGINS`` says: once a branch has been
     applied, Alembic must find its revisions to read the database's history at all, whatever
-    plugin API version the plugin was built for.
+    plugin API version the plugin was built for (so the class is only imported, not checked).
     """
-    return [Path(value) for _, value in _class_objects("migrations", None, check_api=False)]
+    locations: list[Path] = []
+    for ep in _entry_points(ENTRY_POINT_GROUP):
+        try:
+            provider = load_container_class(ep).providers.get("migrations")
+        except Exception as exc:  # a broken plugin must not take core down
+            log.warning("integration plugin %r failed to load: %s", ep.name, _describe(exc))
+            continue
+        location = provider() if isinstance(provider, providers.Object) else None
+        if isinstance(location, str | Path):
+            locations.append(Path(location))
+    return locations
 
 
 def installed_cli_registrars(
     plugins: Collection[str] | None = None,
-) -> list[tuple[str, Callable[[Any], None]]]:
+) -> list[tuple[str, CliRegistrar]]:
     """``(plugin, register)`` of each plugin's ``cli`` provider, where ``register(app)``.
 
     Failures are logged at debug level only: the CLI starts before logging is configured, and
     ``leadbridge integrations list`` reports broken plugins.
     """
-    return list(_class_objects("cli", plugins, logging.DEBUG))
+    registrars: list[tuple[str, CliRegistrar]] = []
+    for name, cls in _plugin_classes(plugins, logging.DEBUG):
+        register = cls.cli()
+        if register is not None:
+            registrars.append((name, register))
+    return registrars
 
 
 class IntegrationRegistry:
@@ -187,10 +275,7 @@ class IntegrationRegistry:
         self._errors.setdefault(name, PluginLoadError(name, error))
 
     def _mount(self, ep: EntryPoint) -> LoadedIntegration:
-        cls = load_container_class(ep)
-        check_plugin_api(cls, ep.name)
-        if "integration" not in cls.providers:
-            raise ConfigurationError(f"{cls.__name__} declares no 'integration' provider")
+        cls = load_plugin_class(ep)
         container = cls(core=self._core)
         container.check_dependencies()
         integration = check_integration(container.integration(), ep.name)
@@ -256,77 +341,60 @@ class IntegrationRegistry:
 
     # -- what plugins contribute -----------------------------------------------------------
 
-    def collect(self, provider_name: str) -> list[Any]:
-        """Concatenate the ``provider_name`` lists of every loaded plugin, in name order.
+    def _gather(self, piece: str, read: Callable[[LoadedIntegration], list[T]]) -> list[T]:
+        """Concatenate ``read(loaded)`` of every loaded plugin, in name order.
 
-        A plugin whose provider raises is recorded in :attr:`errors` and skipped.
+        A plugin whose provider raises or gives a mistyped value is recorded in
+        :attr:`errors` and skipped: one plugin's bug must not hide the others' parts.
         """
-        out: list[Any] = []
+        out: list[T] = []
         for loaded in self.all():
-            if not loaded.has(provider_name):
-                continue
             try:
-                out.extend(loaded.provide(provider_name))
-            except Exception as exc:  # one plugin's bug must not hide the others' parts
-                self._record(loaded.name, f"{provider_name}: {_describe(exc)}")
+                out.extend(read(loaded))
+            except Exception as exc:
+                self._record(loaded.name, f"{piece}: {_describe(exc)}")
         return out
 
-    def segment_filters(self) -> list[Any]:
-        return self.collect("segment_filters")
+    def segment_filters(self) -> list[BaseSegmentFilter]:
+        return self._gather("segment_filters", LoadedIntegration.segment_filters)
 
-    def point_action_types(self) -> list[Any]:
-        return self.collect("point_action_types")
+    def point_action_types(self) -> list[BasePointActionType[Any]]:
+        return self._gather("point_action_types", LoadedIntegration.point_action_types)
+
+    def job_kinds(self) -> list[BaseJobKind]:
+        return self._gather("job_kinds", LoadedIntegration.job_kinds)
+
+    def event_subscribers(self) -> list[EventSubscriber]:
+        """Every loaded plugin's ``(EventType, handler)`` pairs (the core container's start
+        subscribes them)."""
+        return self._gather("event_subscribers", LoadedIntegration.event_subscribers)
 
     def contact_data(self) -> list[BaseContactData]:
         """Every loaded plugin's ``contact_data``, checked (:func:`check_contact_data`).
 
         A plugin whose provider raises is recorded in :attr:`errors` and skipped; a bad
         declaration, or a field or type name two plugins use, raises
-        :class:`ConfigurationError` naming the plugin and the field.
+        :class:`ConfigurationError` naming the plugin and the field: the gateway refuses to
+        start rather than serve a schema without them.
         """
         found: list[tuple[str, BaseContactData]] = []
         for loaded in self.all():
-            if not loaded.has("contact_data"):
-                continue
             try:
-                items = list(loaded.provide("contact_data"))
+                items = loaded.contact_data()
+            except ConfigurationError:
+                raise
             except Exception as exc:  # one plugin's bug must not hide the others' data
                 self._record(loaded.name, f"contact_data: {_describe(exc)}")
                 continue
-            found += [(loaded.name, check_contact_data(item, loaded.name)) for item in items]
+            found += [(loaded.name, item) for item in items]
         check_unique(found)
         return [item for _, item in found]
 
-    def event_subscribers(self) -> list[tuple[type[Event], Callable[[Any], Any]]]:
-        subscribers: list[tuple[type[Event], Callable[[Any], Any]]] = []
-        for item in self.collect("event_subscribers"):
-            if (
-                not isinstance(item, tuple)
-                or len(item) != 2
-                or not (isinstance(item[0], type) and issubclass(item[0], Event))
-                or not callable(item[1])
-            ):
-                raise ConfigurationError(
-                    f"event subscribers must be (EventType, async handler) tuples, got {item!r}"
-                )
-            subscribers.append(item)
-        return subscribers
-
-    def subscribe_all(self, event_bus: EventBus) -> int:
-        """Subscribe every plugin's event subscribers to ``event_bus``; returns how many."""
-        subscribers = self.event_subscribers()
-        for event_type, handler in subscribers:
-            event_bus.subscribe(event_type, handler)
-        return len(subscribers)
-
     def migration_locations(self) -> list[Path]:
         """Version directories of the loaded plugins (``migrations`` providers)."""
-        return [Path(p) for p in self._provided("migrations")]
+        found = (loaded.container.providers["migrations"]() for loaded in self.all())
+        return [Path(location) for location in found if location is not None]
 
-    def cli_registrars(self) -> list[Callable[[Any], None]]:
-        return list(self._provided("cli"))
-
-    def _provided(self, provider_name: str) -> Iterable[Any]:
-        for loaded in self.all():
-            if loaded.has(provider_name):
-                yield loaded.provide(provider_name)
+    def cli_registrars(self) -> list[CliRegistrar]:
+        found = (loaded.container.providers["cli"]() for loaded in self.all())
+        return [register for register in found if register is not None]

@@ -163,10 +163,12 @@ class PointsService:
     by default the segments tables are written directly, and a clear
     :class:`~leadbridge.ConfigurationError` says so when segments are not installed.
 
-    Building the service subscribes every action type that declares ``events`` (core's
-    "contact created", "field changed to a value" and "tag added") to ``event_bus``: from
-    then on, contact writes award points in their own transaction. Build one service per
-    event bus (the container's singleton); :meth:`unsubscribe` detaches it.
+    :meth:`subscribe` subscribes every action type that declares ``events`` (core's "contact
+    created", "field changed to a value" and "tag added") to ``event_bus``: from then on,
+    contact writes award points in their own transaction. Building the service subscribes
+    nothing; the container's :func:`~leadbridge.start` calls :meth:`subscribe` (and
+    :func:`~leadbridge.shutdown` :meth:`unsubscribe`). Build one service per event bus (the
+    container's singleton).
 
     Every write takes an optional ``session``: given one, the write joins that transaction
     (a sync page, an event handler); otherwise it runs in a transaction of its own.
@@ -187,7 +189,6 @@ class PointsService:
             trigger_event_types, event_bus=event_bus, segment_membership=segment_membership
         )
         self._subscriptions: list[tuple[type[Event], Callable[[Any], Awaitable[None]]]] = []
-        self.subscribe()
 
     # -- event bus -----------------------------------------------------------------------
 

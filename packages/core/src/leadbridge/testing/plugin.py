@@ -10,6 +10,9 @@ database (PostgreSQL: a uniquely named one on ``LEADBRIDGE_TEST_PG_URL``, defaul
 each test, and drops it at the end. An unreachable PostgreSQL skips the tests with the reason,
 or fails them when ``CI=true``.
 
+``container`` is a started :class:`~leadbridge.CoreContainer` on that database; override
+``configure_container`` to change it before it starts.
+
 ``oauth_server`` is a real OAuth2 authorization server and API on loopback
 (:class:`~leadbridge.testing.OAuthTestServer`), started once per session and reset per test.
 ``no_secrets_logged`` captures every log record at DEBUG and fails the test if one shows a
@@ -21,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +33,7 @@ from cryptography.fernet import Fernet
 from dependency_injector import providers
 
 from .. import db
-from ..container import CoreContainer, shutdown
+from ..container import CoreContainer, shutdown, start
 from ..settings import Settings
 from ._database import (
     DatabaseUnavailableError,
@@ -111,10 +114,29 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
+@pytest.fixture
+def configure_container() -> Callable[[CoreContainer], None]:
+    """What ``container`` does to the container before starting it: nothing.
+
+    Override it to add point action types, segment filters or job kinds, or to override a
+    provider, before :func:`leadbridge.start` builds the services it wires::
+
+        @pytest.fixture
+        def configure_container():
+            return lambda container: container.point_action_types.add_args(Attended())
+    """
+    return lambda container: None
+
+
 @pytest_asyncio.fixture
-async def container(settings: Settings) -> AsyncIterator[CoreContainer]:
-    """A core container on the session database; every table is emptied afterwards."""
+async def container(
+    settings: Settings, configure_container: Callable[[CoreContainer], None]
+) -> AsyncIterator[CoreContainer]:
+    """A started core container (:func:`leadbridge.start`) on the session database, configured
+    by ``configure_container`` first; every table is emptied afterwards."""
     c = CoreContainer(settings=providers.Object(settings))
+    configure_container(c)
+    start(c)
     try:
         yield c
     finally:

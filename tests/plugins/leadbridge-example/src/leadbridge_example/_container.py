@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dependency_injector import containers, providers
+from dependency_injector import providers
 
 from leadbridge.events import ContactCreated
+from leadbridge.integrations import BasePluginContainer
 
 from ._cli import register
 from ._integration import ExampleIntegration
@@ -12,7 +13,7 @@ from ._parts import HasWidgetFilter, WidgetAddedType
 from ._widgets import WidgetRepository, remember_contact
 
 
-class ExampleContainer(containers.DeclarativeContainer):
+class ExampleContainer(BasePluginContainer):
     core = providers.DependenciesContainer()
     plugin_api = providers.Object("1.0")  # the plugin API version this plugin was built for
 
