@@ -110,6 +110,7 @@ class CoreContainer(containers.DeclarativeContainer):
         contact_service=contact_service,
         change_log=change_log_service,
         event_bus=plugin_event_bus,
+        custom_fields=custom_field_service,
     )
     sync_service = providers.Singleton(
         SyncService,

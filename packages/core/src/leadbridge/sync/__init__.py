@@ -5,7 +5,8 @@ Plugin authors implement :class:`BaseDataExchange`; embedders run syncs with
 :class:`SyncEngine` (explicit exchange and manual) or :class:`SyncService` (by name).
 """
 
-from ._engine import ProgressCallback, SyncEngine
+from ._counters import SyncCounters
+from ._engine import ProgressCallback, StartedSync, SyncEngine
 from ._errors import (
     SyncError,
     SyncLeaseLostError,
@@ -45,18 +46,9 @@ from ._models import (
     SyncRunRow,
 )
 from ._normalizer import ValueNormalizer
-from ._options import (
-    ContactFilter,
-    SyncCounters,
-    SyncFailure,
-    SyncOptions,
-    SyncProgress,
-    SyncResult,
-    SyncRun,
-    SyncStatus,
-    SyncTrigger,
-)
+from ._options import ContactFilter, SyncDirection, SyncOptions, SyncTrigger
 from ._push import consumer_name
+from ._results import SyncFailure, SyncProgress, SyncResult, SyncRun, SyncStatus
 from ._runs import IntegrationSyncStatus, ObjectMapping, SyncRunService
 from ._service import (
     RegistryTargetResolver,
@@ -93,8 +85,10 @@ __all__ = [
     "ReportObject",
     "ReportPage",
     "ReportRequest",
+    "StartedSync",
     "SyncCounters",
     "SyncCursorRow",
+    "SyncDirection",
     "SyncEngine",
     "SyncError",
     "SyncErrorRow",

@@ -15,7 +15,8 @@ from ..segments import SegmentMemberRow, SegmentRow
 from ._exchange import Audience, OrderItem
 from ._manual import MappingManual, ObjectManual
 from ._models import ERRORS, SyncObjectMappingRow
-from ._options import SyncFailure
+from ._options import SyncDirection
+from ._results import SyncFailure
 
 #: Members handed to ``add_to_audience`` at a time.
 AUDIENCE_BATCH = 500
@@ -52,11 +53,11 @@ class AudienceReader:
         batch_size: int = AUDIENCE_BATCH,
     ) -> None:
         self._integration = integration
-        self._sf = session_factory
+        self._sessions = session_factory
         self._batch = batch_size
 
     async def segment_id(self, audience: Audience) -> int | None:
-        async with self._sf() as session:
+        async with self._sessions() as session:
             return await session.scalar(
                 select(SegmentRow.id).where(SegmentRow.alias == audience.segment)
             )
@@ -76,7 +77,7 @@ class AudienceReader:
         )
         after = 0
         while True:
-            async with self._sf() as session:
+            async with self._sessions() as session:
                 rows = (
                     await session.execute(
                         select(ct.c.id, ct.c.fields, *(ct.c[c] for c in CORE_FIELDS))
@@ -106,7 +107,7 @@ class AudienceReader:
     ) -> SyncFailure:
         """A failure row for an audience whose segment does not exist (the run is partial)."""
         failure = SyncFailure(
-            direction="push",
+            direction=SyncDirection.PUSH,
             object=audience.object,
             message=(
                 f"segment {audience.segment!r} does not exist; {self._integration} cannot "

@@ -6,48 +6,40 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._errors import ValidationError
-from ..contacts import ChangeLogService, ContactService, CustomFieldService
+from ..contacts import ChangeLogService, ContactService, CustomFieldService, FieldSpec
 from ..db import utcnow
 from ..events import EventBus
 from ..http import RetriableAPIError
 from ..observability import RunScope, record_sync_run, traced
 from ._audience import AudienceReader, fields_object
+from ._counters import SyncCounters
+from ._cursor import PullCursor
+from ._dry_run import DryRun
 from ._errors import SyncError, SyncLeaseLostError, SyncLockedError, SyncRunError
-from ._exchange import (
-    Audience,
-    BaseDataExchange,
-    ObjectResult,
-    Order,
-    OrderResult,
-    ReportPage,
-    ReportRequest,
-)
+from ._exchange import BaseDataExchange, Order, ReportPage, ReportRequest
 from ._holder import LeaseHolder
 from ._judge import SyncJudge
 from ._manual import MappingManual, ObjectManual
 from ._models import SyncCursorRow, SyncErrorRow, SyncLeaseRow, SyncRunRow
 from ._normalizer import ValueNormalizer
-from ._options import (
-    SyncCounters,
-    SyncFailure,
-    SyncOptions,
-    SyncProgress,
-    SyncResult,
-    SyncStatus,
-    SyncTrigger,
-)
-from ._pull import ObjectPuller, PageOutcome
-from ._push import BATCH, PlannedOrder, Pusher, consumer_name
+from ._options import SyncDirection, SyncOptions, SyncTrigger
+from ._outcome import PageOutcome
+from ._pull import ObjectPuller
+from ._pull_store import PullStore
+from ._push import BATCH, Pusher, consumer_name
+from ._push_store import PlannedOrder, PushStore
+from ._results import SyncFailure, SyncProgress, SyncResult, SyncStatus
+from ._run_mode import RunMode
 
 log = logging.getLogger("leadbridge.sync")
 
@@ -70,6 +62,8 @@ class _Interrupted(Exception):
 class _Run:
     integration: str
     options: SyncOptions
+    #: live or dry: how the run's writes and orders land
+    mode: RunMode
     run_id: int | None
     progress: ProgressCallback | None
     counters: SyncCounters = field(default_factory=SyncCounters)
@@ -81,11 +75,37 @@ class _Run:
     created_since_analyze: int = 0
     created_at_analyze: int = 0
 
-    def commit(self, outcome: PageOutcome) -> None:
+    def tally(self, outcome: PageOutcome) -> None:
+        """Add what a page or batch wrote (once its transaction committed) to the run."""
         self.counters.add(outcome.counters)
         room = _KEEP_FAILURES - len(self.failures)
         if room > 0:
             self.failures.extend(outcome.failures[:room])
+
+
+class StartedSync:
+    """A run that has begun (:meth:`SyncEngine.begin`): it is recorded (``run_id``; ``None``
+    for a dry run) and holds the lease. :meth:`execute` runs it to its end, once."""
+
+    def __init__(
+        self,
+        run_id: int | None,
+        integration: str,
+        execute: Callable[[], Awaitable[SyncResult]],
+    ) -> None:
+        self.run_id = run_id
+        self.integration = integration
+        self._execute: Callable[[], Awaitable[SyncResult]] | None = execute
+
+    def __repr__(self) -> str:
+        return f"StartedSync(integration={self.integration!r}, run_id={self.run_id!r})"
+
+    async def execute(self) -> SyncResult:
+        """Pull, then push; returns the result when the run ended (see :meth:`SyncEngine.run`)."""
+        execute, self._execute = self._execute, None
+        if execute is None:
+            raise SyncRunError(f"sync run {self.run_id} of {self.integration} was executed already")
+        return await execute()
 
 
 def _retriable(exc: DBAPIError) -> bool:
@@ -131,15 +151,16 @@ class SyncEngine:
         change_log: ChangeLogService,
         event_bus: EventBus,
         *,
+        custom_fields: CustomFieldService,
         clock: Callable[[], datetime] = utcnow,
         heartbeat_interval: float = 10.0,
         lease_timeout: float = 60.0,
         page_attempts: int = 3,
         push_batch_size: int = BATCH,
     ) -> None:
-        self._sf = session_factory
+        self._sessions = session_factory
         self._contacts = contact_service
-        self._fields = CustomFieldService(session_factory)
+        self._fields = custom_fields
         self._change_log = change_log
         self._bus = event_bus
         self._clock = clock
@@ -174,7 +195,31 @@ class SyncEngine:
         :class:`~leadbridge.ConfigurationError` for a manual that cannot work. Otherwise the
         outcome is in the result's ``status``: ``succeeded``, ``partial`` (some objects
         failed; see ``failures``), ``failed`` (``error`` says why; cursors stay at the last
-        applied page) or ``cancelled``.
+        applied page) or ``cancelled``. The same as :meth:`begin` then
+        :meth:`StartedSync.execute`.
+        """
+        started = await self.begin(
+            exchange, manual, options, trigger=trigger, progress=progress, run_id=run_id, stop=stop
+        )
+        return await started.execute()
+
+    async def begin(
+        self,
+        exchange: BaseDataExchange,
+        manual: MappingManual,
+        options: SyncOptions | None = None,
+        *,
+        trigger: SyncTrigger | str = SyncTrigger.API,
+        progress: ProgressCallback | None = None,
+        run_id: int | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> StartedSync:
+        """Start a run: check the manual, record the run and take the lease; the returned
+        :class:`StartedSync` knows its ``run_id`` and runs it with ``execute()``.
+
+        Raises what :meth:`run` raises before a run starts. Call ``execute()`` soon: until it
+        runs, nothing beats the lease's heartbeat and another process takes the run over once
+        the lease times out.
         """
         options = options or SyncOptions()
         if trigger not in set(SyncTrigger):
@@ -187,14 +232,30 @@ class SyncEngine:
         trigger = SyncTrigger(trigger)
         specs = await self._fields.all_fields()
         manual.check(specs)
-        integration = manual.integration
         started = self._clock()
+        # The one place a dry run is decided; everything downstream asks the mode.
+        mode: RunMode = DryRun() if options.dry_run else RunMode()
         resumed = SyncCounters()
-        if options.dry_run:
-            run_id = None
+        if mode.records:
+            run_id, resumed = await self._start(manual.integration, trigger, options, run_id)
         else:
-            run_id, resumed = await self._start(integration, trigger, options, run_id)
-        run = _Run(integration, options, run_id, progress, counters=resumed, stop=stop)
+            run_id = None
+        run = _Run(manual.integration, options, mode, run_id, progress, counters=resumed, stop=stop)
+
+        async def execute() -> SyncResult:
+            return await self._execute(run, exchange, manual, specs, started)
+
+        return StartedSync(run_id, manual.integration, execute)
+
+    async def _execute(
+        self,
+        run: _Run,
+        exchange: BaseDataExchange,
+        manual: MappingManual,
+        specs: Mapping[str, FieldSpec],
+        started: datetime,
+    ) -> SyncResult:
+        options, integration, run_id = run.options, run.integration, run.run_id
         scope = RunScope(integration, run_id)  # log context and trace span
         status = SyncStatus.SUCCEEDED
         error: str | None = None
@@ -255,7 +316,7 @@ class SyncEngine:
 
     async def cancel(self, run_id: int) -> None:
         """Ask a running run (in any process) to stop after its current page."""
-        async with self._sf.begin() as session:
+        async with self._sessions.begin() as session:
             await session.execute(
                 update(SyncRunRow)
                 .where(SyncRunRow.id == run_id, SyncRunRow.status == SyncStatus.RUNNING.value)
@@ -273,7 +334,7 @@ class SyncEngine:
     ) -> tuple[int, SyncCounters]:
         for attempt in range(2):
             try:
-                async with self._sf.begin() as session:
+                async with self._sessions.begin() as session:
                     return await self._acquire(session, integration, trigger, options, run_id)
             except IntegrityError as exc:
                 # Two processes inserted the first lease row at once; the loser looks again.
@@ -387,7 +448,7 @@ class SyncEngine:
         while True:
             await asyncio.sleep(self._heartbeat_interval)
             try:
-                async with self._sf.begin() as session:
+                async with self._sessions.begin() as session:
                     await self._beat(session, run, self._clock())
                     flag = await session.scalar(
                         select(SyncRunRow.cancel_requested).where(SyncRunRow.id == run.run_id)
@@ -437,6 +498,8 @@ class SyncEngine:
         self, session: AsyncSession, run: _Run, delta: SyncCounters, now: datetime
     ) -> None:
         """Counters as they will be once this transaction commits, and a heartbeat."""
+        if run.run_id is None:  # not recorded: nothing to save
+            return
         totals = run.counters.copy()
         totals.add(delta)
         await self._beat(session, run, now)
@@ -455,7 +518,7 @@ class SyncEngine:
     async def _finish(
         self, run: _Run, status: SyncStatus, error: str | None, now: datetime
     ) -> None:
-        async with self._sf.begin() as session:
+        async with self._sessions.begin() as session:
             await session.execute(
                 update(SyncRunRow)
                 .where(SyncRunRow.id == run.run_id)
@@ -485,7 +548,7 @@ class SyncEngine:
             raise _Interrupted
 
     def _report_progress(
-        self, run: _Run, phase: str, obj: str, done: int, total: int | None
+        self, run: _Run, phase: SyncDirection, obj: str, done: int, total: int | None
     ) -> None:
         if run.progress is None:
             return
@@ -506,19 +569,19 @@ class SyncEngine:
         exchange: BaseDataExchange,
         manual: MappingManual,
         obj: ObjectManual,
-        specs: Any,
+        specs: Mapping[str, FieldSpec],
         normalizer: ValueNormalizer,
         judge: SyncJudge,
     ) -> None:
         options = run.options
-        async with self._sf() as session:
+        async with self._sessions() as session:
             stored = await session.get(SyncCursorRow, (manual.integration, obj.object))
             unresolved = await session.scalar(
                 select(SyncErrorRow.id)
                 .where(
                     SyncErrorRow.integration == manual.integration,
                     SyncErrorRow.object == obj.object,
-                    SyncErrorRow.direction == "pull",
+                    SyncErrorRow.direction == SyncDirection.PULL,
                     SyncErrorRow.resolved_at.is_(None),
                 )
                 .limit(1)
@@ -534,21 +597,31 @@ class SyncEngine:
             fields=tuple(f.integration_field for f in obj.fields),
             ids=options.ids,
         )
+        store = run.mode.pull_store(
+            integration=manual.integration,
+            object_name=obj.object,
+            contacts=self._contacts,
+            event_bus=self._bus,
+            run_id=run.run_id,
+            unresolved=unresolved is not None,
+        )
         puller = ObjectPuller(
             integration=manual.integration,
             manual=obj,
             specs=specs,
             normalizer=normalizer,
             judge=judge,
-            contacts=self._contacts,
-            event_bus=self._bus,
+            store=store,
             run_id=run.run_id,
             ids=options.ids,
-            dry_run=options.dry_run,
-            unresolved=unresolved is not None,
         )
-        # A targeted run (ids) must not move the cursor past objects it skipped.
-        cursor_state = {"exists": stored is not None, "store": options.ids is None}
+        pull_cursor = PullCursor(
+            manual.integration,
+            obj.object,
+            run.run_id,
+            stored=stored is not None,
+            moves=options.ids is None and run.mode.records,
+        )
         done = 0
         self._check_cancel(run)
         async with (
@@ -564,36 +637,32 @@ class SyncEngine:
                     )
                 self._check_cancel(run)
                 with traced("leadbridge.sync.page", object=obj.object, size=len(page.objects)):
-                    outcome = await self._apply_page(run, puller, obj.object, page, cursor_state)
-                run.commit(outcome)
+                    outcome = await self._apply_page(run, puller, store, page, pull_cursor)
+                run.tally(outcome)
                 await self._refresh_statistics(run, outcome)
                 done += len(page.objects)
-                self._report_progress(run, "pull", obj.object, done, page.total)
+                self._report_progress(run, SyncDirection.PULL, obj.object, done, page.total)
 
     async def _apply_page(
         self,
         run: _Run,
         puller: ObjectPuller,
-        obj: str,
+        store: PullStore,
         page: ReportPage,
-        cursor_state: dict[str, bool],
+        cursor: PullCursor,
     ) -> PageOutcome:
+        """Read, resolve and write ``page`` with its cursor and the run's counters."""
         for attempt in range(1, self._attempts + 1):
             now = self._clock()
             try:
-                if run.run_id is None:  # dry run: read, compute, write nothing
-                    async with self._sf() as session:
-                        outcome = await puller.apply(session, page, now)
-                        await session.rollback()
+                async with run.mode.transaction(self._sessions) as session:
+                    pulled = await puller.read(session, page)
+                    await store.write(session, pulled, now)
+                    outcome = pulled.outcome
                     outcome.counters.api_calls += page.api_calls
-                    return outcome
-                async with self._sf.begin() as session:
-                    outcome = await puller.apply(session, page, now)
-                    outcome.counters.api_calls += page.api_calls
-                    if cursor_state["store"]:
-                        await self._save_cursor(session, run, obj, page.cursor, now, cursor_state)
+                    await cursor.save(session, page.cursor, now)
                     await self._save_run(session, run, outcome.counters, now)
-                cursor_state["exists"] = cursor_state["exists"] or cursor_state["store"]
+                cursor.committed()
                 return outcome
             except DBAPIError as exc:
                 # A concurrent writer took an email this page creates, or PostgreSQL chose
@@ -605,28 +674,6 @@ class SyncEngine:
                 )
         raise AssertionError("unreachable")
 
-    async def _save_cursor(
-        self,
-        session: AsyncSession,
-        run: _Run,
-        obj: str,
-        value: str | None,
-        now: datetime,
-        state: dict[str, bool],
-    ) -> None:
-        values = {"value": value, "run_id": run.run_id, "updated_at": now}
-        if state["exists"]:
-            await session.execute(
-                update(SyncCursorRow)
-                .where(SyncCursorRow.integration == run.integration, SyncCursorRow.object == obj)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-        else:
-            await session.execute(
-                insert(SyncCursorRow).values(integration=run.integration, object=obj, **values)
-            )
-
     async def _refresh_statistics(self, run: _Run, outcome: PageOutcome) -> None:
         """Let PostgreSQL's planner see the tables a large pull is filling.
 
@@ -635,7 +682,7 @@ class SyncEngine:
         integration: the pull slows down as it grows. ``ANALYZE`` each time this run has
         doubled what it created keeps lookups on the index for log2(n) cheap statements.
         """
-        if run.run_id is None or not outcome.counters.created or not self._analyze:
+        if not run.mode.records or not outcome.counters.created or not self._analyze:
             return
         run.created_since_analyze += outcome.counters.created
         if run.created_since_analyze < max(1000, run.created_at_analyze):
@@ -643,7 +690,7 @@ class SyncEngine:
         run.created_at_analyze += run.created_since_analyze
         run.created_since_analyze = 0
         try:
-            async with self._sf.begin() as session:
+            async with self._sessions.begin() as session:
                 if (await session.connection()).dialect.name != "postgresql":
                     self._analyze = False
                     return
@@ -662,41 +709,41 @@ class SyncEngine:
             integration=manual.integration,
             objects=manual.objects,
             exchange=exchange,
-            session_factory=self._sf,
-            run_id=run.run_id,
+            session_factory=self._sessions,
             full=options.full,
             ids=options.ids,
             create_filter=options.create_filter,
-            dry_run=options.dry_run,
             batch_size=self._push_batch,
         )
         if not pusher.active:
             return
+        store = await self._push_store(run, pusher.objects)
         consumer = consumer_name(manual.integration)
         position = await self._change_log.position(consumer)
         end = await self._change_log.last_id()
         done = 0
-        async for batch in pusher.batches(position, end):
+        async for batch in pusher.batches(position, end, retry=store.unresolved):
             self._check_cancel(run)
-            async with self._sf() as session:
+            async with self._sessions() as session:
                 planned = await pusher.plan(session, batch)
-            results = [await self._execute(exchange, p.order, options.dry_run) for p in planned]
+            results = [await run.mode.send(exchange, p.order) for p in planned]
             now = self._clock()
             delta = PageOutcome()
-            # A dry run counts the results without a transaction to write them in.
-            writing = run.run_id is not None
-            async with self._sf.begin() if writing else self._sf() as session:
-                for p, r in zip(planned, results, strict=True):
-                    o = await pusher.store(session, p, r, now)
-                    delta.counters.add(o.counters)
-                    delta.failures.extend(o.failures)
-                if writing:
-                    if batch.position is not None and options.ids is None:
-                        await self._change_log.advance(consumer, batch.position, session=session)
-                    await self._save_run(session, run, delta.counters, now)
-            run.commit(delta)
+            async with run.mode.transaction(self._sessions) as session:
+                for order, result in zip(planned, results, strict=True):
+                    delta.add(await store.store(session, order, result, now))
+                if batch.position is not None and options.ids is None:
+                    await self._change_log.advance(consumer, batch.position, session=session)
+                await self._save_run(session, run, delta.counters, now)
+            run.tally(delta)
             done += sum(len(p.order) for p in planned)
-            self._report_progress(run, "push", "contacts", done, None)
+            self._report_progress(run, SyncDirection.PUSH, "contacts", done, None)
+
+    async def _push_store(self, run: _Run, objects: list[str]) -> PushStore:
+        store = run.mode.push_store(integration=run.integration, run_id=run.run_id)
+        async with self._sessions() as session:
+            await store.load_unresolved(session, objects)
+        return store
 
     async def _push_audiences(
         self, run: _Run, exchange: BaseDataExchange, manual: MappingManual
@@ -704,10 +751,7 @@ class SyncEngine:
         audiences = await exchange.audiences()
         if not audiences:
             return
-        options = run.options
-        # A dry run counts the results without a transaction to write them in.
-        writing = run.run_id is not None
-        reader = AudienceReader(integration=manual.integration, session_factory=self._sf)
+        reader = AudienceReader(integration=manual.integration, session_factory=self._sessions)
         for audience in audiences:
             self._check_cancel(run)
             obj = fields_object(manual, audience)
@@ -715,76 +759,35 @@ class SyncEngine:
             if segment_id is None:
                 delta = PageOutcome()
                 now = self._clock()
-                async with self._sf.begin() if writing else self._sf() as session:
+                async with run.mode.transaction(self._sessions) as session:
                     failure = await reader.record_missing_segment(
                         session, audience, run.run_id, now
                     )
                     delta.counters.failed += 1
                     delta.failures.append(failure)
-                    if writing:
-                        await self._save_run(session, run, delta.counters, now)
-                run.commit(delta)
+                    await self._save_run(session, run, delta.counters, now)
+                run.tally(delta)
                 continue
-            pusher = Pusher(
-                integration=manual.integration,
-                objects=(),
-                exchange=exchange,
-                session_factory=self._sf,
-                run_id=run.run_id,
-                full=False,
-                ids=None,
-                create_filter=None,
-                dry_run=options.dry_run,
-            )
-            await pusher.load_unresolved([audience.object])
+            store = await self._push_store(run, [audience.object])
             done = 0
             async for items in reader.batches(audience, segment_id, obj):
                 self._check_cancel(run)
                 planned = PlannedOrder(Order(audience.object, creates=items))
-                result = await self._execute(exchange, planned.order, options.dry_run, audience)
+                result = await run.mode.add_to_audience(exchange, audience, items)
                 now = self._clock()
-                async with self._sf.begin() if writing else self._sf() as session:
-                    outcome = await pusher.store(session, planned, result, now)
-                    if writing:
-                        await self._save_run(session, run, outcome.counters, now)
-                run.commit(outcome)
+                async with run.mode.transaction(self._sessions) as session:
+                    outcome = await store.store(session, planned, result, now)
+                    await self._save_run(session, run, outcome.counters, now)
+                run.tally(outcome)
                 done += len(items)
-                self._report_progress(run, "push", audience.object, done, None)
+                self._report_progress(run, SyncDirection.PUSH, audience.object, done, None)
 
-    async def _execute(
-        self,
-        exchange: BaseDataExchange,
-        order: Order,
-        dry_run: bool,
-        audience: Audience | None = None,
-    ) -> OrderResult:
-        """Hand ``order`` to the exchange: ``execute`` it, or add its creates to ``audience``."""
-        if not len(order):
-            return OrderResult()
-        if dry_run:
-            return OrderResult(
-                results=[
-                    ObjectResult(i.contact_id, i.integration_id or f"dry-run:{i.contact_id}")
-                    for i in (*order.creates, *order.updates, *order.deletes)
-                ]
-            )
-        if audience is not None:
-            method = "add_to_audience"
-            result = await exchange.add_to_audience(audience, order.creates)
-        else:
-            method = "execute"
-            async with contextlib.asynccontextmanager(exchange.around_push)(order):
-                result = await exchange.execute(order)
-        if not isinstance(result, OrderResult):
-            raise SyncRunError(
-                f"{type(exchange).__name__}.{method} returned {type(result).__name__}, "
-                "not an OrderResult"
-            )
-        return result
+
+T = TypeVar("T")
 
 
 @contextlib.asynccontextmanager
-async def _read_ahead(pages: Any) -> AsyncIterator[AsyncIterator[Any]]:
+async def _read_ahead(pages: AsyncIterator[T]) -> AsyncIterator[AsyncIterator[T]]:
     """The report's pages, one read ahead: the next page's API calls run while the engine
     writes the current one (a sync costs about the longer of the two, not their sum).
 
@@ -792,12 +795,12 @@ async def _read_ahead(pages: Any) -> AsyncIterator[AsyncIterator[Any]]:
     exchange's report generator closed.
     """
     source = aiter(pages)
-    ahead: asyncio.Future[Any] | None = None
+    ahead: asyncio.Future[T] | None = None
 
-    async def following() -> Any:
+    async def following() -> T:
         return await anext(source)
 
-    async def iterate() -> AsyncGenerator[Any, None]:
+    async def iterate() -> AsyncGenerator[T, None]:
         nonlocal ahead
         ahead = asyncio.ensure_future(following())
         while True:

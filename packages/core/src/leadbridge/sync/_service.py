@@ -13,7 +13,8 @@ from ..integrations import IntegrationRegistry, IntegrationSettingsService
 from ._engine import ProgressCallback, SyncEngine
 from ._exchange import BaseDataExchange
 from ._manual import MappingManual
-from ._options import SyncOptions, SyncResult, SyncTrigger
+from ._options import SyncOptions, SyncTrigger
+from ._results import SyncResult
 
 
 @dataclass(frozen=True)
