@@ -10,7 +10,7 @@ from typing import Any
 
 from .._errors import ConfigurationError, NotFoundError
 from ..integrations import IntegrationRegistry, IntegrationSettingsService
-from ._engine import ProgressCallback, SyncEngine
+from ._engine import ProgressCallback, StartedSync, SyncEngine
 from ._exchange import BaseDataExchange
 from ._manual import MappingManual
 from ._options import SyncOptions, SyncTrigger
@@ -125,8 +125,25 @@ class SyncService:
 
         ``run_id`` and ``stop``: see :meth:`SyncEngine.run` (how a job queue runs a sync).
         """
+        started = await self.begin(
+            integration_name, options, trigger, progress=progress, run_id=run_id, stop=stop
+        )
+        return await started.execute()
+
+    async def begin(
+        self,
+        integration_name: str,
+        options: SyncOptions | None = None,
+        trigger: SyncTrigger | str = SyncTrigger.API,
+        *,
+        progress: ProgressCallback | None = None,
+        run_id: int | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> StartedSync:
+        """Resolve the integration and start its run (see :meth:`SyncEngine.begin`): the run
+        is recorded and holds the lease; ``await started.execute()`` runs it to its end."""
         target = await self._resolve(integration_name)
-        return await self._engine.run(
+        return await self._engine.begin(
             target.exchange,
             target.manual,
             options,
