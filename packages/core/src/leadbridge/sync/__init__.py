@@ -6,7 +6,7 @@ Plugin authors implement :class:`BaseDataExchange`; embedders run syncs with
 """
 
 from ._counters import SyncCounters
-from ._engine import ProgressCallback, StartedSync, SyncEngine
+from ._engine import StartedSync, SyncEngine
 from ._errors import (
     SyncError,
     SyncLeaseLostError,
@@ -49,6 +49,7 @@ from ._normalizer import ValueNormalizer
 from ._options import ContactFilter, SyncDirection, SyncOptions, SyncTrigger
 from ._push import consumer_name
 from ._results import SyncFailure, SyncProgress, SyncResult, SyncRun, SyncStatus
+from ._run_state import ProgressCallback
 from ._runs import IntegrationSyncStatus, ObjectMapping, SyncRunService
 from ._service import (
     RegistryTargetResolver,

@@ -6,12 +6,10 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,12 +23,12 @@ from ._audience import AudienceReader, fields_object
 from ._counters import SyncCounters
 from ._cursor import PullCursor
 from ._dry_run import DryRun
-from ._errors import SyncError, SyncLeaseLostError, SyncLockedError, SyncRunError
+from ._errors import SyncError, SyncLockedError, SyncRunError
 from ._exchange import BaseDataExchange, Order, ReportPage, ReportRequest
 from ._holder import LeaseHolder
 from ._judge import SyncJudge
 from ._manual import MappingManual, ObjectManual
-from ._models import SyncCursorRow, SyncErrorRow, SyncLeaseRow, SyncRunRow
+from ._models import SyncCursorRow, SyncErrorRow
 from ._normalizer import ValueNormalizer
 from ._options import SyncDirection, SyncOptions, SyncTrigger
 from ._outcome import PageOutcome
@@ -38,49 +36,15 @@ from ._pull import ObjectPuller
 from ._pull_store import PullStore
 from ._push import BATCH, Pusher, consumer_name
 from ._push_store import PlannedOrder, PushStore
-from ._results import SyncFailure, SyncProgress, SyncResult, SyncStatus
+from ._read_ahead import read_ahead
+from ._results import SyncProgress, SyncResult, SyncStatus
 from ._run_mode import RunMode
+from ._run_record import RunRecorder
+from ._run_state import ProgressCallback, RunCancelled, RunInterrupted, RunState
 
 log = logging.getLogger("leadbridge.sync")
 
-ProgressCallback = Callable[[SyncProgress], None]
-
-#: Failures kept in memory for the result (every one is in ``sync_errors``).
-_KEEP_FAILURES = 100
 _URL_QUERY = re.compile(r"(https?://[^\s?#]+)\?[^\s#]*")
-
-
-class _Cancelled(Exception):
-    pass
-
-
-class _Interrupted(Exception):
-    """The process is stopping: end after this page, leave the run to resume."""
-
-
-@dataclass
-class _Run:
-    integration: str
-    options: SyncOptions
-    #: live or dry: how the run's writes and orders land
-    mode: RunMode
-    run_id: int | None
-    progress: ProgressCallback | None
-    counters: SyncCounters = field(default_factory=SyncCounters)
-    failures: list[SyncFailure] = field(default_factory=list)
-    cancel: asyncio.Event = field(default_factory=asyncio.Event)
-    #: set by the heartbeat when another run took the lease over
-    lost: SyncLeaseLostError | None = None
-    stop: asyncio.Event | None = None
-    created_since_analyze: int = 0
-    created_at_analyze: int = 0
-
-    def tally(self, outcome: PageOutcome) -> None:
-        """Add what a page or batch wrote (once its transaction committed) to the run."""
-        self.counters.add(outcome.counters)
-        room = _KEEP_FAILURES - len(self.failures)
-        if room > 0:
-            self.failures.extend(outcome.failures[:room])
 
 
 class StartedSync:
@@ -164,14 +128,22 @@ class SyncEngine:
         self._change_log = change_log
         self._bus = event_bus
         self._clock = clock
-        self._heartbeat_interval = heartbeat_interval
-        self._lease_timeout = timedelta(seconds=lease_timeout)
         self._attempts = max(1, page_attempts)
         self._push_batch = push_batch_size
-        self._holder = LeaseHolder.here()
+        self._recorder = RunRecorder(
+            session_factory,
+            holder=LeaseHolder.here(),
+            clock=clock,
+            heartbeat_interval=heartbeat_interval,
+            lease_timeout=lease_timeout,
+        )
         self._analyze = True
 
     # -- public ----------------------------------------------------------------------------
+
+    async def cancel(self, run_id: int) -> None:
+        """Ask a running run (in any process) to stop after its current page."""
+        await self._recorder.cancel(run_id)
 
     async def run(
         self,
@@ -237,10 +209,14 @@ class SyncEngine:
         mode: RunMode = DryRun() if options.dry_run else RunMode()
         resumed = SyncCounters()
         if mode.records:
-            run_id, resumed = await self._start(manual.integration, trigger, options, run_id)
+            run_id, resumed = await self._recorder.start(
+                manual.integration, trigger, options, run_id
+            )
         else:
             run_id = None
-        run = _Run(manual.integration, options, mode, run_id, progress, counters=resumed, stop=stop)
+        run = RunState(
+            manual.integration, options, mode, run_id, progress, counters=resumed, stop=stop
+        )
 
         async def execute() -> SyncResult:
             return await self._execute(run, exchange, manual, specs, started)
@@ -249,7 +225,7 @@ class SyncEngine:
 
     async def _execute(
         self,
-        run: _Run,
+        run: RunState,
         exchange: BaseDataExchange,
         manual: MappingManual,
         specs: Mapping[str, FieldSpec],
@@ -260,7 +236,9 @@ class SyncEngine:
         status = SyncStatus.SUCCEEDED
         error: str | None = None
         retriable = False
-        heartbeat = asyncio.create_task(self._heartbeat(run)) if run_id is not None else None
+        heartbeat = (
+            asyncio.create_task(self._recorder.heartbeat(run)) if run_id is not None else None
+        )
         try:
             if not options.push_only:
                 normalizer = ValueNormalizer(specs, null_values=exchange.null_values)
@@ -272,9 +250,9 @@ class SyncEngine:
                 if options.ids is None:
                     await self._push_audiences(run, exchange, manual)
             status = SyncStatus.PARTIAL if run.counters.failed else SyncStatus.SUCCEEDED
-        except _Cancelled:
+        except RunCancelled:
             status = SyncStatus.CANCELLED
-        except _Interrupted:
+        except RunInterrupted:
             status, error = SyncStatus.QUEUED, "interrupted: its worker stopped; it resumes"
         except (asyncio.CancelledError, KeyboardInterrupt):
             status, error = SyncStatus.CANCELLED, "interrupted"
@@ -297,7 +275,7 @@ class SyncEngine:
                     await heartbeat
             finished = self._clock()
             if run_id is not None:
-                await self._finish(run, status, error, finished)
+                await self._recorder.finish(run, status, error, finished)
             scope.close(status.value)
         result = SyncResult(
             integration=integration,
@@ -314,241 +292,8 @@ class SyncEngine:
         record_sync_run(result)
         return result
 
-    async def cancel(self, run_id: int) -> None:
-        """Ask a running run (in any process) to stop after its current page."""
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(SyncRunRow)
-                .where(SyncRunRow.id == run_id, SyncRunRow.status == SyncStatus.RUNNING.value)
-                .values(cancel_requested=True)
-            )
-
-    # -- lease and run rows ----------------------------------------------------------------
-
-    async def _start(
-        self,
-        integration: str,
-        trigger: SyncTrigger,
-        options: SyncOptions,
-        run_id: int | None,
-    ) -> tuple[int, SyncCounters]:
-        for attempt in range(2):
-            try:
-                async with self._sessions.begin() as session:
-                    return await self._acquire(session, integration, trigger, options, run_id)
-            except IntegrityError as exc:
-                # Two processes inserted the first lease row at once; the loser looks again.
-                if attempt:
-                    raise SyncLockedError(
-                        f"a sync of {integration} is starting in another process",
-                        integration=integration,
-                        run_id=None,
-                    ) from exc
-        raise AssertionError("unreachable")
-
-    async def _acquire(
-        self,
-        session: AsyncSession,
-        integration: str,
-        trigger: SyncTrigger,
-        options: SyncOptions,
-        run_id: int | None,
-    ) -> tuple[int, SyncCounters]:
-        now = self._clock()
-        lease = (
-            await session.execute(
-                select(SyncLeaseRow)
-                .where(SyncLeaseRow.integration == integration)
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
-        abandoned: int | None = None
-        if lease is not None and lease.run_id is not None and lease.run_id != run_id:
-            if self._alive(lease, now):
-                ago = (now - lease.heartbeat_at).total_seconds() if lease.heartbeat_at else 0.0
-                raise SyncLockedError(
-                    f"a sync of {integration} is already running: run {lease.run_id} "
-                    f"({lease.holder}, last heartbeat {max(ago, 0):.0f}s ago)",
-                    integration=integration,
-                    run_id=lease.run_id,
-                )
-            abandoned = lease.run_id
-        if run_id is None:
-            run = SyncRunRow(
-                integration=integration,
-                trigger=trigger.value,
-                options=options.to_dict(),
-                status=SyncStatus.RUNNING.value,
-                started_at=now,
-                heartbeat_at=now,
-                holder=self._holder.label,
-                cancel_requested=False,
-            )
-            session.add(run)
-            await session.flush()
-        else:
-            run = await self._resume(session, integration, run_id, now)
-        if abandoned is not None:
-            log.warning("sync %s: taking over the lease of run %s", integration, abandoned)
-            await session.execute(
-                update(SyncRunRow)
-                .where(SyncRunRow.id == abandoned, SyncRunRow.status == SyncStatus.RUNNING.value)
-                .values(
-                    status=SyncStatus.FAILED.value,
-                    finished_at=now,
-                    error=f"abandoned: its process stopped; run {run.id} took over",
-                )
-            )
-        if lease is None:
-            await session.execute(
-                insert(SyncLeaseRow).values(
-                    integration=integration,
-                    run_id=run.id,
-                    holder=self._holder.label,
-                    instance_id=self._holder.instance_id,
-                    process_scope=self._holder.scope,
-                    acquired_at=now,
-                    heartbeat_at=now,
-                )
-            )
-        else:
-            lease.run_id, lease.holder = run.id, self._holder.label
-            lease.instance_id, lease.process_scope = self._holder.instance_id, self._holder.scope
-            lease.acquired_at = lease.heartbeat_at = now
-        await session.flush()
-        resumed = SyncCounters(**{name: getattr(run, name) for name in SyncCounters().to_dict()})
-        return run.id, resumed
-
-    async def _resume(
-        self, session: AsyncSession, integration: str, run_id: int, now: datetime
-    ) -> SyncRunRow:
-        """Run ``run_id`` (queued, or left behind by a process that died or stopped) here."""
-        run = await session.get(SyncRunRow, run_id, with_for_update=True)
-        if run is None or run.integration != integration:
-            raise ValidationError(
-                f"sync run {run_id} is not a run of {integration}", field="run_id", value=run_id
-            )
-        if run.status not in (SyncStatus.QUEUED, SyncStatus.RUNNING, SyncStatus.FAILED):
-            raise SyncRunError(f"sync run {run_id} has ended ({run.status}); it cannot run again")
-        if run.status == SyncStatus.QUEUED and run.finished_at is None and not run.error:
-            run.started_at = now  # its first start: the queued time was its creation
-        if run.status == SyncStatus.RUNNING:
-            log.warning("sync %s: resuming run %s (%s stopped)", integration, run_id, run.holder)
-        run.status, run.error, run.finished_at = SyncStatus.RUNNING.value, None, None
-        run.heartbeat_at, run.holder = now, self._holder.label
-        await session.flush()
-        return run
-
-    def _alive(self, lease: SyncLeaseRow, now: datetime) -> bool:
-        if lease.heartbeat_at is None or now - lease.heartbeat_at > self._lease_timeout:
-            return False
-        return not self._holder.sees_gone(lease)
-
-    async def _heartbeat(self, run: _Run) -> None:
-        while True:
-            await asyncio.sleep(self._heartbeat_interval)
-            try:
-                async with self._sessions.begin() as session:
-                    await self._beat(session, run, self._clock())
-                    flag = await session.scalar(
-                        select(SyncRunRow.cancel_requested).where(SyncRunRow.id == run.run_id)
-                    )
-                if flag:
-                    run.cancel.set()
-            except SyncLeaseLostError as exc:
-                run.lost = exc  # the run stops before its next page
-                return
-            except Exception as exc:  # a missed heartbeat is not fatal; the next one may work
-                log.warning("sync %s: heartbeat failed: %s", run.integration, exc)
-                log.debug("heartbeat failure", exc_info=True)
-
-    async def _beat(self, session: AsyncSession, run: _Run, now: datetime) -> None:
-        result = await session.execute(
-            update(SyncLeaseRow)
-            .where(
-                SyncLeaseRow.integration == run.integration,
-                SyncLeaseRow.run_id == run.run_id,
-                # A run resumed elsewhere (its worker was thought dead) is no longer ours.
-                SyncLeaseRow.instance_id == self._holder.instance_id,
-            )
-            .values(heartbeat_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if not result.rowcount:  # type: ignore[attr-defined]
-            taker = await session.scalar(  # the run that took over: the first one after ours
-                select(SyncRunRow)
-                .where(SyncRunRow.integration == run.integration, SyncRunRow.id > run.run_id)
-                .order_by(SyncRunRow.id)
-                .limit(1)
-            )
-            raise SyncLeaseLostError(
-                integration=run.integration,
-                run_id=run.run_id or 0,
-                taken_by=taker.id if taker is not None else None,
-                holder=taker.holder if taker is not None else None,
-            )
-        await session.execute(
-            update(SyncRunRow)
-            .where(SyncRunRow.id == run.run_id)
-            .values(heartbeat_at=now)
-            .execution_options(synchronize_session=False)
-        )
-
-    async def _save_run(
-        self, session: AsyncSession, run: _Run, delta: SyncCounters, now: datetime
-    ) -> None:
-        """Counters as they will be once this transaction commits, and a heartbeat."""
-        if run.run_id is None:  # not recorded: nothing to save
-            return
-        totals = run.counters.copy()
-        totals.add(delta)
-        await self._beat(session, run, now)
-        await session.execute(
-            update(SyncRunRow)
-            .where(SyncRunRow.id == run.run_id)
-            .values(**totals.to_dict())
-            .execution_options(synchronize_session=False)
-        )
-        flag = await session.scalar(
-            select(SyncRunRow.cancel_requested).where(SyncRunRow.id == run.run_id)
-        )
-        if flag:
-            run.cancel.set()
-
-    async def _finish(
-        self, run: _Run, status: SyncStatus, error: str | None, now: datetime
-    ) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(SyncRunRow)
-                .where(SyncRunRow.id == run.run_id)
-                .values(
-                    status=status.value,
-                    error=error,
-                    finished_at=None if status is SyncStatus.QUEUED else now,
-                    heartbeat_at=now,
-                    **run.counters.to_dict(),
-                )
-            )
-            await session.execute(
-                update(SyncLeaseRow)
-                .where(
-                    SyncLeaseRow.integration == run.integration,
-                    SyncLeaseRow.run_id == run.run_id,
-                )
-                .values(run_id=None, holder=None)
-            )
-
-    def _check_cancel(self, run: _Run) -> None:
-        if run.lost is not None:
-            raise run.lost
-        if run.cancel.is_set():
-            raise _Cancelled
-        if run.stop is not None and run.stop.is_set():
-            raise _Interrupted
-
     def _report_progress(
-        self, run: _Run, phase: SyncDirection, obj: str, done: int, total: int | None
+        self, run: RunState, phase: SyncDirection, obj: str, done: int, total: int | None
     ) -> None:
         if run.progress is None:
             return
@@ -565,7 +310,7 @@ class SyncEngine:
 
     async def _pull_object(
         self,
-        run: _Run,
+        run: RunState,
         exchange: BaseDataExchange,
         manual: MappingManual,
         obj: ObjectManual,
@@ -623,11 +368,11 @@ class SyncEngine:
             moves=options.ids is None and run.mode.records,
         )
         done = 0
-        self._check_cancel(run)
+        run.check_stop()
         async with (
             traced("leadbridge.sync.pull", object=obj.object),
             contextlib.asynccontextmanager(exchange.around_pull)(request),
-            _read_ahead(exchange.report(request)) as pages,
+            read_ahead(exchange.report(request)) as pages,
         ):
             async for page in pages:
                 if not isinstance(page, ReportPage):
@@ -635,7 +380,7 @@ class SyncEngine:
                         f"{type(exchange).__name__}.report yielded {type(page).__name__}, "
                         "not a ReportPage"
                     )
-                self._check_cancel(run)
+                run.check_stop()
                 with traced("leadbridge.sync.page", object=obj.object, size=len(page.objects)):
                     outcome = await self._apply_page(run, puller, store, page, pull_cursor)
                 run.tally(outcome)
@@ -645,7 +390,7 @@ class SyncEngine:
 
     async def _apply_page(
         self,
-        run: _Run,
+        run: RunState,
         puller: ObjectPuller,
         store: PullStore,
         page: ReportPage,
@@ -661,7 +406,7 @@ class SyncEngine:
                     outcome = pulled.outcome
                     outcome.counters.api_calls += page.api_calls
                     await cursor.save(session, page.cursor, now)
-                    await self._save_run(session, run, outcome.counters, now)
+                    await self._recorder.save(session, run, outcome.counters, now)
                 cursor.committed()
                 return outcome
             except DBAPIError as exc:
@@ -674,7 +419,7 @@ class SyncEngine:
                 )
         raise AssertionError("unreachable")
 
-    async def _refresh_statistics(self, run: _Run, outcome: PageOutcome) -> None:
+    async def _refresh_statistics(self, run: RunState, outcome: PageOutcome) -> None:
         """Let PostgreSQL's planner see the tables a large pull is filling.
 
         Freshly filled tables have no statistics until autovacuum comes by, and the planner
@@ -703,7 +448,7 @@ class SyncEngine:
 
     # -- push ------------------------------------------------------------------------------
 
-    async def _push(self, run: _Run, exchange: BaseDataExchange, manual: MappingManual) -> None:
+    async def _push(self, run: RunState, exchange: BaseDataExchange, manual: MappingManual) -> None:
         options = run.options
         pusher = Pusher(
             integration=manual.integration,
@@ -723,10 +468,10 @@ class SyncEngine:
         end = await self._change_log.last_id()
         done = 0
         async for batch in pusher.batches(position, end, retry=store.unresolved):
-            self._check_cancel(run)
+            run.check_stop()
             async with self._sessions() as session:
                 planned = await pusher.plan(session, batch)
-            results = [await run.mode.send(exchange, p.order) for p in planned]
+            results = [await run.mode.send(exchange, plan.order) for plan in planned]
             now = self._clock()
             delta = PageOutcome()
             async with run.mode.transaction(self._sessions) as session:
@@ -734,26 +479,26 @@ class SyncEngine:
                     delta.add(await store.store(session, order, result, now))
                 if batch.position is not None and options.ids is None:
                     await self._change_log.advance(consumer, batch.position, session=session)
-                await self._save_run(session, run, delta.counters, now)
+                await self._recorder.save(session, run, delta.counters, now)
             run.tally(delta)
-            done += sum(len(p.order) for p in planned)
+            done += sum(len(plan.order) for plan in planned)
             self._report_progress(run, SyncDirection.PUSH, "contacts", done, None)
 
-    async def _push_store(self, run: _Run, objects: list[str]) -> PushStore:
+    async def _push_store(self, run: RunState, objects: list[str]) -> PushStore:
         store = run.mode.push_store(integration=run.integration, run_id=run.run_id)
         async with self._sessions() as session:
             await store.load_unresolved(session, objects)
         return store
 
     async def _push_audiences(
-        self, run: _Run, exchange: BaseDataExchange, manual: MappingManual
+        self, run: RunState, exchange: BaseDataExchange, manual: MappingManual
     ) -> None:
         audiences = await exchange.audiences()
         if not audiences:
             return
         reader = AudienceReader(integration=manual.integration, session_factory=self._sessions)
         for audience in audiences:
-            self._check_cancel(run)
+            run.check_stop()
             obj = fields_object(manual, audience)
             segment_id = await reader.segment_id(audience)
             if segment_id is None:
@@ -765,64 +510,19 @@ class SyncEngine:
                     )
                     delta.counters.failed += 1
                     delta.failures.append(failure)
-                    await self._save_run(session, run, delta.counters, now)
+                    await self._recorder.save(session, run, delta.counters, now)
                 run.tally(delta)
                 continue
             store = await self._push_store(run, [audience.object])
             done = 0
             async for items in reader.batches(audience, segment_id, obj):
-                self._check_cancel(run)
+                run.check_stop()
                 planned = PlannedOrder(Order(audience.object, creates=items))
                 result = await run.mode.add_to_audience(exchange, audience, items)
                 now = self._clock()
                 async with run.mode.transaction(self._sessions) as session:
                     outcome = await store.store(session, planned, result, now)
-                    await self._save_run(session, run, outcome.counters, now)
+                    await self._recorder.save(session, run, outcome.counters, now)
                 run.tally(outcome)
                 done += len(items)
                 self._report_progress(run, SyncDirection.PUSH, audience.object, done, None)
-
-
-T = TypeVar("T")
-
-
-@contextlib.asynccontextmanager
-async def _read_ahead(pages: AsyncIterator[T]) -> AsyncIterator[AsyncIterator[T]]:
-    """The report's pages, one read ahead: the next page's API calls run while the engine
-    writes the current one (a sync costs about the longer of the two, not their sum).
-
-    When the pull stops early (cancel, error) the page being read is abandoned and the
-    exchange's report generator closed.
-    """
-    source = aiter(pages)
-    ahead: asyncio.Future[T] | None = None
-
-    async def following() -> T:
-        return await anext(source)
-
-    async def iterate() -> AsyncGenerator[T, None]:
-        nonlocal ahead
-        ahead = asyncio.ensure_future(following())
-        while True:
-            try:
-                page = await ahead
-            except StopAsyncIteration:
-                ahead = None
-                return
-            ahead = asyncio.ensure_future(following())
-            yield page
-
-    reader = iterate()
-    try:
-        yield reader
-    finally:
-        if ahead is not None:
-            # Its outcome no longer matters: the pull is over (this is how it was stopped).
-            ahead.cancel()
-            await asyncio.wait({ahead})
-            if not ahead.cancelled():
-                ahead.exception()  # retrieved, so that asyncio does not log it
-        await reader.aclose()
-        close = getattr(pages, "aclose", None)
-        if close is not None:
-            await close()

@@ -111,7 +111,7 @@ class SyncRunService:
         if before is not None:
             stmt = stmt.where(SyncRunRow.id < before)
         async with self._sessions() as session:
-            return [SyncRun.from_row(r) for r in (await session.scalars(stmt)).all()]
+            return [SyncRun.from_row(row) for row in (await session.scalars(stmt)).all()]
 
     async def get(self, run_id: int) -> SyncRun:
         async with self._sessions() as session:
@@ -141,7 +141,7 @@ class SyncRunService:
         if unresolved:
             stmt = stmt.where(SyncErrorRow.resolved_at.is_(None))
         async with self._sessions() as session:
-            return [_failure(r) for r in (await session.scalars(stmt)).all()]
+            return [_failure(row) for row in (await session.scalars(stmt)).all()]
 
     async def cancel(self, run_id: int) -> SyncRun:
         """Ask a running run to stop after its current page (it may run in another process)."""
@@ -156,22 +156,24 @@ class SyncRunService:
 
     async def mappings(self, contact_id: int) -> list[ObjectMapping]:
         """The integration objects linked to a contact."""
-        m = SyncObjectMappingRow
+        mapping = SyncObjectMappingRow
         async with self._sessions() as session:
             rows = (
-                await session.scalars(select(m).where(m.contact_id == contact_id).order_by(m.id))
+                await session.scalars(
+                    select(mapping).where(mapping.contact_id == contact_id).order_by(mapping.id)
+                )
             ).all()
         return [
             ObjectMapping(
-                r.integration,
-                r.object,
-                r.integration_id,
-                r.contact_id,
-                r.last_synced_at,
-                r.integration_modified_at,
-                r.deleted_at,
+                row.integration,
+                row.object,
+                row.integration_id,
+                row.contact_id,
+                row.last_synced_at,
+                row.integration_modified_at,
+                row.deleted_at,
             )
-            for r in rows
+            for row in rows
         ]
 
     async def cursor(self, integration: str, obj: str) -> str | None:

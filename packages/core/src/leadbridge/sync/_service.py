@@ -6,15 +6,15 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from .._errors import ConfigurationError, NotFoundError
 from ..integrations import IntegrationRegistry, IntegrationSettingsService
-from ._engine import ProgressCallback, StartedSync, SyncEngine
+from ._engine import StartedSync, SyncEngine
 from ._exchange import BaseDataExchange
 from ._manual import MappingManual
 from ._options import SyncOptions, SyncTrigger
 from ._results import SyncResult
+from ._run_state import ProgressCallback
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,11 @@ async def resolve_registered_target(name: str) -> SyncTarget:
     if factory is None:
         known = ", ".join(sorted(_TARGETS)) or "none"
         raise NotFoundError(f"integration {name!r} is not available for sync (known: {known})")
-    made: Any = factory()
-    if inspect.isawaitable(made):
-        made = await made
-    if not isinstance(made, SyncTarget):
-        raise TypeError(f"the sync target factory of {name!r} returned {type(made).__name__}")
-    return made
+    made = factory()
+    target = await made if inspect.isawaitable(made) else made
+    if not isinstance(target, SyncTarget):
+        raise TypeError(f"the sync target factory of {name!r} returned {type(target).__name__}")
+    return target
 
 
 class RegistryTargetResolver:
