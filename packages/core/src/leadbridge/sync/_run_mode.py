@@ -8,8 +8,6 @@ from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..contacts import ContactService
-from ..events import EventBus
 from ._errors import SyncRunError
 from ._exchange import Audience, BaseDataExchange, Order, OrderItem, OrderResult
 from ._pull_store import PullStore
@@ -21,40 +19,21 @@ class RunMode:
     (:class:`~leadbridge.sync._dry_run.DryRun`) differs from it.
 
     The engine, the puller and the pusher compute the same either way; they write through
-    :meth:`transaction` and the stores built here, and reach the integration through
+    :meth:`transaction` and the stores named here, and reach the integration through
     :meth:`send` and :meth:`add_to_audience`.
     """
 
     #: whether the run is recorded (a ``sync_runs`` row, the lease, cursors, errors)
     records = True
+    #: what writes a pulled page, and a pushed order's results
+    pull_store: type[PullStore] = PullStore
+    push_store: type[PushStore] = PushStore
 
     def transaction(
         self, sessions: async_sessionmaker[AsyncSession]
     ) -> AbstractAsyncContextManager[AsyncSession]:
         """The transaction a page or a batch is written in."""
         return sessions.begin()
-
-    def pull_store(
-        self,
-        *,
-        integration: str,
-        object_name: str,
-        contacts: ContactService,
-        event_bus: EventBus,
-        run_id: int | None,
-        unresolved: bool,
-    ) -> PullStore:
-        return PullStore(
-            integration=integration,
-            object_name=object_name,
-            contacts=contacts,
-            event_bus=event_bus,
-            run_id=run_id,
-            unresolved=unresolved,
-        )
-
-    def push_store(self, *, integration: str, run_id: int | None) -> PushStore:
-        return PushStore(integration=integration, run_id=run_id)
 
     async def send(self, exchange: BaseDataExchange, order: Order) -> OrderResult:
         """Hand ``order`` to the exchange's ``execute``."""
