@@ -1,4 +1,5 @@
-"""Pull: one report page → contacts, mappings, change-log rows, in the caller's transaction."""
+"""Pull: one report page resolved against the stored contacts (matched, judged, merged) into
+what the pull store writes."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from ._normalizer import ValueNormalizer
 from ._options import SyncDirection
 from ._outcome import PageOutcome
 from ._pull_store import PullStore
-from ._pulled import PulledContact, PulledItem, PulledPage, StoredMapping
+from ._pulled import ItemOutcome, PulledContact, PulledItem, PulledPage, StoredMapping
 from ._results import SyncFailure
 
 log = logging.getLogger("leadbridge.sync")
@@ -64,7 +65,9 @@ def _stored_contact(
 
 
 class ObjectPuller:
-    """Applies the pages of one object's report; one instance per object and run."""
+    """Resolves the pages of one object's report; one instance per object and run.
+
+    Reads through ``store`` too: what this run wrote, or in a dry run only remembers."""
 
     def __init__(
         self,
@@ -169,9 +172,9 @@ class ObjectPuller:
         ok_items = [i for i in items.values() if i.contact is not None and not i.contact.failed]
         for item in ok_items:
             outcome = item.outcome
-            if outcome == "created":
+            if outcome is ItemOutcome.CREATED:
                 counters.created += 1
-            elif outcome == "updated":
+            elif outcome is ItemOutcome.UPDATED:
                 counters.updated += 1
             else:
                 counters.unchanged += 1
@@ -202,7 +205,7 @@ class ObjectPuller:
                 contact.new = True
                 contact.values.update(item.values)
                 new_by_key[item.key] = contact
-                item.contact, item.outcome = contact, "created"
+                item.contact, item.outcome = contact, ItemOutcome.CREATED
                 return
         if contact is None:
             self._fail(out, object_id, "email", "cannot match or create a contact without an email")
@@ -214,7 +217,8 @@ class ObjectPuller:
                 if contact.values.get(name) != value:
                     contact.values[name] = value
                     changed = True
-            item.contact, item.outcome = contact, "updated" if changed else "unchanged"
+            item.outcome = ItemOutcome.UPDATED if changed else ItemOutcome.UNCHANGED
+            item.contact = contact
             return
         synced = mapping if mapping is not None and mapping.contact_id == contact.id else None
         proposed = self._judge_item(item, contact, synced, times.get(contact.id), out.counters)
@@ -236,7 +240,8 @@ class ObjectPuller:
             if name not in contact.old:
                 contact.old[name] = contact.values.get(name)
             contact.values[name] = value
-        item.contact, item.outcome = contact, "updated" if proposed else "unchanged"
+        item.outcome = ItemOutcome.UPDATED if proposed else ItemOutcome.UNCHANGED
+        item.contact = contact
 
     # -- steps -----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,14 @@ from typing import Any
 from ..contacts import ContactUpdate
 from ._exchange import ReportObject
 from ._outcome import PageOutcome
+
+
+class ItemOutcome(enum.Enum):
+    """What a pulled object did to its contact (each counts in the counter of its name)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
 
 
 @dataclass(slots=True)
@@ -45,7 +54,7 @@ class PulledItem:
     key: str | None
     modified_at: datetime
     contact: PulledContact | None = None
-    outcome: str = "unchanged"
+    outcome: ItemOutcome = ItemOutcome.UNCHANGED
     kept_internal: bool = False
 
 

@@ -1,4 +1,5 @@
-"""Push: change log since the push cursor → orders → results stored as mappings."""
+"""Push: change log since the push cursor → one order per object and batch (the push store
+stores the results)."""
 
 from __future__ import annotations
 
