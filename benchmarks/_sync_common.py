@@ -75,6 +75,7 @@ def engine_for(container: CoreContainer) -> SyncEngine:
         container.contact_service(),
         container.change_log_service(),
         container.event_bus(),
+        custom_fields=container.custom_field_service(),
     )
 
 

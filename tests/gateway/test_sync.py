@@ -14,6 +14,7 @@ import pytest_asyncio
 
 from leadbridge import CoreContainer, Scope
 from leadbridge.sync import (
+    StartedSync,
     SyncOptions,
     SyncResult,
     SyncRunError,
@@ -160,9 +161,19 @@ class _LeaseLostAtTheEnd:
     def __init__(self, real: SyncService) -> None:
         self.real = real
 
-    async def start(self, *args: Any, **kwargs: Any) -> SyncResult:
-        result = await self.real.start(*args, **kwargs)
-        raise SyncRunError(f"run {result.run_id} lost the lease of memory (another run took over)")
+    async def begin(self, *args: Any, **kwargs: Any) -> _LeaseLostAtTheEnd._Started:
+        return self._Started(await self.real.begin(*args, **kwargs))
+
+    class _Started:
+        def __init__(self, started: StartedSync) -> None:
+            self.run_id = started.run_id
+            self._started = started
+
+        async def execute(self) -> SyncResult:
+            result = await self._started.execute()
+            raise SyncRunError(
+                f"run {result.run_id} lost the lease of memory (another run took over)"
+            )
 
 
 async def test_a_background_run_that_fails_later_is_logged_as_one_warning_line(

@@ -64,6 +64,7 @@ def make_engine(container: CoreContainer, **kwargs: Any) -> SyncEngine:
         container.contact_service(),
         container.change_log_service(),
         container.event_bus(),
+        custom_fields=container.custom_field_service(),
         **kwargs,
     )
 

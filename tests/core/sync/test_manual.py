@@ -82,6 +82,7 @@ async def test_engine_checks_the_manual_before_starting(container: CoreContainer
         container.contact_service(),
         container.change_log_service(),
         container.event_bus(),
+        custom_fields=container.custom_field_service(),
     )
     # The memory manual maps custom fields this store does not define yet.
     with pytest.raises(ConfigurationError, match="internal field 'website' does not exist"):

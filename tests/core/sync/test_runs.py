@@ -20,6 +20,7 @@ from leadbridge.sync import (
     SyncLeaseRow,
     SyncLockedError,
     SyncOptions,
+    SyncRunError,
     SyncRunRow,
     SyncStatus,
 )
@@ -171,6 +172,52 @@ async def test_dry_run_writes_nothing(store: CoreContainer, engine: SyncEngine) 
     # Every counter agrees; the dry run only did not call the remote to push.
     assert replace(dry.counters, api_calls=0) == replace(real.counters, api_calls=0)
     assert (real.counters.created, real.counters.updated, real.counters.pushed) == (1, 2, 2)
+
+
+async def test_a_dry_run_over_many_pages_counts_what_the_real_run_then_does(
+    store: CoreContainer, engine: SyncEngine
+) -> None:
+    # Later pages meet contacts earlier pages create (the same email again, another case):
+    # the dry run must see what it would have created, though it writes nothing.
+    remote = seeded(23, page_size=5)
+    remote.add({"emailAddress": "USER2@example.com", "firstName": "Again"})
+    remote.add({"emailAddress": "user21@example.com", "lastName": "Twice"})
+    remote.add({"emailAddress": "no-email-here"})
+    await store.contact_service().create("local@example.com", first_name="Only here")
+    before, state = await row_counts(store), await snapshot(store)
+
+    dry = await engine.run(remote.exchange(), remote.manual(), SyncOptions(dry_run=True))
+    assert (dry.run_id, dry.dry_run) == (None, True)
+    assert await row_counts(store) == before  # no contact, mapping, cursor, run or error row
+    assert await snapshot(store) == state
+    assert remote.orders == []
+
+    real = await engine.run(remote.exchange(), remote.manual())
+    assert real.status is dry.status is SyncStatus.PARTIAL
+    assert replace(dry.counters, api_calls=0) == replace(real.counters, api_calls=0)
+    assert (real.counters.pulled, real.counters.created, real.counters.failed) == (26, 23, 1)
+    assert [(f.direction, f.integration_id) for f in dry.failures] == [
+        (f.direction, f.integration_id) for f in real.failures
+    ]
+
+
+async def test_begin_hands_the_run_back_before_it_runs(
+    store: CoreContainer, engine: SyncEngine
+) -> None:
+    remote = seeded(3)
+    started = await engine.begin(remote.exchange(), remote.manual())
+    assert started.run_id is not None
+    run = await store.sync_run_service().get(started.run_id)
+    assert (run.status, run.counters.pulled) == (SyncStatus.RUNNING, 0)
+    result = await started.execute()
+    assert (result.run_id, result.status) == (started.run_id, SyncStatus.SUCCEEDED)
+    assert (await store.sync_run_service().get(started.run_id)).counters.created == 3
+    with pytest.raises(SyncRunError, match="executed already"):
+        await started.execute()
+
+    dry = await engine.begin(remote.exchange(), remote.manual(), SyncOptions(dry_run=True))
+    assert dry.run_id is None
+    assert (await dry.execute()).dry_run
 
 
 async def test_cancel_stops_after_the_current_page(

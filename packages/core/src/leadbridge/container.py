@@ -122,6 +122,7 @@ class CoreContainer(containers.DeclarativeContainer):
         contact_service=contact_service,
         change_log=change_log_service,
         event_bus=event_bus,
+        custom_fields=custom_field_service,
     )
     sync_service = providers.Singleton(
         SyncService,

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from contextlib import suppress
 
 from leadbridge import LeadBridgeError
 from leadbridge.jobs import JobQueue
 from leadbridge.sync import (
     SyncOptions,
-    SyncProgress,
     SyncResult,
     SyncRun,
     SyncRunService,
@@ -23,9 +20,6 @@ from leadbridge.sync import (
 )
 
 log = logging.getLogger("leadbridge.gateway")
-
-#: How often :meth:`SyncRunner.start` looks for the row of the run it started.
-_POLL = 0.02
 
 
 class SyncRunner:
@@ -41,11 +35,8 @@ class SyncRunner:
         self._sync = sync_service
         self._runs = sync_run_service
         self._queue = job_queue
-        # The engine records its holder as host:pid; it tells our run from another process'.
-        self._holder = f"{socket.gethostname()}:{os.getpid()}"
+        # Their callers already have their runs: only the log hears how they end.
         self._tasks: set[asyncio.Task[SyncResult]] = set()
-        # Tasks whose caller already has its run: only the log hears how they end.
-        self._handed_over: set[asyncio.Task[SyncResult]] = set()
 
     async def _opened_queue(self) -> JobQueue:
         await self._queue.open()  # connects once, even when requests ask at the same time
@@ -63,48 +54,16 @@ class SyncRunner:
             await self._sync.target(integration)  # refused now, not later in a worker
             queue = await self._opened_queue()
             return await queue.defer_sync(integration, options, SyncTrigger.API)
-        newest = await self._runs.runs(integration, limit=1)
-        before = newest[0].id if newest else 0
-        loop = asyncio.get_running_loop()
-        first_id: asyncio.Future[int] = loop.create_future()
-
-        def progress(p: SyncProgress) -> None:
-            if p.run_id is not None and not first_id.done():
-                first_id.set_result(p.run_id)
-
-        task = asyncio.create_task(
-            self._sync.start(integration, options, SyncTrigger.API, progress=progress),
-            name=f"sync {integration}",
-        )
+        started = await self._sync.begin(integration, options, SyncTrigger.API)
+        assert started.run_id is not None  # API runs are never dry runs
+        task = asyncio.create_task(started.execute(), name=f"sync {integration}")
         self._tasks.add(task)
         task.add_done_callback(self._done)
-        while True:
-            if first_id.done():
-                self._hand_over(task)
-                return await self._runs.get(first_id.result())
-            if task.done():
-                result = task.result()  # raises what the start raised
-                assert result.run_id is not None  # API runs are never dry runs
-                return await self._runs.get(result.run_id)
-            running = await self._runs.runs(integration, status=SyncStatus.RUNNING, limit=1)
-            if running and running[0].id > before and running[0].holder == self._holder:
-                self._hand_over(task)
-                return running[0]
-            await asyncio.wait({task}, timeout=_POLL)
-
-    def _hand_over(self, task: asyncio.Task[SyncResult]) -> None:
-        if task not in self._tasks:  # it ended already and _done saw it
-            self._log_failure(task)
-        else:
-            self._handed_over.add(task)
+        return await self._runs.get(started.run_id)
 
     def _done(self, task: asyncio.Task[SyncResult]) -> None:
         self._tasks.discard(task)
-        if task in self._handed_over:
-            self._handed_over.discard(task)
-            self._log_failure(task)
-        elif not task.cancelled():
-            task.exception()  # the caller of start() gets it
+        self._log_failure(task)
 
     def _log_failure(self, task: asyncio.Task[SyncResult]) -> None:
         """A sync that failed after its caller got its run: one warning line, for operators.

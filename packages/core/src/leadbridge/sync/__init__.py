@@ -5,7 +5,8 @@ Plugin authors implement :class:`BaseDataExchange`; embedders run syncs with
 :class:`SyncEngine` (explicit exchange and manual) or :class:`SyncService` (by name).
 """
 
-from ._engine import ProgressCallback, SyncEngine
+from ._counters import SyncCounters
+from ._engine import StartedSync, SyncEngine
 from ._errors import (
     SyncError,
     SyncLeaseLostError,
@@ -45,19 +46,11 @@ from ._models import (
     SyncRunRow,
 )
 from ._normalizer import ValueNormalizer
-from ._options import (
-    ContactFilter,
-    SyncCounters,
-    SyncFailure,
-    SyncOptions,
-    SyncProgress,
-    SyncResult,
-    SyncRun,
-    SyncStatus,
-    SyncTrigger,
-)
+from ._options import ContactFilter, SyncDirection, SyncOptions, SyncTrigger
 from ._push import consumer_name
+from ._results import SyncFailure, SyncProgress, SyncResult, SyncRun, SyncStatus
 from ._run_repository import StoredSyncFailure, SyncRunRepository
+from ._run_state import ProgressCallback
 from ._runs import IntegrationSyncStatus, ObjectMapping, SyncRunService
 from ._service import (
     RegistryTargetResolver,
@@ -94,9 +87,11 @@ __all__ = [
     "ReportObject",
     "ReportPage",
     "ReportRequest",
+    "StartedSync",
     "StoredSyncFailure",
     "SyncCounters",
     "SyncCursorRow",
+    "SyncDirection",
     "SyncEngine",
     "SyncError",
     "SyncErrorRow",

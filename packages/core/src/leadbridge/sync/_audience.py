@@ -15,7 +15,8 @@ from ..segments import SegmentMemberRow, SegmentRow
 from ._exchange import Audience, OrderItem
 from ._manual import MappingManual, ObjectManual
 from ._models import ERRORS, SyncObjectMappingRow
-from ._options import SyncFailure
+from ._options import SyncDirection
+from ._results import SyncFailure
 
 #: Members handed to ``add_to_audience`` at a time.
 AUDIENCE_BATCH = 500
@@ -52,11 +53,11 @@ class AudienceReader:
         batch_size: int = AUDIENCE_BATCH,
     ) -> None:
         self._integration = integration
-        self._sf = session_factory
+        self._sessions = session_factory
         self._batch = batch_size
 
     async def segment_id(self, audience: Audience) -> int | None:
-        async with self._sf() as session:
+        async with self._sessions() as session:
             return await session.scalar(
                 select(SegmentRow.id).where(SegmentRow.alias == audience.segment)
             )
@@ -65,29 +66,29 @@ class AudienceReader:
         self, audience: Audience, segment_id: int, obj: ObjectManual
     ) -> AsyncIterator[list[OrderItem]]:
         """Keyset over contact ids, so a member that fails is tried once per run."""
-        ct = ContactRow.__table__
-        sm = SegmentMemberRow
-        m = SyncObjectMappingRow
+        contact = ContactRow.__table__.c
+        member = SegmentMemberRow
+        mapping = SyncObjectMappingRow
         mapped = exists().where(
-            m.integration == self._integration,
-            m.object == audience.object,
-            m.contact_id == ct.c.id,
-            m.deleted_at.is_(None),
+            mapping.integration == self._integration,
+            mapping.object == audience.object,
+            mapping.contact_id == contact.id,
+            mapping.deleted_at.is_(None),
         )
         after = 0
         while True:
-            async with self._sf() as session:
+            async with self._sessions() as session:
                 rows = (
                     await session.execute(
-                        select(ct.c.id, ct.c.fields, *(ct.c[c] for c in CORE_FIELDS))
-                        .join(sm, sm.contact_id == ct.c.id)
+                        select(contact.id, contact.fields, *(contact[c] for c in CORE_FIELDS))
+                        .join(member, member.contact_id == contact.id)
                         .where(
-                            sm.segment_id == segment_id,
-                            sm.manually_removed.is_(False),
-                            ct.c.id > after,
+                            member.segment_id == segment_id,
+                            member.manually_removed.is_(False),
+                            contact.id > after,
                             ~mapped,
                         )
-                        .order_by(ct.c.id)
+                        .order_by(contact.id)
                         .limit(self._batch)
                     )
                 ).all()
@@ -106,7 +107,7 @@ class AudienceReader:
     ) -> SyncFailure:
         """A failure row for an audience whose segment does not exist (the run is partial)."""
         failure = SyncFailure(
-            direction="push",
+            direction=SyncDirection.PUSH,
             object=audience.object,
             message=(
                 f"segment {audience.segment!r} does not exist; {self._integration} cannot "

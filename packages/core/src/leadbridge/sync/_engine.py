@@ -6,86 +6,70 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._errors import ValidationError
-from ..contacts import ChangeLogService, ContactService, CustomFieldService
+from ..contacts import ChangeLogService, ContactService, CustomFieldService, FieldSpec
 from ..db import utcnow
 from ..events import EventBus
 from ..http import RetriableAPIError
 from ..observability import RunScope, record_sync_run, traced
 from ._audience import AudienceReader, fields_object
-from ._errors import SyncError, SyncLeaseLostError, SyncLockedError, SyncRunError
-from ._exchange import (
-    Audience,
-    BaseDataExchange,
-    ObjectResult,
-    Order,
-    OrderResult,
-    ReportPage,
-    ReportRequest,
-)
+from ._counters import SyncCounters
+from ._cursor import PullCursor
+from ._dry_run import DryRun
+from ._errors import SyncError, SyncLockedError, SyncRunError
+from ._exchange import BaseDataExchange, Order, ReportPage, ReportRequest
 from ._holder import LeaseHolder
 from ._judge import SyncJudge
 from ._manual import MappingManual, ObjectManual
-from ._models import SyncCursorRow, SyncErrorRow, SyncLeaseRow, SyncRunRow
+from ._models import SyncCursorRow, SyncErrorRow
 from ._normalizer import ValueNormalizer
-from ._options import (
-    SyncCounters,
-    SyncFailure,
-    SyncOptions,
-    SyncProgress,
-    SyncResult,
-    SyncStatus,
-    SyncTrigger,
-)
-from ._pull import ObjectPuller, PageOutcome
-from ._push import BATCH, PlannedOrder, Pusher, consumer_name
+from ._options import SyncDirection, SyncOptions, SyncTrigger
+from ._outcome import PageOutcome
+from ._pull import ObjectPuller
+from ._pull_store import PullStore
+from ._push import BATCH, Pusher, consumer_name
+from ._push_store import PlannedOrder, PushStore
+from ._read_ahead import read_ahead
+from ._results import SyncProgress, SyncResult, SyncStatus
+from ._run_mode import RunMode
+from ._run_record import RunRecorder
+from ._run_state import ProgressCallback, RunCancelled, RunInterrupted, RunState
 
 log = logging.getLogger("leadbridge.sync")
 
-ProgressCallback = Callable[[SyncProgress], None]
-
-#: Failures kept in memory for the result (every one is in ``sync_errors``).
-_KEEP_FAILURES = 100
 _URL_QUERY = re.compile(r"(https?://[^\s?#]+)\?[^\s#]*")
 
 
-class _Cancelled(Exception):
-    pass
+class StartedSync:
+    """A run that has begun (:meth:`SyncEngine.begin`): it is recorded (``run_id``; ``None``
+    for a dry run) and holds the lease. :meth:`execute` runs it to its end, once."""
 
+    def __init__(
+        self,
+        run_id: int | None,
+        integration: str,
+        execute: Callable[[], Awaitable[SyncResult]],
+    ) -> None:
+        self.run_id = run_id
+        self.integration = integration
+        self._execute: Callable[[], Awaitable[SyncResult]] | None = execute
 
-class _Interrupted(Exception):
-    """The process is stopping: end after this page, leave the run to resume."""
+    def __repr__(self) -> str:
+        return f"StartedSync(integration={self.integration!r}, run_id={self.run_id!r})"
 
-
-@dataclass
-class _Run:
-    integration: str
-    options: SyncOptions
-    run_id: int | None
-    progress: ProgressCallback | None
-    counters: SyncCounters = field(default_factory=SyncCounters)
-    failures: list[SyncFailure] = field(default_factory=list)
-    cancel: asyncio.Event = field(default_factory=asyncio.Event)
-    #: set by the heartbeat when another run took the lease over
-    lost: SyncLeaseLostError | None = None
-    stop: asyncio.Event | None = None
-    created_since_analyze: int = 0
-    created_at_analyze: int = 0
-
-    def commit(self, outcome: PageOutcome) -> None:
-        self.counters.add(outcome.counters)
-        room = _KEEP_FAILURES - len(self.failures)
-        if room > 0:
-            self.failures.extend(outcome.failures[:room])
+    async def execute(self) -> SyncResult:
+        """Pull, then push; returns the result when the run ended (see :meth:`SyncEngine.run`)."""
+        execute, self._execute = self._execute, None
+        if execute is None:
+            raise SyncRunError(f"sync run {self.run_id} of {self.integration} was executed already")
+        return await execute()
 
 
 def _retriable(exc: DBAPIError) -> bool:
@@ -131,26 +115,35 @@ class SyncEngine:
         change_log: ChangeLogService,
         event_bus: EventBus,
         *,
+        custom_fields: CustomFieldService,
         clock: Callable[[], datetime] = utcnow,
         heartbeat_interval: float = 10.0,
         lease_timeout: float = 60.0,
         page_attempts: int = 3,
         push_batch_size: int = BATCH,
     ) -> None:
-        self._sf = session_factory
+        self._sessions = session_factory
         self._contacts = contact_service
-        self._fields = CustomFieldService(session_factory)
+        self._fields = custom_fields
         self._change_log = change_log
         self._bus = event_bus
         self._clock = clock
-        self._heartbeat_interval = heartbeat_interval
-        self._lease_timeout = timedelta(seconds=lease_timeout)
         self._attempts = max(1, page_attempts)
         self._push_batch = push_batch_size
-        self._holder = LeaseHolder.here()
+        self._recorder = RunRecorder(
+            session_factory,
+            holder=LeaseHolder.here(),
+            clock=clock,
+            heartbeat_interval=heartbeat_interval,
+            lease_timeout=lease_timeout,
+        )
         self._analyze = True
 
     # -- public ----------------------------------------------------------------------------
+
+    async def cancel(self, run_id: int) -> None:
+        """Ask a running run (in any process) to stop after its current page."""
+        await self._recorder.cancel(run_id)
 
     async def run(
         self,
@@ -174,7 +167,31 @@ class SyncEngine:
         :class:`~leadbridge.ConfigurationError` for a manual that cannot work. Otherwise the
         outcome is in the result's ``status``: ``succeeded``, ``partial`` (some objects
         failed; see ``failures``), ``failed`` (``error`` says why; cursors stay at the last
-        applied page) or ``cancelled``.
+        applied page) or ``cancelled``. The same as :meth:`begin` then
+        :meth:`StartedSync.execute`.
+        """
+        started = await self.begin(
+            exchange, manual, options, trigger=trigger, progress=progress, run_id=run_id, stop=stop
+        )
+        return await started.execute()
+
+    async def begin(
+        self,
+        exchange: BaseDataExchange,
+        manual: MappingManual,
+        options: SyncOptions | None = None,
+        *,
+        trigger: SyncTrigger | str = SyncTrigger.API,
+        progress: ProgressCallback | None = None,
+        run_id: int | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> StartedSync:
+        """Start a run: check the manual, record the run and take the lease; the returned
+        :class:`StartedSync` knows its ``run_id`` and runs it with ``execute()``.
+
+        Raises what :meth:`run` raises before a run starts. Call ``execute()`` soon: until it
+        runs, nothing beats the lease's heartbeat and another process takes the run over once
+        the lease times out.
         """
         options = options or SyncOptions()
         if trigger not in set(SyncTrigger):
@@ -187,19 +204,41 @@ class SyncEngine:
         trigger = SyncTrigger(trigger)
         specs = await self._fields.all_fields()
         manual.check(specs)
-        integration = manual.integration
         started = self._clock()
+        # The one place a dry run is decided; everything downstream asks the mode.
+        mode: RunMode = DryRun() if options.dry_run else RunMode()
         resumed = SyncCounters()
-        if options.dry_run:
-            run_id = None
+        if mode.records:
+            run_id, resumed = await self._recorder.start(
+                manual.integration, trigger, options, run_id
+            )
         else:
-            run_id, resumed = await self._start(integration, trigger, options, run_id)
-        run = _Run(integration, options, run_id, progress, counters=resumed, stop=stop)
+            run_id = None
+        run = RunState(
+            manual.integration, options, mode, run_id, progress, counters=resumed, stop=stop
+        )
+
+        async def execute() -> SyncResult:
+            return await self._execute(run, exchange, manual, specs, started)
+
+        return StartedSync(run_id, manual.integration, execute)
+
+    async def _execute(
+        self,
+        run: RunState,
+        exchange: BaseDataExchange,
+        manual: MappingManual,
+        specs: Mapping[str, FieldSpec],
+        started: datetime,
+    ) -> SyncResult:
+        options, integration, run_id = run.options, run.integration, run.run_id
         scope = RunScope(integration, run_id)  # log context and trace span
         status = SyncStatus.SUCCEEDED
         error: str | None = None
         retriable = False
-        heartbeat = asyncio.create_task(self._heartbeat(run)) if run_id is not None else None
+        heartbeat = (
+            asyncio.create_task(self._recorder.heartbeat(run)) if run_id is not None else None
+        )
         try:
             if not options.push_only:
                 normalizer = ValueNormalizer(specs, null_values=exchange.null_values)
@@ -211,9 +250,9 @@ class SyncEngine:
                 if options.ids is None:
                     await self._push_audiences(run, exchange, manual)
             status = SyncStatus.PARTIAL if run.counters.failed else SyncStatus.SUCCEEDED
-        except _Cancelled:
+        except RunCancelled:
             status = SyncStatus.CANCELLED
-        except _Interrupted:
+        except RunInterrupted:
             status, error = SyncStatus.QUEUED, "interrupted: its worker stopped; it resumes"
         except (asyncio.CancelledError, KeyboardInterrupt):
             status, error = SyncStatus.CANCELLED, "interrupted"
@@ -236,7 +275,7 @@ class SyncEngine:
                     await heartbeat
             finished = self._clock()
             if run_id is not None:
-                await self._finish(run, status, error, finished)
+                await self._recorder.finish(run, status, error, finished)
             scope.close(status.value)
         result = SyncResult(
             integration=integration,
@@ -253,239 +292,8 @@ class SyncEngine:
         record_sync_run(result)
         return result
 
-    async def cancel(self, run_id: int) -> None:
-        """Ask a running run (in any process) to stop after its current page."""
-        async with self._sf.begin() as session:
-            await session.execute(
-                update(SyncRunRow)
-                .where(SyncRunRow.id == run_id, SyncRunRow.status == SyncStatus.RUNNING.value)
-                .values(cancel_requested=True)
-            )
-
-    # -- lease and run rows ----------------------------------------------------------------
-
-    async def _start(
-        self,
-        integration: str,
-        trigger: SyncTrigger,
-        options: SyncOptions,
-        run_id: int | None,
-    ) -> tuple[int, SyncCounters]:
-        for attempt in range(2):
-            try:
-                async with self._sf.begin() as session:
-                    return await self._acquire(session, integration, trigger, options, run_id)
-            except IntegrityError as exc:
-                # Two processes inserted the first lease row at once; the loser looks again.
-                if attempt:
-                    raise SyncLockedError(
-                        f"a sync of {integration} is starting in another process",
-                        integration=integration,
-                        run_id=None,
-                    ) from exc
-        raise AssertionError("unreachable")
-
-    async def _acquire(
-        self,
-        session: AsyncSession,
-        integration: str,
-        trigger: SyncTrigger,
-        options: SyncOptions,
-        run_id: int | None,
-    ) -> tuple[int, SyncCounters]:
-        now = self._clock()
-        lease = (
-            await session.execute(
-                select(SyncLeaseRow)
-                .where(SyncLeaseRow.integration == integration)
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
-        abandoned: int | None = None
-        if lease is not None and lease.run_id is not None and lease.run_id != run_id:
-            if self._alive(lease, now):
-                ago = (now - lease.heartbeat_at).total_seconds() if lease.heartbeat_at else 0.0
-                raise SyncLockedError(
-                    f"a sync of {integration} is already running: run {lease.run_id} "
-                    f"({lease.holder}, last heartbeat {max(ago, 0):.0f}s ago)",
-                    integration=integration,
-                    run_id=lease.run_id,
-                )
-            abandoned = lease.run_id
-        if run_id is None:
-            run = SyncRunRow(
-                integration=integration,
-                trigger=trigger.value,
-                options=options.to_dict(),
-                status=SyncStatus.RUNNING.value,
-                started_at=now,
-                heartbeat_at=now,
-                holder=self._holder.label,
-                cancel_requested=False,
-            )
-            session.add(run)
-            await session.flush()
-        else:
-            run = await self._resume(session, integration, run_id, now)
-        if abandoned is not None:
-            log.warning("sync %s: taking over the lease of run %s", integration, abandoned)
-            await session.execute(
-                update(SyncRunRow)
-                .where(SyncRunRow.id == abandoned, SyncRunRow.status == SyncStatus.RUNNING.value)
-                .values(
-                    status=SyncStatus.FAILED.value,
-                    finished_at=now,
-                    error=f"abandoned: its process stopped; run {run.id} took over",
-                )
-            )
-        if lease is None:
-            await session.execute(
-                insert(SyncLeaseRow).values(
-                    integration=integration,
-                    run_id=run.id,
-                    holder=self._holder.label,
-                    instance_id=self._holder.instance_id,
-                    process_scope=self._holder.scope,
-                    acquired_at=now,
-                    heartbeat_at=now,
-                )
-            )
-        else:
-            lease.run_id, lease.holder = run.id, self._holder.label
-            lease.instance_id, lease.process_scope = self._holder.instance_id, self._holder.scope
-            lease.acquired_at = lease.heartbeat_at = now
-        await session.flush()
-        resumed = SyncCounters(**{name: getattr(run, name) for name in SyncCounters().to_dict()})
-        return run.id, resumed
-
-    async def _resume(
-        self, session: AsyncSession, integration: str, run_id: int, now: datetime
-    ) -> SyncRunRow:
-        """Run ``run_id`` (queued, or left behind by a process that died or stopped) here."""
-        run = await session.get(SyncRunRow, run_id, with_for_update=True)
-        if run is None or run.integration != integration:
-            raise ValidationError(
-                f"sync run {run_id} is not a run of {integration}", field="run_id", value=run_id
-            )
-        if run.status not in (SyncStatus.QUEUED, SyncStatus.RUNNING, SyncStatus.FAILED):
-            raise SyncRunError(f"sync run {run_id} has ended ({run.status}); it cannot run again")
-        if run.status == SyncStatus.QUEUED and run.finished_at is None and not run.error:
-            run.started_at = now  # its first start: the queued time was its creation
-        if run.status == SyncStatus.RUNNING:
-            log.warning("sync %s: resuming run %s (%s stopped)", integration, run_id, run.holder)
-        run.status, run.error, run.finished_at = SyncStatus.RUNNING.value, None, None
-        run.heartbeat_at, run.holder = now, self._holder.label
-        await session.flush()
-        return run
-
-    def _alive(self, lease: SyncLeaseRow, now: datetime) -> bool:
-        if lease.heartbeat_at is None or now - lease.heartbeat_at > self._lease_timeout:
-            return False
-        return not self._holder.sees_gone(lease)
-
-    async def _heartbeat(self, run: _Run) -> None:
-        while True:
-            await asyncio.sleep(self._heartbeat_interval)
-            try:
-                async with self._sf.begin() as session:
-                    await self._beat(session, run, self._clock())
-                    flag = await session.scalar(
-                        select(SyncRunRow.cancel_requested).where(SyncRunRow.id == run.run_id)
-                    )
-                if flag:
-                    run.cancel.set()
-            except SyncLeaseLostError as exc:
-                run.lost = exc  # the run stops before its next page
-                return
-            except Exception as exc:  # a missed heartbeat is not fatal; the next one may work
-                log.warning("sync %s: heartbeat failed: %s", run.integration, exc)
-                log.debug("heartbeat failure", exc_info=True)
-
-    async def _beat(self, session: AsyncSession, run: _Run, now: datetime) -> None:
-        result = await session.execute(
-            update(SyncLeaseRow)
-            .where(
-                SyncLeaseRow.integration == run.integration,
-                SyncLeaseRow.run_id == run.run_id,
-                # A run resumed elsewhere (its worker was thought dead) is no longer ours.
-                SyncLeaseRow.instance_id == self._holder.instance_id,
-            )
-            .values(heartbeat_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if not result.rowcount:  # type: ignore[attr-defined]
-            taker = await session.scalar(  # the run that took over: the first one after ours
-                select(SyncRunRow)
-                .where(SyncRunRow.integration == run.integration, SyncRunRow.id > run.run_id)
-                .order_by(SyncRunRow.id)
-                .limit(1)
-            )
-            raise SyncLeaseLostError(
-                integration=run.integration,
-                run_id=run.run_id or 0,
-                taken_by=taker.id if taker is not None else None,
-                holder=taker.holder if taker is not None else None,
-            )
-        await session.execute(
-            update(SyncRunRow)
-            .where(SyncRunRow.id == run.run_id)
-            .values(heartbeat_at=now)
-            .execution_options(synchronize_session=False)
-        )
-
-    async def _save_run(
-        self, session: AsyncSession, run: _Run, delta: SyncCounters, now: datetime
-    ) -> None:
-        """Counters as they will be once this transaction commits, and a heartbeat."""
-        totals = run.counters.copy()
-        totals.add(delta)
-        await self._beat(session, run, now)
-        await session.execute(
-            update(SyncRunRow)
-            .where(SyncRunRow.id == run.run_id)
-            .values(**totals.to_dict())
-            .execution_options(synchronize_session=False)
-        )
-        flag = await session.scalar(
-            select(SyncRunRow.cancel_requested).where(SyncRunRow.id == run.run_id)
-        )
-        if flag:
-            run.cancel.set()
-
-    async def _finish(
-        self, run: _Run, status: SyncStatus, error: str | None, now: datetime
-    ) -> None:
-        async with self._sf.begin() as session:
-            await session.execute(
-                update(SyncRunRow)
-                .where(SyncRunRow.id == run.run_id)
-                .values(
-                    status=status.value,
-                    error=error,
-                    finished_at=None if status is SyncStatus.QUEUED else now,
-                    heartbeat_at=now,
-                    **run.counters.to_dict(),
-                )
-            )
-            await session.execute(
-                update(SyncLeaseRow)
-                .where(
-                    SyncLeaseRow.integration == run.integration,
-                    SyncLeaseRow.run_id == run.run_id,
-                )
-                .values(run_id=None, holder=None)
-            )
-
-    def _check_cancel(self, run: _Run) -> None:
-        if run.lost is not None:
-            raise run.lost
-        if run.cancel.is_set():
-            raise _Cancelled
-        if run.stop is not None and run.stop.is_set():
-            raise _Interrupted
-
     def _report_progress(
-        self, run: _Run, phase: str, obj: str, done: int, total: int | None
+        self, run: RunState, phase: SyncDirection, obj: str, done: int, total: int | None
     ) -> None:
         if run.progress is None:
             return
@@ -502,23 +310,23 @@ class SyncEngine:
 
     async def _pull_object(
         self,
-        run: _Run,
+        run: RunState,
         exchange: BaseDataExchange,
         manual: MappingManual,
         obj: ObjectManual,
-        specs: Any,
+        specs: Mapping[str, FieldSpec],
         normalizer: ValueNormalizer,
         judge: SyncJudge,
     ) -> None:
         options = run.options
-        async with self._sf() as session:
+        async with self._sessions() as session:
             stored = await session.get(SyncCursorRow, (manual.integration, obj.object))
             unresolved = await session.scalar(
                 select(SyncErrorRow.id)
                 .where(
                     SyncErrorRow.integration == manual.integration,
                     SyncErrorRow.object == obj.object,
-                    SyncErrorRow.direction == "pull",
+                    SyncErrorRow.direction == SyncDirection.PULL,
                     SyncErrorRow.resolved_at.is_(None),
                 )
                 .limit(1)
@@ -534,27 +342,37 @@ class SyncEngine:
             fields=tuple(f.integration_field for f in obj.fields),
             ids=options.ids,
         )
+        store = run.mode.pull_store(
+            integration=manual.integration,
+            object_name=obj.object,
+            contacts=self._contacts,
+            event_bus=self._bus,
+            run_id=run.run_id,
+            unresolved=unresolved is not None,
+        )
         puller = ObjectPuller(
             integration=manual.integration,
             manual=obj,
             specs=specs,
             normalizer=normalizer,
             judge=judge,
-            contacts=self._contacts,
-            event_bus=self._bus,
+            store=store,
             run_id=run.run_id,
             ids=options.ids,
-            dry_run=options.dry_run,
-            unresolved=unresolved is not None,
         )
-        # A targeted run (ids) must not move the cursor past objects it skipped.
-        cursor_state = {"exists": stored is not None, "store": options.ids is None}
+        pull_cursor = PullCursor(
+            manual.integration,
+            obj.object,
+            run.run_id,
+            stored=stored is not None,
+            moves=options.ids is None and run.mode.records,
+        )
         done = 0
-        self._check_cancel(run)
+        run.check_stop()
         async with (
             traced("leadbridge.sync.pull", object=obj.object),
             contextlib.asynccontextmanager(exchange.around_pull)(request),
-            _read_ahead(exchange.report(request)) as pages,
+            read_ahead(exchange.report(request)) as pages,
         ):
             async for page in pages:
                 if not isinstance(page, ReportPage):
@@ -562,38 +380,34 @@ class SyncEngine:
                         f"{type(exchange).__name__}.report yielded {type(page).__name__}, "
                         "not a ReportPage"
                     )
-                self._check_cancel(run)
+                run.check_stop()
                 with traced("leadbridge.sync.page", object=obj.object, size=len(page.objects)):
-                    outcome = await self._apply_page(run, puller, obj.object, page, cursor_state)
-                run.commit(outcome)
+                    outcome = await self._apply_page(run, puller, store, page, pull_cursor)
+                run.tally(outcome)
                 await self._refresh_statistics(run, outcome)
                 done += len(page.objects)
-                self._report_progress(run, "pull", obj.object, done, page.total)
+                self._report_progress(run, SyncDirection.PULL, obj.object, done, page.total)
 
     async def _apply_page(
         self,
-        run: _Run,
+        run: RunState,
         puller: ObjectPuller,
-        obj: str,
+        store: PullStore,
         page: ReportPage,
-        cursor_state: dict[str, bool],
+        cursor: PullCursor,
     ) -> PageOutcome:
+        """Read, resolve and write ``page`` with its cursor and the run's counters."""
         for attempt in range(1, self._attempts + 1):
             now = self._clock()
             try:
-                if run.run_id is None:  # dry run: read, compute, write nothing
-                    async with self._sf() as session:
-                        outcome = await puller.apply(session, page, now)
-                        await session.rollback()
+                async with run.mode.transaction(self._sessions) as session:
+                    pulled = await puller.read(session, page)
+                    await store.write(session, pulled, now)
+                    outcome = pulled.outcome
                     outcome.counters.api_calls += page.api_calls
-                    return outcome
-                async with self._sf.begin() as session:
-                    outcome = await puller.apply(session, page, now)
-                    outcome.counters.api_calls += page.api_calls
-                    if cursor_state["store"]:
-                        await self._save_cursor(session, run, obj, page.cursor, now, cursor_state)
-                    await self._save_run(session, run, outcome.counters, now)
-                cursor_state["exists"] = cursor_state["exists"] or cursor_state["store"]
+                    await cursor.save(session, page.cursor, now)
+                    await self._recorder.save(session, run, outcome.counters, now)
+                cursor.committed()
                 return outcome
             except DBAPIError as exc:
                 # A concurrent writer took an email this page creates, or PostgreSQL chose
@@ -605,29 +419,7 @@ class SyncEngine:
                 )
         raise AssertionError("unreachable")
 
-    async def _save_cursor(
-        self,
-        session: AsyncSession,
-        run: _Run,
-        obj: str,
-        value: str | None,
-        now: datetime,
-        state: dict[str, bool],
-    ) -> None:
-        values = {"value": value, "run_id": run.run_id, "updated_at": now}
-        if state["exists"]:
-            await session.execute(
-                update(SyncCursorRow)
-                .where(SyncCursorRow.integration == run.integration, SyncCursorRow.object == obj)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-        else:
-            await session.execute(
-                insert(SyncCursorRow).values(integration=run.integration, object=obj, **values)
-            )
-
-    async def _refresh_statistics(self, run: _Run, outcome: PageOutcome) -> None:
+    async def _refresh_statistics(self, run: RunState, outcome: PageOutcome) -> None:
         """Let PostgreSQL's planner see the tables a large pull is filling.
 
         Freshly filled tables have no statistics until autovacuum comes by, and the planner
@@ -635,7 +427,7 @@ class SyncEngine:
         integration: the pull slows down as it grows. ``ANALYZE`` each time this run has
         doubled what it created keeps lookups on the index for log2(n) cheap statements.
         """
-        if run.run_id is None or not outcome.counters.created or not self._analyze:
+        if not run.mode.records or not outcome.counters.created or not self._analyze:
             return
         run.created_since_analyze += outcome.counters.created
         if run.created_since_analyze < max(1000, run.created_at_analyze):
@@ -643,7 +435,7 @@ class SyncEngine:
         run.created_at_analyze += run.created_since_analyze
         run.created_since_analyze = 0
         try:
-            async with self._sf.begin() as session:
+            async with self._sessions.begin() as session:
                 if (await session.connection()).dialect.name != "postgresql":
                     self._analyze = False
                     return
@@ -656,170 +448,81 @@ class SyncEngine:
 
     # -- push ------------------------------------------------------------------------------
 
-    async def _push(self, run: _Run, exchange: BaseDataExchange, manual: MappingManual) -> None:
+    async def _push(self, run: RunState, exchange: BaseDataExchange, manual: MappingManual) -> None:
         options = run.options
         pusher = Pusher(
             integration=manual.integration,
             objects=manual.objects,
             exchange=exchange,
-            session_factory=self._sf,
-            run_id=run.run_id,
+            session_factory=self._sessions,
             full=options.full,
             ids=options.ids,
             create_filter=options.create_filter,
-            dry_run=options.dry_run,
             batch_size=self._push_batch,
         )
         if not pusher.active:
             return
+        store = await self._push_store(run, pusher.objects)
         consumer = consumer_name(manual.integration)
         position = await self._change_log.position(consumer)
         end = await self._change_log.last_id()
         done = 0
-        async for batch in pusher.batches(position, end):
-            self._check_cancel(run)
-            async with self._sf() as session:
+        async for batch in pusher.batches(position, end, retry=store.unresolved):
+            run.check_stop()
+            async with self._sessions() as session:
                 planned = await pusher.plan(session, batch)
-            results = [await self._execute(exchange, p.order, options.dry_run) for p in planned]
+            results = [await run.mode.send(exchange, plan.order) for plan in planned]
             now = self._clock()
             delta = PageOutcome()
-            # A dry run counts the results without a transaction to write them in.
-            writing = run.run_id is not None
-            async with self._sf.begin() if writing else self._sf() as session:
-                for p, r in zip(planned, results, strict=True):
-                    o = await pusher.store(session, p, r, now)
-                    delta.counters.add(o.counters)
-                    delta.failures.extend(o.failures)
-                if writing:
-                    if batch.position is not None and options.ids is None:
-                        await self._change_log.advance(consumer, batch.position, session=session)
-                    await self._save_run(session, run, delta.counters, now)
-            run.commit(delta)
-            done += sum(len(p.order) for p in planned)
-            self._report_progress(run, "push", "contacts", done, None)
+            async with run.mode.transaction(self._sessions) as session:
+                for order, result in zip(planned, results, strict=True):
+                    delta.add(await store.store(session, order, result, now))
+                if batch.position is not None and options.ids is None:
+                    await self._change_log.advance(consumer, batch.position, session=session)
+                await self._recorder.save(session, run, delta.counters, now)
+            run.tally(delta)
+            done += sum(len(plan.order) for plan in planned)
+            self._report_progress(run, SyncDirection.PUSH, "contacts", done, None)
+
+    async def _push_store(self, run: RunState, objects: list[str]) -> PushStore:
+        store = run.mode.push_store(integration=run.integration, run_id=run.run_id)
+        async with self._sessions() as session:
+            await store.load_unresolved(session, objects)
+        return store
 
     async def _push_audiences(
-        self, run: _Run, exchange: BaseDataExchange, manual: MappingManual
+        self, run: RunState, exchange: BaseDataExchange, manual: MappingManual
     ) -> None:
         audiences = await exchange.audiences()
         if not audiences:
             return
-        options = run.options
-        # A dry run counts the results without a transaction to write them in.
-        writing = run.run_id is not None
-        reader = AudienceReader(integration=manual.integration, session_factory=self._sf)
+        reader = AudienceReader(integration=manual.integration, session_factory=self._sessions)
         for audience in audiences:
-            self._check_cancel(run)
+            run.check_stop()
             obj = fields_object(manual, audience)
             segment_id = await reader.segment_id(audience)
             if segment_id is None:
                 delta = PageOutcome()
                 now = self._clock()
-                async with self._sf.begin() if writing else self._sf() as session:
+                async with run.mode.transaction(self._sessions) as session:
                     failure = await reader.record_missing_segment(
                         session, audience, run.run_id, now
                     )
                     delta.counters.failed += 1
                     delta.failures.append(failure)
-                    if writing:
-                        await self._save_run(session, run, delta.counters, now)
-                run.commit(delta)
+                    await self._recorder.save(session, run, delta.counters, now)
+                run.tally(delta)
                 continue
-            pusher = Pusher(
-                integration=manual.integration,
-                objects=(),
-                exchange=exchange,
-                session_factory=self._sf,
-                run_id=run.run_id,
-                full=False,
-                ids=None,
-                create_filter=None,
-                dry_run=options.dry_run,
-            )
-            await pusher.load_unresolved([audience.object])
+            store = await self._push_store(run, [audience.object])
             done = 0
             async for items in reader.batches(audience, segment_id, obj):
-                self._check_cancel(run)
+                run.check_stop()
                 planned = PlannedOrder(Order(audience.object, creates=items))
-                result = await self._execute(exchange, planned.order, options.dry_run, audience)
+                result = await run.mode.add_to_audience(exchange, audience, items)
                 now = self._clock()
-                async with self._sf.begin() if writing else self._sf() as session:
-                    outcome = await pusher.store(session, planned, result, now)
-                    if writing:
-                        await self._save_run(session, run, outcome.counters, now)
-                run.commit(outcome)
+                async with run.mode.transaction(self._sessions) as session:
+                    outcome = await store.store(session, planned, result, now)
+                    await self._recorder.save(session, run, outcome.counters, now)
+                run.tally(outcome)
                 done += len(items)
-                self._report_progress(run, "push", audience.object, done, None)
-
-    async def _execute(
-        self,
-        exchange: BaseDataExchange,
-        order: Order,
-        dry_run: bool,
-        audience: Audience | None = None,
-    ) -> OrderResult:
-        """Hand ``order`` to the exchange: ``execute`` it, or add its creates to ``audience``."""
-        if not len(order):
-            return OrderResult()
-        if dry_run:
-            return OrderResult(
-                results=[
-                    ObjectResult(i.contact_id, i.integration_id or f"dry-run:{i.contact_id}")
-                    for i in (*order.creates, *order.updates, *order.deletes)
-                ]
-            )
-        if audience is not None:
-            method = "add_to_audience"
-            result = await exchange.add_to_audience(audience, order.creates)
-        else:
-            method = "execute"
-            async with contextlib.asynccontextmanager(exchange.around_push)(order):
-                result = await exchange.execute(order)
-        if not isinstance(result, OrderResult):
-            raise SyncRunError(
-                f"{type(exchange).__name__}.{method} returned {type(result).__name__}, "
-                "not an OrderResult"
-            )
-        return result
-
-
-@contextlib.asynccontextmanager
-async def _read_ahead(pages: Any) -> AsyncIterator[AsyncIterator[Any]]:
-    """The report's pages, one read ahead: the next page's API calls run while the engine
-    writes the current one (a sync costs about the longer of the two, not their sum).
-
-    When the pull stops early (cancel, error) the page being read is abandoned and the
-    exchange's report generator closed.
-    """
-    source = aiter(pages)
-    ahead: asyncio.Future[Any] | None = None
-
-    async def following() -> Any:
-        return await anext(source)
-
-    async def iterate() -> AsyncGenerator[Any, None]:
-        nonlocal ahead
-        ahead = asyncio.ensure_future(following())
-        while True:
-            try:
-                page = await ahead
-            except StopAsyncIteration:
-                ahead = None
-                return
-            ahead = asyncio.ensure_future(following())
-            yield page
-
-    reader = iterate()
-    try:
-        yield reader
-    finally:
-        if ahead is not None:
-            # Its outcome no longer matters: the pull is over (this is how it was stopped).
-            ahead.cancel()
-            await asyncio.wait({ahead})
-            if not ahead.cancelled():
-                ahead.exception()  # retrieved, so that asyncio does not log it
-        await reader.aclose()
-        close = getattr(pages, "aclose", None)
-        if close is not None:
-            await close()
+                self._report_progress(run, SyncDirection.PUSH, audience.object, done, None)

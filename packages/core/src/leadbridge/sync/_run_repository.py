@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import id_set
 from ._models import SyncErrorRow, SyncObjectMappingRow, SyncRunRow
-from ._options import SyncFailure, SyncRun, SyncStatus
+from ._results import SyncFailure, SyncRun, SyncStatus
 from ._runs import ObjectMapping, _failure
 
 

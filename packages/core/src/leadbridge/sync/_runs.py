@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._errors import ConflictError, NotFoundError, ValidationError
 from ._models import SyncCursorRow, SyncErrorRow, SyncLeaseRow, SyncObjectMappingRow, SyncRunRow
-from ._options import SyncFailure, SyncRun, SyncStatus
+from ._options import SyncDirection
+from ._results import SyncFailure, SyncRun, SyncStatus
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def _failure(row: SyncErrorRow) -> SyncFailure:
     return SyncFailure(
-        direction=row.direction,
+        direction=SyncDirection(row.direction),
         object=row.object,
         message=row.message,
         integration_id=row.integration_id,
@@ -87,7 +88,7 @@ class SyncRunService:
     """Runs, their per-object errors, object mappings and each integration's sync status."""
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
-        self._sf = session_factory
+        self._sessions = session_factory
 
     async def runs(
         self,
@@ -109,11 +110,11 @@ class SyncRunService:
             stmt = stmt.where(SyncRunRow.status == str(status))
         if before is not None:
             stmt = stmt.where(SyncRunRow.id < before)
-        async with self._sf() as session:
-            return [SyncRun.from_row(r) for r in (await session.scalars(stmt)).all()]
+        async with self._sessions() as session:
+            return [SyncRun.from_row(row) for row in (await session.scalars(stmt)).all()]
 
     async def get(self, run_id: int) -> SyncRun:
-        async with self._sf() as session:
+        async with self._sessions() as session:
             row = await session.get(SyncRunRow, run_id)
         if row is None:
             raise NotFoundError(f"sync run {run_id} does not exist")
@@ -139,12 +140,12 @@ class SyncRunService:
             stmt = stmt.where(SyncErrorRow.integration == integration)
         if unresolved:
             stmt = stmt.where(SyncErrorRow.resolved_at.is_(None))
-        async with self._sf() as session:
-            return [_failure(r) for r in (await session.scalars(stmt)).all()]
+        async with self._sessions() as session:
+            return [_failure(row) for row in (await session.scalars(stmt)).all()]
 
     async def cancel(self, run_id: int) -> SyncRun:
         """Ask a running run to stop after its current page (it may run in another process)."""
-        async with self._sf.begin() as session:
+        async with self._sessions.begin() as session:
             row = await session.get(SyncRunRow, run_id, with_for_update=True)
             if row is None:
                 raise NotFoundError(f"sync run {run_id} does not exist")
@@ -155,32 +156,34 @@ class SyncRunService:
 
     async def mappings(self, contact_id: int) -> list[ObjectMapping]:
         """The integration objects linked to a contact."""
-        m = SyncObjectMappingRow
-        async with self._sf() as session:
+        mapping = SyncObjectMappingRow
+        async with self._sessions() as session:
             rows = (
-                await session.scalars(select(m).where(m.contact_id == contact_id).order_by(m.id))
+                await session.scalars(
+                    select(mapping).where(mapping.contact_id == contact_id).order_by(mapping.id)
+                )
             ).all()
         return [
             ObjectMapping(
-                r.integration,
-                r.object,
-                r.integration_id,
-                r.contact_id,
-                r.last_synced_at,
-                r.integration_modified_at,
-                r.deleted_at,
+                row.integration,
+                row.object,
+                row.integration_id,
+                row.contact_id,
+                row.last_synced_at,
+                row.integration_modified_at,
+                row.deleted_at,
             )
-            for r in rows
+            for row in rows
         ]
 
     async def cursor(self, integration: str, obj: str) -> str | None:
-        async with self._sf() as session:
+        async with self._sessions() as session:
             row = await session.get(SyncCursorRow, (integration, obj))
         return row.value if row is not None else None
 
     async def reset_cursor(self, integration: str, obj: str | None = None) -> None:
         """Forget where pulls stand: the next run pulls from the start (or first sync date)."""
-        async with self._sf.begin() as session:
+        async with self._sessions.begin() as session:
             stmt = update(SyncCursorRow).where(SyncCursorRow.integration == integration)
             if obj is not None:
                 stmt = stmt.where(SyncCursorRow.object == obj)
@@ -188,7 +191,7 @@ class SyncRunService:
 
     async def status(self, integration: str | None = None) -> list[IntegrationSyncStatus]:
         """Per integration that ever ran: the running run, the last run, cursors, counts."""
-        async with self._sf() as session:
+        async with self._sessions() as session:
             names_stmt = select(SyncRunRow.integration).distinct()
             if integration is not None:
                 names_stmt = names_stmt.where(SyncRunRow.integration == integration)

@@ -6,14 +6,15 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from .._errors import ConfigurationError, NotFoundError
 from ..integrations import IntegrationRegistry, IntegrationSettingsService
-from ._engine import ProgressCallback, SyncEngine
+from ._engine import StartedSync, SyncEngine
 from ._exchange import BaseDataExchange
 from ._manual import MappingManual
-from ._options import SyncOptions, SyncResult, SyncTrigger
+from ._options import SyncOptions, SyncTrigger
+from ._results import SyncResult
+from ._run_state import ProgressCallback
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,11 @@ async def resolve_registered_target(name: str) -> SyncTarget:
     if factory is None:
         known = ", ".join(sorted(_TARGETS)) or "none"
         raise NotFoundError(f"integration {name!r} is not available for sync (known: {known})")
-    made: Any = factory()
-    if inspect.isawaitable(made):
-        made = await made
-    if not isinstance(made, SyncTarget):
-        raise TypeError(f"the sync target factory of {name!r} returned {type(made).__name__}")
-    return made
+    made = factory()
+    target = await made if inspect.isawaitable(made) else made
+    if not isinstance(target, SyncTarget):
+        raise TypeError(f"the sync target factory of {name!r} returned {type(target).__name__}")
+    return target
 
 
 class RegistryTargetResolver:
@@ -124,8 +124,25 @@ class SyncService:
 
         ``run_id`` and ``stop``: see :meth:`SyncEngine.run` (how a job queue runs a sync).
         """
+        started = await self.begin(
+            integration_name, options, trigger, progress=progress, run_id=run_id, stop=stop
+        )
+        return await started.execute()
+
+    async def begin(
+        self,
+        integration_name: str,
+        options: SyncOptions | None = None,
+        trigger: SyncTrigger | str = SyncTrigger.API,
+        *,
+        progress: ProgressCallback | None = None,
+        run_id: int | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> StartedSync:
+        """Resolve the integration and start its run (see :meth:`SyncEngine.begin`): the run
+        is recorded and holds the lease; ``await started.execute()`` runs it to its end."""
         target = await self._resolve(integration_name)
-        return await self._engine.run(
+        return await self._engine.begin(
             target.exchange,
             target.manual,
             options,

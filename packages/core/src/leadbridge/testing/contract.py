@@ -9,8 +9,11 @@ runs every contract test against your exchange::
 
     pytest_plugins = ["leadbridge.testing.plugin"]  # or in conftest.py
 
+
     class TestMyExchange(ExchangeContract):
-        expected_objects = 25  # what a full report of your seeded test double returns
+        expected_objects = (
+            25  # what a full report of your seeded test double returns
+        )
 
         @pytest.fixture
         def exchange(self, fake_server):  # a fresh exchange on a seeded test double
@@ -20,8 +23,9 @@ runs every contract test against your exchange::
         def manual(self):
             return MY_DEFAULT_MANUAL
 
-        async def prepare_store(self, container):
-            ...  # define the custom fields your manual maps
+        async def prepare_store(
+            self, container
+        ): ...  # define the custom fields your manual maps
 
 The pull tests read reports; the end-to-end tests sync into the ``container`` fixture's
 store (``leadbridge.testing.plugin``); the push tests run only when the exchange supports push
@@ -92,6 +96,7 @@ class ExchangeContract:
             container.contact_service(),
             container.change_log_service(),
             container.event_bus(),
+            custom_fields=container.custom_field_service(),
         )
 
     # -- pull ------------------------------------------------------------------------------
