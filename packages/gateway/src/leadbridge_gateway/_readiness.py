@@ -1,10 +1,11 @@
-"""``GET /readyz``: can this gateway serve? The database answers and its schema is current."""
+"""``GET /readyz``: can this gateway serve? The database answers and its schema is current;
+on PostgreSQL the answer also shows the job workers' newest heartbeat."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from leadbridge import db
+from leadbridge.jobs import WorkerHeartbeat
 
 log = logging.getLogger("leadbridge.gateway")
 
-#: When the worker last reported (``None``: never); a probe shows it, it does not decide.
-Heartbeat = Callable[[], Awaitable[datetime | None]]
+#: The job workers' heartbeat (``None``: this database keeps none, SQLite); a probe shows
+#: it, it does not decide readiness.
+Heartbeat = Callable[[], Awaitable[WorkerHeartbeat | None]]
+#: Seconds a probe waits for the heartbeat before it answers without it.
+_HEARTBEAT_TIMEOUT = 1.0
 
 
 class ReadinessProbe:
@@ -25,7 +30,9 @@ class ReadinessProbe:
 
     The installed migration scripts (and the plugin entry points that locate them) are read
     on the first probe and kept: they do not change while the process runs. ``heartbeat``,
-    when given, adds ``worker.last_heartbeat`` to the answer.
+    when given, adds ``worker`` to the answer: ``workers`` reporting, ``last_heartbeat`` and
+    its ``age_seconds``. No worker, or an old heartbeat, leaves the gateway ready: it serves
+    without one (jobs wait); alert on ``leadbridge_jobs_worker_heartbeat_age_seconds``.
     """
 
     def __init__(
@@ -62,7 +69,22 @@ class ReadinessProbe:
         if pending:
             body["pending"] = pending
             body["hint"] = "run `leadbridge db upgrade`"
-        if self._heartbeat is not None:
-            beat = await self._heartbeat()
-            body["worker"] = {"last_heartbeat": beat.isoformat() if beat else None}
+        if self._heartbeat is not None and not pending:
+            worker = await self._worker()
+            if worker is not None:
+                body["worker"] = worker
         return JSONResponse(body, status_code=200 if not pending else 503)
+
+    async def _worker(self) -> dict[str, object] | None:
+        assert self._heartbeat is not None
+        try:
+            beat = await asyncio.wait_for(self._heartbeat(), _HEARTBEAT_TIMEOUT)
+        except Exception as exc:  # the database answered a moment ago: say so, stay ready
+            log.warning("reading the workers' heartbeat failed", exc_info=exc)
+            return {"heartbeat": f"unreadable ({type(exc).__name__})"}
+        if beat is None:
+            return None
+        worker = beat.to_dict()
+        if beat.workers == 0:
+            worker["note"] = "no worker reports a heartbeat: queued jobs wait for one"
+        return worker
