@@ -6,28 +6,22 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from leadbridge import CoreContainer
 from leadbridge.sync import SyncStatus
 from leadbridge_gateway import GatewaySettings
 from leadbridge_livestorm.testing import FakeLivestorm, generate_workspace
+from tests._metrics import Samples, parse_metrics
 from tests.livestorm.test_sync import configure
 
 from .conftest import GQL
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 async def scrape(client: httpx.AsyncClient, **headers: str) -> Samples:
     response = await client.get("/metrics", headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
+    return parse_metrics(response.text)
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
