@@ -4,6 +4,7 @@ on PostgreSQL the answer also shows the job workers' newest heartbeat."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -49,11 +50,17 @@ class ReadinessProbe:
     async def respond(self, _request: Request) -> JSONResponse:
         if self._status is None:
             self._status = db.MigrationStatus(self._locations())
+        # The heartbeat is read alongside the migration state: a probe waits for one round.
+        beating = asyncio.ensure_future(self._beat()) if self._heartbeat is not None else None
         try:
             # Read-only: a probe must not queue for SQLite's write lock.
             engine = self._engine().execution_options(**{db.READ_ONLY: True})
             branches = await self._status.read(engine)
         except Exception as exc:  # any failure to reach the database means not ready
+            if beating is not None:
+                beating.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beating
             log.warning("readiness check failed", exc_info=exc)
             # The class only: a driver's message may carry the host or the user.
             return JSONResponse(
@@ -69,21 +76,23 @@ class ReadinessProbe:
         if pending:
             body["pending"] = pending
             body["hint"] = "run `leadbridge db upgrade`"
-        if self._heartbeat is not None and not pending:
-            worker = await self._worker()
-            if worker is not None:
-                body["worker"] = worker
+        beat = await beating if beating is not None else None
+        if beat is not None and not pending:  # pending: the queue's tables may not exist yet
+            body["worker"] = self._worker(beat)
         return JSONResponse(body, status_code=200 if not pending else 503)
 
-    async def _worker(self) -> dict[str, object] | None:
+    async def _beat(self) -> WorkerHeartbeat | Exception | None:
         assert self._heartbeat is not None
         try:
-            beat = await asyncio.wait_for(self._heartbeat(), _HEARTBEAT_TIMEOUT)
-        except Exception as exc:  # the database answered a moment ago: say so, stay ready
-            log.warning("reading the workers' heartbeat failed", exc_info=exc)
-            return {"heartbeat": f"unreadable ({type(exc).__name__})"}
-        if beat is None:
-            return None
+            return await asyncio.wait_for(self._heartbeat(), _HEARTBEAT_TIMEOUT)
+        except Exception as exc:
+            return exc
+
+    @staticmethod
+    def _worker(beat: WorkerHeartbeat | Exception) -> dict[str, object]:
+        if isinstance(beat, Exception):  # the database answered a moment ago: stay ready
+            log.warning("reading the workers' heartbeat failed", exc_info=beat)
+            return {"heartbeat": f"unreadable ({type(beat).__name__})"}
         worker = beat.to_dict()
         if beat.workers == 0:
             worker["note"] = "no worker reports a heartbeat: queued jobs wait for one"
