@@ -6,34 +6,23 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
 from leadbridge.observability import tracing_active
+from tests._tracing import in_memory_spans
 
 from .conftest import GQL
-
-_EXPORTER = InMemorySpanExporter()
-_PROCESSOR = SimpleSpanProcessor(_EXPORTER)
 
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
-    """The session's tracer provider (one per process: made here, or another test's) with
-    this module's exporter. Requested before ``client``: the app sees tracing is on."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    if _PROCESSOR not in provider._active_span_processor._span_processors:
-        provider.add_span_processor(_PROCESSOR)
+    """Requested before ``client``: the app is created once tracing is on."""
+    exporter = in_memory_spans()
     assert tracing_active()
-    _EXPORTER.clear()
-    yield _EXPORTER
-    _EXPORTER.clear()
+    yield exporter
+    exporter.clear()
 
 
 def _by_name(finished: tuple[ReadableSpan, ...], name: str) -> ReadableSpan:
