@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
+from dataclasses import replace
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
+from dependency_injector import providers
 
-from leadbridge import CoreContainer
+from leadbridge import CoreContainer, Settings
+from leadbridge.container import shutdown
+from leadbridge.jobs import JobKind
 from leadbridge.sync import SyncStatus
-from leadbridge_gateway import GatewaySettings
+from leadbridge_gateway import GatewaySettings, create_app
 from leadbridge_livestorm.testing import FakeLivestorm, generate_workspace
+from tests._metrics import Samples, parse_metrics, sample
 from tests.livestorm.test_sync import configure
 
 from .conftest import GQL
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 async def scrape(client: httpx.AsyncClient, **headers: str) -> Samples:
     response = await client.get("/metrics", headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
+    return parse_metrics(response.text)
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -105,6 +104,44 @@ async def test_graphql_durations_errors_and_rejections(
     assert delta("leadbridge_graphql_errors_total", code="UNAUTHENTICATED") >= 1
     assert delta("leadbridge_graphql_request_duration_seconds_count", operation_type="query") == 3
     assert "leadbridge_db_pool_connections_in_use" in {name for name, _ in after}
+
+
+async def test_the_job_queue_shows_on_postgresql(
+    container: CoreContainer, client: httpx.AsyncClient, db_backend: str
+) -> None:
+    if db_backend == "sqlite":  # the embedded runner serves them from the worker
+        assert "leadbridge_jobs_queued" not in (await client.get("/metrics")).text
+        return
+    async with container.job_queue() as queue:  # no worker runs: they wait
+        await queue.defer(JobKind.SEGMENTS, {"alias": None})
+        await queue.defer(JobKind.PRUNE, {})
+        await queue.defer(JobKind.PRUNE, {})
+    samples = await scrape(client)
+    assert sample(samples, "leadbridge_jobs_queue_up") == 1
+    for kind, queued in (("segments", 1), ("prune", 2), ("sync", 0)):
+        assert sample(samples, "leadbridge_jobs_queued", kind=kind) == queued, kind
+        assert sample(samples, "leadbridge_jobs_running", kind=kind) == 0, kind
+    oldest = sample(samples, "leadbridge_jobs_oldest_queued_age_seconds", kind="prune")
+    assert oldest is not None and oldest > 0
+    assert sample(samples, "leadbridge_jobs_workers") is not None
+
+
+async def test_a_scrape_answers_while_the_database_is_down(settings: Settings) -> None:
+    with socket.socket() as closed:  # a port nobody listens on once this block ends
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    url = f"postgresql+asyncpg://leadbridge@127.0.0.1:{port}/leadbridge"
+    core = CoreContainer(settings=providers.Object(replace(settings, database_url=url)))
+    app = create_app(core, GatewaySettings())
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            samples = await scrape(client)
+            assert (await client.get("/readyz")).status_code == 503
+    finally:
+        await shutdown(core)
+    assert sample(samples, "leadbridge_jobs_queue_up") == 0
+    assert sample(samples, "leadbridge_jobs_queued", kind="sync") is None
 
 
 class TestMetricsToken:

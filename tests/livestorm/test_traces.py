@@ -5,39 +5,32 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from opentelemetry import trace
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from leadbridge.container import CoreContainer
 from leadbridge.observability import tracing_requested
 from leadbridge.sync import SyncStatus
 from leadbridge_livestorm.testing import FakeLivestorm
+from tests._tracing import in_memory_spans
 from tests.livestorm.test_sync import configure
-
-_EXPORTER = InMemorySpanExporter()
 
 
 @pytest.fixture
 def spans(container: CoreContainer) -> Iterator[InMemorySpanExporter]:
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
-        trace.set_tracer_provider(provider)
+    exporter = in_memory_spans()  # the process's provider, another test's or a new one
     HTTPXClientInstrumentor().instrument()
     sql = SQLAlchemyInstrumentor()
     # The instrumentation declares SQLAlchemy < 2.1; its event hooks work with 2.1 too.
     sql.instrument(engine=container.engine().sync_engine, skip_dep_check=True)
-    _EXPORTER.clear()
     try:
-        yield _EXPORTER
+        yield exporter
     finally:
         HTTPXClientInstrumentor().uninstrument()
         sql.uninstrument()
-        _EXPORTER.clear()
+        exporter.clear()
 
 
 def _ancestors(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> list[str]:

@@ -1,17 +1,27 @@
-"""Worker processes for the job tests: ``worker_process.py`` run as ``leadbridge worker``."""
+"""Worker processes for the job tests: ``worker_process.py`` run as ``leadbridge worker``;
+waiting for what they do, and scraping their ``/metrics``."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import pytest_asyncio
+from sqlalchemy import text
 
+from leadbridge import CoreContainer
+from leadbridge.jobs import JobQueue
 from leadbridge.settings import Settings
+from leadbridge.testing import define_memory_fields
+from tests._metrics import Samples, parse_metrics
 
 WORKER = Path(__file__).with_name("worker_process.py")
 ROOT = Path(__file__).parents[3]
@@ -66,3 +76,48 @@ def workers(settings: Settings, tmp_path: Path) -> Iterator[Workers]:
         yield started
     finally:
         started.stop_all()
+
+
+@pytest_asyncio.fixture
+async def queue(container: CoreContainer) -> AsyncIterator[JobQueue]:
+    await define_memory_fields(container.custom_field_service())
+    async with container.job_queue() as opened:
+        yield opened
+
+
+async def wait_for(check: Callable[[], Awaitable[Any]], what: str, workers: Workers) -> Any:
+    deadline = asyncio.get_running_loop().time() + 60.0
+    while True:
+        found = await check()
+        if found:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; workers said:\n{workers.logs()}")
+        await asyncio.sleep(0.1)
+
+
+async def idle(container: CoreContainer) -> bool:
+    """No job waits or runs (the schedules' ticks included)."""
+    async with container.session_factory()() as session:
+        busy = await session.scalar(
+            text("SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')")
+        )
+    return busy == 0
+
+
+async def metrics_url(workers: Workers) -> str:
+    """The URL a worker started with ``--metrics-port 0`` says it serves."""
+
+    async def said() -> str | None:
+        found = re.search(r"metrics on (http://\S+/metrics)", workers.logs())
+        return found.group(1) if found else None
+
+    url: str = await wait_for(said, "the worker to serve its metrics", workers)
+    return url
+
+
+async def scrape(url: str) -> Samples:
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.get(url)
+    assert response.status_code == 200, response.text
+    return parse_metrics(response.text)

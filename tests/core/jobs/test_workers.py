@@ -5,22 +5,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select, text
 
 from leadbridge import CoreContainer
 from leadbridge.contacts import ContactRow
 from leadbridge.jobs import JobQueue, JobStatus, ScheduleService
 from leadbridge.sync import SyncRun, SyncStatus
-from leadbridge.testing import define_memory_fields
 
-from .conftest import Workers
+from .conftest import Workers, idle, wait_for
 
 FINAL = {SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED, SyncStatus.CANCELLED}
 
@@ -31,24 +27,6 @@ def _postgres_only(db_backend: str) -> None:
         pytest.skip("the job queue and its workers live in PostgreSQL")
 
 
-@pytest_asyncio.fixture
-async def queue(container: CoreContainer) -> AsyncIterator[JobQueue]:
-    await define_memory_fields(container.custom_field_service())
-    async with container.job_queue() as opened:
-        yield opened
-
-
-async def wait_for(check: Callable[[], Awaitable[Any]], what: str, workers: Workers) -> Any:
-    deadline = asyncio.get_running_loop().time() + 60.0
-    while True:
-        found = await check()
-        if found:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; workers said:\n{workers.logs()}")
-        await asyncio.sleep(0.1)
-
-
 async def run_of(container: CoreContainer, run_id: int) -> SyncRun:
     return await container.sync_run_service().get(run_id)
 
@@ -56,15 +34,6 @@ async def run_of(container: CoreContainer, run_id: int) -> SyncRun:
 async def ended(container: CoreContainer, run_id: int) -> SyncRun | None:
     run = await run_of(container, run_id)
     return run if run.status in FINAL else None
-
-
-async def idle(container: CoreContainer) -> bool:
-    """No job waits or runs (the schedules' ticks included)."""
-    async with container.session_factory()() as session:
-        busy = await session.scalar(
-            text("SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')")
-        )
-    return busy == 0
 
 
 async def registered(container: CoreContainer, n: int) -> bool:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dependency_injector import providers
 from starlette.applications import Starlette
@@ -18,7 +19,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from leadbridge import CoreContainer, LeadBridgeError, shutdown, start
-from leadbridge.observability import configure_tracing
+from leadbridge.jobs import WorkerHeartbeat
+from leadbridge.observability import configure_tracing, tracing_active
 
 from ._container import GatewayContainer
 from ._graphiql import static_asset
@@ -41,6 +43,27 @@ def _migration_locations() -> list[Path]:
         return []
     hook = getattr(integrations, "installed_migration_locations", None)
     return list(hook()) if hook is not None else []
+
+
+#: Probes and scrapes make no HTTP server spans (regular expressions searched in the URL).
+_UNTRACED_URLS = "/healthz,/readyz,/metrics"
+#: Spans of each ASGI receive/send message would outnumber the requests' own by far.
+_ASGI_EVENTS: list[Literal["receive", "send"]] = ["receive", "send"]
+
+
+def _tracing_middleware() -> list[Middleware]:
+    """An HTTP server span per request (the maintained ASGI instrumentation), parent of the
+    GraphQL operation's span, when a tracer provider records spans (``OTEL_*`` variables and
+    ``configure_tracing``, or the embedding application's own provider)."""
+    if not tracing_active():
+        return []
+    try:
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+    except ImportError:  # a provider without the otel extra: GraphQL spans only
+        log.warning("install leadbridge-core[otel] for HTTP server spans")
+        return []
+    excluded = os.environ.get("OTEL_PYTHON_ASGI_EXCLUDED_URLS") or _UNTRACED_URLS
+    return [Middleware(OpenTelemetryMiddleware, excluded_urls=excluded, exclude_spans=_ASGI_EVENTS)]
 
 
 def create_app(
@@ -92,9 +115,12 @@ def create_app(
     async def not_found(_request: Request, _exc: Exception) -> JSONResponse:
         return error_response(404, "not found", "NOT_FOUND")
 
-    # The worker's heartbeat joins here once workers report one (ReadinessProbe(heartbeat=...)).
-    readiness = ReadinessProbe(container.engine, _migration_locations)
-    metrics = MetricsEndpoint(container.engine, settings.metrics_token)
+    async def worker_heartbeat() -> WorkerHeartbeat | None:
+        queue = container.job_queue()
+        return await queue.worker_heartbeat() if queue.available else None
+
+    readiness = ReadinessProbe(container.engine, _migration_locations, worker_heartbeat)
+    metrics = MetricsEndpoint(container.engine, settings.metrics_token, container.job_queue)
     routes: list[Any] = [
         Route("/graphql", view),
         WebSocketRoute("/graphql", view),
@@ -111,6 +137,7 @@ def create_app(
         )
 
     middleware = [
+        *_tracing_middleware(),
         Middleware(RequestId),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         Middleware(DatabaseBusyAnswer),

@@ -1,10 +1,12 @@
-"""``GET /readyz``: can this gateway serve? The database answers and its schema is current."""
+"""``GET /readyz``: can this gateway serve? The database answers and its schema is current;
+on PostgreSQL the answer also shows the job workers' newest heartbeat."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +15,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from leadbridge import db
+from leadbridge.jobs import WorkerHeartbeat
 
 log = logging.getLogger("leadbridge.gateway")
 
-#: When the worker last reported (``None``: never); a probe shows it, it does not decide.
-Heartbeat = Callable[[], Awaitable[datetime | None]]
+#: The job workers' heartbeat (``None``: this database keeps none, SQLite); a probe shows
+#: it, it does not decide readiness.
+Heartbeat = Callable[[], Awaitable[WorkerHeartbeat | None]]
+#: Seconds a probe waits for the heartbeat before it answers without it.
+_HEARTBEAT_TIMEOUT = 1.0
 
 
 class ReadinessProbe:
@@ -25,7 +31,9 @@ class ReadinessProbe:
 
     The installed migration scripts (and the plugin entry points that locate them) are read
     on the first probe and kept: they do not change while the process runs. ``heartbeat``,
-    when given, adds ``worker.last_heartbeat`` to the answer.
+    when given, adds ``worker`` to the answer: ``workers`` reporting, ``last_heartbeat`` and
+    its ``age_seconds``. No worker, or an old heartbeat, leaves the gateway ready: it serves
+    without one (jobs wait); alert on ``leadbridge_jobs_worker_heartbeat_age_seconds``.
     """
 
     def __init__(
@@ -42,11 +50,17 @@ class ReadinessProbe:
     async def respond(self, _request: Request) -> JSONResponse:
         if self._status is None:
             self._status = db.MigrationStatus(self._locations())
+        # The heartbeat is read alongside the migration state: a probe waits for one round.
+        beating = asyncio.ensure_future(self._beat()) if self._heartbeat is not None else None
         try:
             # Read-only: a probe must not queue for SQLite's write lock.
             engine = self._engine().execution_options(**{db.READ_ONLY: True})
             branches = await self._status.read(engine)
         except Exception as exc:  # any failure to reach the database means not ready
+            if beating is not None:
+                beating.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beating
             log.warning("readiness check failed", exc_info=exc)
             # The class only: a driver's message may carry the host or the user.
             return JSONResponse(
@@ -62,7 +76,24 @@ class ReadinessProbe:
         if pending:
             body["pending"] = pending
             body["hint"] = "run `leadbridge db upgrade`"
-        if self._heartbeat is not None:
-            beat = await self._heartbeat()
-            body["worker"] = {"last_heartbeat": beat.isoformat() if beat else None}
+        beat = await beating if beating is not None else None
+        if beat is not None and not pending:  # pending: the queue's tables may not exist yet
+            body["worker"] = self._worker(beat)
         return JSONResponse(body, status_code=200 if not pending else 503)
+
+    async def _beat(self) -> WorkerHeartbeat | Exception | None:
+        assert self._heartbeat is not None
+        try:
+            return await asyncio.wait_for(self._heartbeat(), _HEARTBEAT_TIMEOUT)
+        except Exception as exc:
+            return exc
+
+    @staticmethod
+    def _worker(beat: WorkerHeartbeat | Exception) -> dict[str, object]:
+        if isinstance(beat, Exception):  # the database answered a moment ago: stay ready
+            log.warning("reading the workers' heartbeat failed", exc_info=beat)
+            return {"heartbeat": f"unreadable ({type(beat).__name__})"}
+        worker = beat.to_dict()
+        if beat.workers == 0:
+            worker["note"] = "no worker reports a heartbeat: queued jobs wait for one"
+        return worker

@@ -1,5 +1,6 @@
 """``leadbridge worker``: run jobs — procrastinate workers on PostgreSQL, the embedded runner
-on SQLite. SIGTERM or SIGINT stops it gracefully (a sync ends after its page, exit 0)."""
+on SQLite. SIGTERM or SIGINT stops it gracefully (a sync ends after its page, exit 0).
+``--metrics-port`` serves ``/metrics`` from the worker."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Annotated
 import typer
 
 from ..container import CoreContainer
+from ..observability import JobQueueReader, MetricsServer, configure_tracing
 from ._common import err_console, run
 
 
@@ -36,6 +38,22 @@ def worker_cmd(
     poll: Annotated[
         float, typer.Option("--poll", min=0.1, help="Seconds between looks for due work.")
     ] = 5.0,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="Serve Prometheus metrics on this port: GET /metrics (0: any free port; "
+            "default: none).",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            "--metrics-host", help="The address --metrics-port listens on (0.0.0.0: every one)."
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Run jobs until SIGTERM/SIGINT: queued jobs and due schedules (PostgreSQL: any number
     of workers on any machines; SQLite: one worker, in this process)."""
@@ -45,6 +63,23 @@ def worker_cmd(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        configure_tracing(c.engine())  # only when OTEL_* variables ask for traces
+        jobs = c.job_queue()
+        read: JobQueueReader = jobs.snapshot if jobs.available else c.embedded_runner().snapshot
+        metrics = None
+        if metrics_port is not None:
+            metrics = MetricsServer(metrics_host, metrics_port, job_queue=read)
+            port = await metrics.start()
+            err_console.print(
+                f"worker: metrics on http://{metrics_host}:{port}/metrics", soft_wrap=True
+            )
+        try:
+            await work(c, stop)
+        finally:
+            if metrics is not None:
+                metrics.close()
+
+    async def work(c: CoreContainer, stop: asyncio.Event) -> None:
         jobs = c.job_queue()
         if not jobs.available:
             if concurrency != 1 or queue:

@@ -25,6 +25,7 @@ from ._kinds import BaseJobKind, JobKind
 from ._models import JobErrorRow, ScheduleRow
 from ._queue import JobQueue, JobStatus, QueuedJob, sync_lock
 from ._schedules import Schedule, ScheduleService, check_cron, next_due
+from ._snapshot import JobQueueSnapshot, KindLoad, WorkerHeartbeat
 
 __all__ = [
     "BaseJobKind",
@@ -38,13 +39,16 @@ __all__ = [
     "JobInterruptedError",
     "JobKind",
     "JobQueue",
+    "JobQueueSnapshot",
     "JobStatus",
+    "KindLoad",
     "QueueUnavailableError",
     "QueuedJob",
     "RetriableJobError",
     "Schedule",
     "ScheduleRow",
     "ScheduleService",
+    "WorkerHeartbeat",
     "check_cron",
     "next_due",
     "options_from_dict",

@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import (
 
 from .._errors import ConflictError, NotFoundError, ValidationError
 from ..db import utcnow
+from ..observability import record_job_failed, record_job_retried
 from ..sync import SyncOptions, SyncRun, SyncRunRow, SyncStatus, SyncTrigger
 from ._catalog import JobCatalog
 from ._errors import JobError, JobInterruptedError, QueueUnavailableError, RetriableJobError
@@ -40,11 +41,30 @@ from ._functions import options_from_dict
 from ._kinds import JobKind
 from ._models import JobErrorRow
 from ._schedules import Schedule, ScheduleService
+from ._snapshot import JobQueueSnapshot, KindLoad, WorkerHeartbeat
 
 log = logging.getLogger("leadbridge.jobs")
 
 _PREFIX = "leadbridge."
 _TICK = "leadbridge.tick"
+#: The queue's jobs by kind and status; a queued job waits since it was (re)queued or due.
+_LOAD = f"""
+SELECT j.task_name, j.status::text, count(*),
+       coalesce(extract(epoch FROM now() - min(CASE
+           WHEN j.status = 'todo' AND coalesce(j.scheduled_at <= now(), true)
+           THEN greatest(j.scheduled_at, (
+               SELECT max(e.at) FROM procrastinate_events e
+               WHERE e.job_id = j.id AND e.type IN ('deferred', 'deferred_for_retry', 'retried')
+           ))
+       END)), 0)
+FROM procrastinate_jobs j
+WHERE j.status IN ('todo', 'doing') AND j.task_name LIKE '{_PREFIX}%' AND j.task_name <> '{_TICK}'
+GROUP BY j.task_name, j.status
+"""
+_HEARTBEAT = (
+    "SELECT count(*), max(last_heartbeat), extract(epoch FROM now() - max(last_heartbeat)) "
+    "FROM procrastinate_workers"
+)
 _UNAVAILABLE = (
     "jobs are queued only on PostgreSQL and this database is SQLite: run the sync now "
     "(without --defer); `leadbridge worker` runs schedules in its own process"
@@ -114,9 +134,13 @@ class _Backoff(BaseRetryStrategy):
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if isinstance(exception, JobInterruptedError):
             return RetryDecision(retry_at=utcnow())
-        if isinstance(exception, RetriableJobError) and job.attempts + 1 < self.max_attempts:
-            wait = timedelta(seconds=self.base ** (job.attempts + 1))
-            return RetryDecision(retry_at=utcnow() + wait)
+        wait = self.wait(exception, job.attempts)
+        return RetryDecision(retry_at=utcnow() + wait) if wait is not None else None
+
+    def wait(self, exception: BaseException, attempts: int) -> timedelta | None:
+        """How long before a retriable failure runs again (``None``: never)."""
+        if isinstance(exception, RetriableJobError) and attempts + 1 < self.max_attempts:
+            return timedelta(seconds=self.base ** (attempts + 1))
         return None
 
 
@@ -233,6 +257,9 @@ class JobQueue:
             outcome = await self._catalog.run(kind, arguments, stop=self._stopping)
         except Exception as exc:
             message = str(exc) if isinstance(exc, JobError) else f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, JobInterruptedError):  # a stopping worker is no failure
+                retried = self._retry.wait(exc, job.attempts) is not None
+                (record_job_retried if retried else record_job_failed)(kind)
             await self._record_error(job, message)
             if schedule_id is not None and not isinstance(exc, JobInterruptedError):
                 await self._schedules.record_outcome(schedule_id, f"failed: {message}")
@@ -434,6 +461,34 @@ class JobQueue:
         async with self._sf() as session:
             return int(await session.scalar(text(sql), params) or 0)
 
+    async def snapshot(self) -> JobQueueSnapshot:
+        """Jobs queued and running by kind (every kind, idle ones at 0), how long the oldest
+        due job of each kind has waited, and the workers' heartbeat: two cheap statements.
+
+        A queued job waiting for a retry's backoff (or deferred for later) counts as queued;
+        its wait starts when it is due.
+        """
+        self.require()
+        loads = {name: KindLoad() for name in self._catalog.names}
+        async with self._sf() as session:
+            rows = (await session.execute(text(_LOAD))).all()
+            heartbeat = _heartbeat(*(await session.execute(text(_HEARTBEAT))).one())
+        for task_name, status, jobs, oldest in rows:
+            kind = task_name.removeprefix(_PREFIX)
+            load = loads.get(kind, KindLoad())
+            if status == JobStatus.DOING:
+                loads[kind] = replace(load, running=int(jobs))
+            else:
+                loads[kind] = replace(load, queued=int(jobs), oldest_queued_seconds=float(oldest))
+        return JobQueueSnapshot(loads, heartbeat)
+
+    async def worker_heartbeat(self) -> WorkerHeartbeat:
+        """How many workers report themselves, and their newest heartbeat. A worker that
+        stops removes its row; a killed one's stays until another prunes it as stalled."""
+        self.require()
+        async with self._sf() as session:
+            return _heartbeat(*(await session.execute(text(_HEARTBEAT))).one())
+
     @staticmethod
     def _filters(
         status: JobStatus | str | None, kind: str | None
@@ -575,6 +630,12 @@ class JobQueue:
                         await app.job_manager.retry_job(job)
             except Exception:  # the next round may work
                 log.warning("looking for stalled jobs failed", exc_info=True)
+
+
+def _heartbeat(workers: int, newest: datetime | None, age: Any) -> WorkerHeartbeat:
+    return WorkerHeartbeat(
+        int(workers or 0), newest, max(float(age), 0.0) if age is not None else None
+    )
 
 
 async def _driver_connection(session: AsyncSession) -> Any:

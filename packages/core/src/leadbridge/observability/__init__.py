@@ -3,13 +3,15 @@
 - Metrics (prometheus-client): the ``leadbridge_*`` metrics and the ``record_*`` calls the
   sync engine, the HTTP transport and the gateway make; :func:`render_metrics` gives the text
   a scrape reads (``PROMETHEUS_MULTIPROC_DIR`` merges several processes);
-  :class:`DatabasePoolCollector` adds a pool's gauges. A process that serves metrics of its
-  own (a worker's ``--metrics-port``) answers ``GET /metrics`` with :func:`render_metrics`.
+  :class:`DatabasePoolCollector` adds a pool's gauges, :class:`JobQueueCollector` the job
+  queue's (what :func:`read_job_queue` read, within a timeout). A process without a web server
+  (``leadbridge worker --metrics-port``) serves them with :class:`MetricsServer`.
 - Logs: :func:`configure_logging` with ``LEADBRIDGE_LOG_FORMAT=json`` prints one JSON object
   per line (:class:`JsonLogFormatter`), carrying what :func:`bind_log_context` bound:
   integration, run id, job id, request id.
 - Traces (the ``otel`` extra): :func:`configure_tracing` turns OpenTelemetry on when the
-  ``OTEL_*`` variables ask; sync runs, their objects and pages are spans (:func:`traced`).
+  ``OTEL_*`` variables ask; sync runs, their objects and pages are spans (:func:`traced`);
+  :func:`tracing_active` says whether a tracer provider records them.
 """
 
 from ._context import (
@@ -21,6 +23,7 @@ from ._context import (
     reset_log_context,
 )
 from ._exposition import METRICS_CONTENT_TYPE, render_metrics
+from ._jobs import JOB_QUEUE_READ_TIMEOUT, JobQueueCollector, JobQueueReader, read_job_queue
 from ._logging import LOG_FORMAT_ENV, JsonLogFormatter, LogFormat, configure_logging
 from ._metrics import (
     API_CALLS,
@@ -31,6 +34,8 @@ from ._metrics import (
     GRAPHQL_DURATION,
     GRAPHQL_ERRORS,
     GRAPHQL_REJECTED,
+    JOBS_FAILED,
+    JOBS_RETRIED,
     SYNC_LAST_SUCCESS,
     SYNC_OBJECTS,
     SYNC_RUN_DURATION,
@@ -39,12 +44,15 @@ from ._metrics import (
     record_api_call,
     record_api_retry,
     record_graphql_operation,
+    record_job_failed,
+    record_job_retried,
     record_query_rejected,
     record_quota,
     record_sync_run,
 )
 from ._pool import DatabasePoolCollector
-from ._tracing import RunScope, configure_tracing, traced, tracing_requested
+from ._server import MetricsServer
+from ._tracing import RunScope, configure_tracing, traced, tracing_active, tracing_requested
 
 __all__ = [
     "API_CALLS",
@@ -56,6 +64,9 @@ __all__ = [
     "GRAPHQL_DURATION",
     "GRAPHQL_ERRORS",
     "GRAPHQL_REJECTED",
+    "JOBS_FAILED",
+    "JOBS_RETRIED",
+    "JOB_QUEUE_READ_TIMEOUT",
     "LOG_FORMAT_ENV",
     "METRICS_CONTENT_TYPE",
     "SYNC_LAST_SUCCESS",
@@ -63,8 +74,11 @@ __all__ = [
     "SYNC_RUNS",
     "SYNC_RUN_DURATION",
     "DatabasePoolCollector",
+    "JobQueueCollector",
+    "JobQueueReader",
     "JsonLogFormatter",
     "LogFormat",
+    "MetricsServer",
     "QueryLimit",
     "RunScope",
     "bind_log_context",
@@ -73,14 +87,18 @@ __all__ = [
     "configure_tracing",
     "current_integration",
     "log_context",
+    "read_job_queue",
     "record_api_call",
     "record_api_retry",
     "record_graphql_operation",
+    "record_job_failed",
+    "record_job_retried",
     "record_query_rejected",
     "record_quota",
     "record_sync_run",
     "render_metrics",
     "reset_log_context",
     "traced",
+    "tracing_active",
     "tracing_requested",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -13,14 +13,21 @@ from prometheus_client.registry import Collector
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
-class _Scrape:
-    """What one scrape collects: the process's (or all processes') metrics and ``extra``."""
+class MetricsScrape(Collector):
+    """What one scrape collects: this process's metrics (every process's, merged, with
+    ``PROMETHEUS_MULTIPROC_DIR``) and the collectors ``extra()`` returns at that moment."""
 
-    def __init__(self, base: Iterable[Collector], extra: Iterable[Collector]) -> None:
-        self._collectors = [*base, *extra]
+    def __init__(self, extra: Callable[[], Iterable[Collector]] = tuple) -> None:
+        self._extra = extra
 
-    def collect(self) -> Iterator[object]:
-        for collector in self._collectors:
+    def collect(self) -> Iterator[object]:  # type: ignore[override]
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            merged = CollectorRegistry()
+            MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+            base: Collector = merged
+        else:
+            base = REGISTRY
+        for collector in (base, *self._extra()):
             yield from collector.collect()
 
 
@@ -30,12 +37,6 @@ def render_metrics(*extra: Collector) -> bytes:
     With ``PROMETHEUS_MULTIPROC_DIR`` set (several worker processes serve, as prometheus-client
     documents: an empty directory, wiped before the processes start), the values of every
     process are merged from that directory; otherwise those of this process are read.
-    ``extra`` collectors (the database pool's) describe this process only.
+    ``extra`` collectors (the database pool's, the job queue's) are added as they are.
     """
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        merged = CollectorRegistry()
-        MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
-        base: Iterable[Collector] = [merged]
-    else:
-        base = [REGISTRY]
-    return generate_latest(_Scrape(base, extra))  # type: ignore[arg-type]
+    return generate_latest(MetricsScrape(lambda: extra))

@@ -2,10 +2,10 @@
 
 Names follow Prometheus conventions (``leadbridge_…_total`` for counters, ``_seconds`` for
 durations and timestamps); every label has a bounded set of values (integration names, final
-statuses, HTTP methods and status codes, GraphQL operation types and error codes), never an
-email or a run id. The metrics live in prometheus-client's default registry, so they work in
-one process and, with ``PROMETHEUS_MULTIPROC_DIR`` set, across several (see
-:func:`render_metrics`).
+statuses, HTTP methods and status codes, GraphQL operation types and error codes, job kinds),
+never an email, a run id or a job id. The metrics live in prometheus-client's default
+registry, so they work in one process and, with ``PROMETHEUS_MULTIPROC_DIR`` set, across
+several (see :func:`render_metrics`).
 """
 
 from __future__ import annotations
@@ -95,6 +95,17 @@ GRAPHQL_REJECTED = Counter(
     ["limit"],
 )
 
+JOBS_FAILED = Counter(
+    "leadbridge_jobs_failed_total",
+    "Jobs that failed for good (no retry left, or a fatal error), by kind.",
+    ["kind"],
+)
+JOBS_RETRIED = Counter(
+    "leadbridge_jobs_retried_total",
+    "Jobs that failed and were queued again to retry after a backoff, by kind.",
+    ["kind"],
+)
+
 #: The counters of a run, as :class:`~leadbridge.sync.SyncCounters` names them.
 _OBJECT_OUTCOMES = (
     "pulled",
@@ -163,6 +174,16 @@ def record_graphql_operation(operation_type: str, seconds: float, codes: list[st
     GRAPHQL_DURATION.labels(operation_type).observe(seconds)
     for code in codes:
         GRAPHQL_ERRORS.labels(code).inc()
+
+
+def record_job_failed(kind: str) -> None:
+    """A job of ``kind`` failed and will not run again by itself."""
+    JOBS_FAILED.labels(kind).inc()
+
+
+def record_job_retried(kind: str) -> None:
+    """A job of ``kind`` failed and is queued again."""
+    JOBS_RETRIED.labels(kind).inc()
 
 
 def record_query_rejected(limit: QueryLimit) -> None:

@@ -67,6 +67,22 @@ class traced:
         otel_context.detach(self._token)
         self._span.end()
 
+    def rename(self, name: str) -> None:
+        """Name the span anew (what it covers became known while it ran)."""
+        if self._span is not None:
+            self._span.update_name(name)
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        """Add attributes named as given (OpenTelemetry's semantic conventions: say,
+        ``graphql.operation.type``); ``None`` values are left out."""
+        if self._span is not None:
+            self._span.set_attributes({k: v for k, v in attributes.items() if v is not None})
+
+    def fail(self, description: str) -> None:
+        """Mark the span failed without an exception (an error the response carries)."""
+        if self._span is not None:
+            self._span.set_status(trace.Status(trace.StatusCode.ERROR, description))
+
     async def __aenter__(self) -> traced:
         return self.__enter__()
 
@@ -93,6 +109,15 @@ class RunScope:
             span.set_attribute("leadbridge.status", status)
         self._span.__exit__(None, None, None)
         reset_log_context(self._log)
+
+
+def tracing_active() -> bool:
+    """Whether spans are recorded: a tracer provider is installed (by
+    :func:`configure_tracing` or by the application), not the API's no-op default."""
+    if trace is None:
+        return False
+    provider = trace.get_tracer_provider()
+    return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
 
 
 def tracing_requested(environ: Mapping[str, str] | None = None) -> bool:

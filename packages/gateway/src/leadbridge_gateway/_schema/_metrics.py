@@ -1,4 +1,5 @@
-"""A schema extension that records each operation's duration, error codes and rejections."""
+"""A schema extension that records each operation's duration, error codes and rejections,
+and traces it (a span per operation, child of the HTTP request's, when tracing is on)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from leadbridge.observability import QueryLimit, record_graphql_operation, record_query_rejected
+from leadbridge.observability import (
+    QueryLimit,
+    record_graphql_operation,
+    record_query_rejected,
+    traced,
+)
 
 from .._errors import QueryTooComplexError
 from . import _extensions  # a module: it lists this extension, so it imports us first
@@ -35,7 +41,11 @@ class OperationMetrics(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
-        yield
+        with traced("graphql") as span:
+            yield
+            self._record(span, started)
+
+    def _record(self, span: traced, started: float) -> None:
         ctx = self.execution_context
         result = ctx.result
         errors = (result.errors if result is not None else None) or ctx.pre_execution_errors or []
@@ -51,3 +61,16 @@ class OperationMetrics(SchemaExtension):
             if limit is not None:
                 record_query_rejected(limit)
         record_graphql_operation(operation_type, time.perf_counter() - started, codes)
+        # OpenTelemetry's GraphQL conventions; the document itself stays out (it may hold
+        # secrets as literals).
+        name = ctx.operation_name
+        span.rename(f"{operation_type} {name}" if name else operation_type)
+        span.set_attributes(
+            {
+                "graphql.operation.type": operation_type,
+                "graphql.operation.name": name,
+                "leadbridge.graphql.error_codes": sorted(set(codes)) or None,
+            }
+        )
+        if codes:
+            span.fail(", ".join(sorted(set(codes))))
