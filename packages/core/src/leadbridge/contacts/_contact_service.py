@@ -37,6 +37,7 @@ from ._fields import (
     email_key,
     normalize_value,
 )
+from ._contact_insert import insert_contacts
 from ._models import ContactChangeRow, ContactRow, ContactTagRow, TagRow
 from ._row_plan import RowPlan, stored_columns
 
@@ -381,13 +382,20 @@ class ContactService:
     ) -> None:
         wanted: dict[str, dict[str, Any]] = {}
         tagging: dict[str, set[str]] = {}
+        checked = plan.validate_all(batch)
         for i, raw in enumerate(batch):
-            try:
-                row_tags = _tag_list(raw["tags"]) if "tags" in raw else None
-                values = plan.validate(raw)
-            except ValidationError as exc:
-                result.errors.append(RowError(offset + i, raw.get("email"), exc.field, exc.message))
-                continue
+            row_tags = None
+            if checked is not None:
+                values = checked[i]
+            else:
+                try:
+                    row_tags = _tag_list(raw["tags"]) if "tags" in raw else None
+                    values = plan.validate(raw)
+                except ValidationError as exc:
+                    result.errors.append(
+                        RowError(offset + i, raw.get("email"), exc.field, exc.message)
+                    )
+                    continue
             key = email_key(values["email"])
             # Two rows with one email in a batch are one contact: later values win.
             merged = wanted.get(key)
@@ -471,10 +479,9 @@ class ContactService:
             # Ids are taken up front, so the rows go in as one plain executemany (the cheapest
             # statement either driver has: no RETURNING to read back row by row).
             ids = await _new_contact_ids(session, len(creates))
-            params = [_insert_params(v, email_key(v["email"]), now) for v in creates]
-            for cid, row_params in zip(ids, params, strict=True):
-                row_params["id"] = cid
-            await session.execute(insert(_CONTACTS), params)
+            await insert_contacts(
+                session, ids, creates, [email_key(v["email"]) for v in creates], now
+            )
             # One set-based statement logs the creations (``@created``, value null).
             await session.execute(
                 insert(_CHANGES).from_select(
@@ -647,14 +654,11 @@ def _validate(
 
 
 def _insert_params(values: Mapping[str, Any], key: str, now: datetime) -> dict[str, Any]:
-    params: dict[str, Any] = {c: values.get(c) for c in _CORE_COLUMNS}
-    params.update(
-        email_key=key,
-        points=0,
-        fields={k: v for k, v in values.items() if k not in CORE_FIELDS and v is not None},
-        created_at=now,
-        updated_at=now,
-    )
+    params = dict(zip(_CORE_COLUMNS, map(values.get, _CORE_COLUMNS), strict=True))
+    params["email_key"] = key
+    params["points"] = 0
+    params["fields"] = {k: v for k, v in values.items() if v is not None and k not in CORE_FIELDS}
+    params["created_at"] = params["updated_at"] = now
     return params
 
 

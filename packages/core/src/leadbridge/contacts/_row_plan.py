@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from .._errors import ValidationError
@@ -75,6 +76,27 @@ class RowPlan:
             raise ValidationError("email is required", field="email")
         return values
 
+    def validate_all(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]] | None:
+        """What :meth:`validate` gives for each row, a column at a time (one ``map`` per
+        field), when the rows share one shape without tags and all are valid; ``None``
+        otherwise: validate them one by one then, to learn which fail and why."""
+        if not rows:
+            return []
+        names = tuple(rows[0])
+        if "tags" in names or "email" not in names or any(tuple(r) != names for r in rows):
+            return None
+        steps = self._steps.get(names) or self._compile(names)
+        columns: list[list[Any]] = []
+        try:
+            for name, convert, required in steps:
+                column = list(map(convert, map(itemgetter(name), rows)))
+                if (required or name == "email") and None in column:
+                    return None
+                columns.append(column)
+        except ValidationError:
+            return None
+        return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
     def reader(self, names: tuple[str, ...]) -> Reader:
         """For field names, a function from a stored row (``STORED_HEAD`` then the core
         columns) to the stored values of those fields, as a tuple."""
@@ -85,9 +107,7 @@ class RowPlan:
 
         def read(stored: Sequence[Any]) -> tuple[Any, ...]:
             fields = stored[2] or {}
-            return tuple(
-                stored[core[name]] if name in core else fields.get(name) for name in names
-            )
+            return tuple(stored[core[name]] if name in core else fields.get(name) for name in names)
 
         self._readers[names] = read
         return read
