@@ -1,7 +1,8 @@
 """contacts_bulk_upsert: N contacts with 5 custom fields through ``ContactService.bulk_upsert``.
 
 Floor: the same final rows inserted by a bare SQLAlchemy Core ``insert()`` executemany in one
-transaction, into the emptied table.
+transaction, into the emptied table. Raw floor: the same rows through the bare driver
+(``sqlite3`` ``executemany``; asyncpg ``copy_records_to_table``), in one transaction.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from leadbridge import CoreContainer, Settings, shutdown
 from leadbridge.contacts import ContactRow
 from leadbridge.testing import truncate_all
 
-from ._common import peak_rss_mb, result, stopwatch
+from ._common import RawRows, peak_rss_mb, raw_floor_seconds, result, stopwatch
 
 SIZES = {"smoke": 5_000, "full": 100_000}
 PLANS = ("free", "pro", "team")
@@ -87,12 +88,26 @@ async def _measure(database_url: str, n: int) -> dict[str, Any]:
             with stopwatch() as floor:
                 async with engine.begin() as conn:
                     await conn.execute(insert(ContactRow.__table__), rows)
+
+            await truncate_all(engine)
+            columns = tuple(rows[0])
+            raw = RawRows("contacts", columns, [tuple(r[c] for c in columns) for r in rows])
+            del rows
+            raw_floor = await raw_floor_seconds(database_url, [raw])
         finally:
             await shutdown(container)
-    return {"seconds": ours.seconds, "floor": floor.seconds, "rss": ours_rss}
+    return {"seconds": ours.seconds, "floor": floor.seconds, "raw": raw_floor, "rss": ours_rss}
 
 
 def run(db: str, scale: str, database_url: str) -> dict[str, Any]:
     n = SIZES[scale]
     m = asyncio.run(_measure(database_url, n))
-    return result("contacts_bulk_upsert", db, n, m["seconds"], m["floor"], m["rss"])
+    return result(
+        "contacts_bulk_upsert",
+        db,
+        n,
+        m["seconds"],
+        m["floor"],
+        m["rss"],
+        raw_floor_seconds=m["raw"],
+    )
