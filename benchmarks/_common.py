@@ -76,9 +76,7 @@ async def raw_floor_seconds(database_url: str, writes: Sequence[RawRows]) -> flo
     Values are converted to the driver's form before the clock starts."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        prepared = [
-            (w, [tuple(_sqlite_value(v) for v in row) for row in w.rows]) for w in writes
-        ]
+        prepared = [(w, [tuple(_sqlite_value(v) for v in row) for row in w.rows]) for w in writes]
         db = sqlite3.connect(str(url.database), isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -100,9 +98,7 @@ async def raw_floor_seconds(database_url: str, writes: Sequence[RawRows]) -> flo
         with stopwatch() as watch:
             async with conn.transaction():
                 for w, rows in prepared:
-                    await conn.copy_records_to_table(
-                        w.table, records=rows, columns=list(w.columns)
-                    )
+                    await conn.copy_records_to_table(w.table, records=rows, columns=list(w.columns))
         # COPY does not advance the id sequences: the next benchmark step starts clean anyway.
     finally:
         await conn.close()

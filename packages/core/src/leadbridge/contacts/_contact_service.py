@@ -29,6 +29,7 @@ from .._errors import ConflictError, NotFoundError, ValidationError
 from ..db import UTCDateTime, dialect_name, id_set, utcnow
 from ..events import ContactCreated, ContactFieldChanged, EventBus, TagAdded
 from ._changelog import CONTACT_CREATED, CONTACT_DELETED, record_changes
+from ._contact_insert import insert_contacts
 from ._custom_field_service import load_custom_fields
 from ._fields import (
     CORE_FIELDS,
@@ -37,7 +38,6 @@ from ._fields import (
     email_key,
     normalize_value,
 )
-from ._contact_insert import insert_contacts
 from ._models import ContactChangeRow, ContactRow, ContactTagRow, TagRow
 from ._row_plan import RowPlan, stored_columns
 
