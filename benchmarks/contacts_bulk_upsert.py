@@ -28,7 +28,17 @@ SIZES = {"smoke": 5_000, "full": 100_000}
 PLANS = ("free", "pro", "team")
 
 
-def _rows(n: int) -> Iterator[dict[str, Any]]:
+async def define_fields(container: CoreContainer) -> None:
+    """The five custom fields: a number, a select, a date, a boolean and a URL."""
+    fields = container.custom_field_service()
+    await fields.define("employees", "number")
+    await fields.define("plan", "select", options=list(PLANS))
+    await fields.define("renewal", "date")
+    await fields.define("newsletter", "boolean")
+    await fields.define("website", "url")
+
+
+def contact_rows(n: int) -> Iterator[dict[str, Any]]:
     for i in range(n):
         yield {
             "email": f"user{i}@example.com",
@@ -45,7 +55,7 @@ def _rows(n: int) -> Iterator[dict[str, Any]]:
 def _floor_rows(n: int) -> list[dict[str, Any]]:
     now = datetime.now(UTC)
     out = []
-    for raw in _rows(n):
+    for raw in contact_rows(n):
         fields = {k: v for k, v in raw.items() if k not in ("email", "first_name", "last_name")}
         out.append(
             {
@@ -71,14 +81,9 @@ async def _measure(database_url: str, n: int) -> dict[str, Any]:
         )
         container = CoreContainer(settings=providers.Object(settings))
         try:
-            fields = container.custom_field_service()
-            await fields.define("employees", "number")
-            await fields.define("plan", "select", options=list(PLANS))
-            await fields.define("renewal", "date")
-            await fields.define("newsletter", "boolean")
-            await fields.define("website", "url")
+            await define_fields(container)
             with stopwatch() as ours:
-                res = await container.contact_service().bulk_upsert(_rows(n))
+                res = await container.contact_service().bulk_upsert(contact_rows(n))
             assert res.created == n and not res.errors, res.errors[:3]
             ours_rss = peak_rss_mb()
 
