@@ -180,7 +180,7 @@ def test_a_field_converter_is_normalize_value(spec: FieldSpec, value: object) ->
             convert(value)
         assert (caught.value.message, caught.value.field) == (exc.message, exc.field)
     except ValueError:
-        with pytest.raises(ValueError):  # noqa: PT011 - urlsplit's own refusal, kept as is
+        with pytest.raises(ValueError):  # urlsplit's own refusal, kept as it was
             convert(value)
     else:
         got = convert(value)
