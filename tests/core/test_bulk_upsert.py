@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from leadbridge import CoreContainer, ValidationError
 from leadbridge.contacts import (
@@ -185,3 +186,29 @@ def test_a_field_converter_is_normalize_value(spec: FieldSpec, value: object) ->
     else:
         got = convert(value)
         assert (got, type(got)) == (expected, type(expected))
+
+
+@pytest.mark.parametrize("count", [3, 300], ids=["statement", "copy"])
+async def test_write_batch_refuses_a_taken_email_as_integrity_error(
+    container: CoreContainer, count: int
+) -> None:
+    """A concurrent writer may take an email between the match and the write: the caller
+    learns it as ``IntegrityError`` (and retries), whichever way the rows are written."""
+    service = container.contact_service()
+    await service.create("taken@x.io")
+    creates = [{"email": f"n{i}@x.io"} for i in range(count - 1)] + [{"email": "taken@x.io"}]
+    with pytest.raises(IntegrityError):
+        async with container.session_factory().begin() as session:
+            await service.write_batch(session, creates=creates, source="crm")
+    assert await service.count() == 1
+    # the same rows without the taken one go in, with their @created log rows
+    async with container.session_factory().begin() as session:
+        ids = await service.write_batch(session, creates=creates[:-1], source="crm")
+    assert len(set(ids)) == count - 1 and await service.count() == count
+    async with container.session_factory()() as session:
+        logged = await session.scalar(
+            select(func.count())
+            .select_from(ContactChangeRow)
+            .where(ContactChangeRow.source == "crm", ContactChangeRow.contact_id.in_(ids))
+        )
+    assert logged == count - 1
