@@ -434,14 +434,24 @@ class ContactService:
             # Matched by email: only its case could differ, which is no change.
             values.pop("email")
             names = tuple(values)
-            was = plan.reader(names)(current)
-            now = tuple(values.values())
-            if was == now:
+            stored = plan.reader(names)(current)
+            given = tuple(values.values())
+            if stored == given:
                 result.unchanged += 1
                 continue
-            diff = {n: new for n, old, new in zip(names, was, now, strict=True) if old != new}
-            old = {n: old for n, old, new in zip(names, was, now, strict=True) if old != new}
-            updates.append(ContactUpdate(current[0], diff, current[2] or {}, old))
+            changed = [
+                (name, was, new)
+                for name, was, new in zip(names, stored, given, strict=True)
+                if was != new
+            ]
+            updates.append(
+                ContactUpdate(
+                    current[0],
+                    {name: new for name, _was, new in changed},
+                    current[2] or {},
+                    {name: was for name, was, _new in changed},
+                )
+            )
         created = await self.write_batch(session, creates=creates, updates=updates, source=source)
         for values, cid in zip(creates, created, strict=True):
             result.ids[email_key(values["email"])] = cid

@@ -10,6 +10,7 @@ live in a private temporary SQLite file, not in memory.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -201,6 +202,9 @@ class ContactCsvImport:
                     problems.add(keys[key], f"email {key!r} already appears on line {earlier}")
                 await self._check_new(incomplete, problems)
                 meter.report()
+                # A pass over a large file is long CPU work: let the event loop's other tasks
+                # (a server's requests, when the SDK runs the import) in between batches.
+                await asyncio.sleep(0)
         finally:
             seen.close()
         problems.raise_if_any()
