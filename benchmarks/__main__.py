@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     write = not args.no_write and (args.scale == "full" or args.write)
     print(
         f"{'name':<22} {'db':<9} {'n':>9} {'seconds':>9} {'rate/s':>10} "
-        f"{'floor s':>9} {'ratio':>6} {'rss MB':>7}"
+        f"{'floor s':>9} {'ratio':>6} {'raw':>6} {'rss MB':>7}"
     )
     failed = 0
     for name in names:
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{res['name']:<22} {res['db']:<9} {res['n']:>9} {res['seconds']:>9} "
                 f"{res.get('rate_per_s') or '':>10} {res.get('floor_seconds') or '':>9} "
-                f"{res.get('ratio_to_floor') or '':>6} {res['peak_rss_mb']:>7}",
+                f"{res.get('ratio_to_floor') or '':>6} {res.get('ratio_to_raw_floor') or '':>6} "
+                f"{res['peak_rss_mb']:>7}",
                 flush=True,
             )
             if write:

@@ -18,14 +18,16 @@ START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 
 def table(results: list[dict[str, object]]) -> str:
     lines = [
-        "| benchmark | db | n | seconds | rate/s | floor s | ratio to floor | peak RSS MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| benchmark | db | n | seconds | rate/s | floor s | ratio to floor | raw floor s "
+        "| ratio to raw floor | peak RSS MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in sorted(results, key=lambda r: (str(r["name"]), str(r["db"]))):
         lines.append(
             f"| {r['name']} | {r['db']} | {r['n']:,} | {r['seconds']} | "
             f"{r.get('rate_per_s') or ''} | {r.get('floor_seconds') or ''} | "
-            f"{r.get('ratio_to_floor') or ''} | {r.get('peak_rss_mb')} |"
+            f"{r.get('ratio_to_floor') or ''} | {r.get('raw_floor_seconds') or ''} | "
+            f"{r.get('ratio_to_raw_floor') or ''} | {r.get('peak_rss_mb')} |"
         )
     machines = sorted({str(r.get("machine")) for r in results})
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
-from leadbridge.contacts import neutralise_formula
+from leadbridge import CoreContainer
+from leadbridge.cli import _contacts as contacts_cli
+from leadbridge.contacts import ContactCsvImport, ContactImportPhase, neutralise_formula
 from leadbridge.db import _engine as engine_module
 from tests._cli import Cli
 
@@ -135,6 +138,50 @@ def test_a_locked_database_is_a_retryable_one_line_error(
     assert len(lines) == 1 and "database is busy" in lines[0] and "run the same import" in lines[0]
     cli("contacts", "import", str(path))
     assert len(_emails(cli)) == 12
+
+
+def test_a_terminal_sees_a_bar_per_pass_and_json_stays_clean(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=120)
+    monkeypatch.setattr(contacts_cli, "err_console", terminal)
+    path = tmp_path / "people.csv"
+    path.write_text("email,first_name\n" + "".join(f"p{i}@x.io,P{i}\n" for i in range(40)))
+    cli("contacts", "import", str(path), "--batch-size", "10")
+    shown = screen.getvalue()
+    assert "checking people.csv" in shown and "writing people.csv" in shown
+    assert "100%" in shown and "0:00:00" in shown  # done: nothing left to wait for
+
+    screen.truncate(0)
+    summary = json.loads(cli("contacts", "import", str(path), "--json").stdout)
+    assert summary["unchanged"] == 40 and screen.getvalue() == ""
+
+
+async def test_progress_counts_the_file_s_bytes_in_each_pass(
+    container: CoreContainer, tmp_path: Path
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("email,city\n" + "".join(f"person{i}@x.io,Lyon\n" for i in range(3000)))
+    size = path.stat().st_size
+    heard: list[tuple[ContactImportPhase, int, int]] = []
+
+    def progress(phase: ContactImportPhase, done: int, total: int) -> None:
+        heard.append((phase, done, total))
+
+    importer = ContactCsvImport(
+        container.contact_service(), container.read_session_factory(), batch_size=500
+    )
+    result = await importer.run(path, progress=progress)
+    assert result.created == 3000
+    for phase in ContactImportPhase:
+        seen = [(done, total) for p, done, total in heard if p is phase]
+        assert len(seen) > 2 and {total for _done, total in seen} == {size}
+        assert [done for done, _t in seen] == sorted(done for done, _t in seen)
+        assert seen[-1] == (size, size)
+    assert [p for p, _d, _t in heard] == sorted(
+        (p for p, _d, _t in heard), key=list(ContactImportPhase).index
+    )
 
 
 def test_export_neutralises_formulas_and_raw_keeps_them(cli: Cli, tmp_path: Path) -> None:

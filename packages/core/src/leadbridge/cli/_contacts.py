@@ -1,16 +1,29 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from ..contacts import (
     CORE_FIELDS,
     Contact,
     ContactCsvImport,
+    ContactImportPhase,
+    ContactImportProgress,
     ContactImportResult,
     ContactPage,
     export_contacts_csv,
@@ -158,6 +171,34 @@ def list_cmd(
         err_console.print(f"more contacts: add --after {next_cursor}", highlight=False)
 
 
+_PHASE_LABELS = {ContactImportPhase.CHECK: "checking", ContactImportPhase.WRITE: "writing"}
+
+
+@contextmanager
+def _progress_bar(name: str, *, show: bool) -> Iterator[ContactImportProgress | None]:
+    """A bar per pass on standard error, with bytes read and the time left (terminals only:
+    piped output and ``--json`` stay clean)."""
+    if not show:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        tasks: dict[ContactImportPhase, TaskID] = {}
+
+        def report(phase: ContactImportPhase, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(f"{_PHASE_LABELS[phase]} {name}", total=total)
+            bar.update(tasks[phase], completed=done)
+
+        yield report
+
+
 @app.command("import")
 def import_cmd(
     path: Annotated[
@@ -190,7 +231,8 @@ def import_cmd(
 
     The whole file is validated first and refused, naming the lines, when any row is
     wrong; nothing is written then. It is then written in committed batches, so other
-    writers are not locked out for the length of a large file.
+    writers are not locked out for the length of a large file. On a terminal, a bar per
+    pass shows how far it has read and the time left.
     """
 
     async def body(c: CoreContainer) -> ContactImportResult:
@@ -199,11 +241,13 @@ def import_cmd(
         importer = ContactCsvImport(
             c.contact_service(), c.read_session_factory(), batch_size=batch_size
         )
-        if check:
-            return ContactImportResult(
-                rows=await importer.check(path, encoding=encoding, source=path.name)
-            )
-        return await importer.run(path, encoding=encoding, source=path.name)
+        with _progress_bar(path.name, show=err_console.is_terminal and not json_) as progress:
+            if check:
+                rows = await importer.check(
+                    path, encoding=encoding, source=path.name, progress=progress
+                )
+                return ContactImportResult(rows=rows)
+            return await importer.run(path, encoding=encoding, source=path.name, progress=progress)
 
     result = run(body)
     summary = result.to_dict()

@@ -23,6 +23,7 @@ from ._csv_import import (
     ContactImportInterruptedError,
     ContactImportResult,
 )
+from ._csv_progress import ContactImportPhase, ContactImportProgress
 from ._csv_reader import CsvFormatError
 from ._custom_field_service import CustomFieldService, load_custom_fields
 from ._fields import CORE_FIELDS, FieldSpec, FieldType, email_key, normalize_value
@@ -49,6 +50,8 @@ __all__ = [
     "ContactChangeRow",
     "ContactCsvImport",
     "ContactImportInterruptedError",
+    "ContactImportPhase",
+    "ContactImportProgress",
     "ContactImportResult",
     "ContactKeyset",
     "ContactPage",

@@ -7,15 +7,30 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, literal, null, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._errors import ConflictError, NotFoundError, ValidationError
-from ..db import UTCDateTime, utcnow
+from ..db import UTCDateTime, dialect_name, id_set, utcnow
 from ..events import ContactCreated, ContactFieldChanged, EventBus, TagAdded
 from ._changelog import CONTACT_CREATED, CONTACT_DELETED, record_changes
 from ._contact import Contact
+from ._contact_insert import insert_contacts
 from ._contact_repository import (
     ContactKeyset,
     ContactQuery,
@@ -31,6 +46,7 @@ from ._fields import (
     normalize_value,
 )
 from ._models import ContactChangeRow, ContactRow, ContactTagRow, TagRow
+from ._row_plan import RowPlan, stored_columns
 
 _CORE_COLUMNS = tuple(CORE_FIELDS)
 _CONTACTS = cast(Table, ContactRow.__table__)
@@ -297,12 +313,12 @@ class ContactService:
     async def _bulk(
         self, session: AsyncSession, rows: Iterable[Mapping[str, Any]], source: str, on_error: str
     ) -> BulkUpsertResult:
-        specs = await _all_specs(session)
+        plan = RowPlan(await _all_specs(session))
         result = BulkUpsertResult()
         index = 0
         iterator = iter(rows)
         while batch := list(islice(iterator, self._batch_size)):
-            await self._bulk_batch(session, batch, index, specs, source, result)
+            await self._bulk_batch(session, batch, index, plan, source, result)
             index += len(batch)
         if on_error == "raise" and result.errors:
             first = result.errors[0]
@@ -319,40 +335,44 @@ class ContactService:
         session: AsyncSession,
         batch: Sequence[Mapping[str, Any]],
         offset: int,
-        specs: Mapping[str, FieldSpec],
+        plan: RowPlan,
         source: str,
         result: BulkUpsertResult,
     ) -> None:
         wanted: dict[str, dict[str, Any]] = {}
         tagging: dict[str, set[str]] = {}
+        checked = plan.validate_all(batch)
         for i, raw in enumerate(batch):
-            try:
-                row_tags = _tag_list(raw.get("tags"))
-                values = _validate(
-                    {k: v for k, v in raw.items() if k != "tags"}, specs, creating=False
-                )
-                if not values.get("email"):
-                    raise ValidationError("email is required", field="email")
-            except ValidationError as exc:
-                result.errors.append(RowError(offset + i, raw.get("email"), exc.field, exc.message))
-                continue
+            row_tags = None
+            if checked is not None:
+                values = checked[i]
+            else:
+                try:
+                    row_tags = _tag_list(raw["tags"]) if "tags" in raw else None
+                    values = plan.validate(raw)
+                except ValidationError as exc:
+                    result.errors.append(
+                        RowError(offset + i, raw.get("email"), exc.field, exc.message)
+                    )
+                    continue
             key = email_key(values["email"])
             # Two rows with one email in a batch are one contact: later values win.
-            wanted.setdefault(key, {}).update(values)
+            merged = wanted.get(key)
+            if merged is None:
+                wanted[key] = values
+            else:
+                merged.update(values)
             if row_tags:
                 tagging.setdefault(key, set()).update(row_tags)
         if not wanted:
             return
         existing = {
-            r.email_key: r
+            r[1]: r
             for r in (
                 await session.execute(
-                    select(
-                        ContactRow.id,
-                        ContactRow.email_key,
-                        ContactRow.fields,
-                        *(getattr(ContactRow, c) for c in _CORE_COLUMNS),
-                    ).where(ContactRow.email_key.in_(wanted))
+                    select(*(_CONTACTS.c[c] for c in stored_columns())).where(
+                        _key_in(session, list(wanted))
+                    )
                 )
             ).all()
         }
@@ -361,11 +381,7 @@ class ContactService:
         for key, values in wanted.items():
             current = existing.get(key)
             if current is None:
-                missing = [
-                    s.alias
-                    for s in specs.values()
-                    if s.is_required and not s.is_core and values.get(s.alias) is None
-                ]
+                missing = [a for a in plan.required_new if values.get(a) is None]
                 if missing:
                     result.errors.append(
                         RowError(-1, values["email"], missing[0], f"{missing[0]} is required")
@@ -373,21 +389,28 @@ class ContactService:
                     continue
                 creates.append(values)
                 continue
-            diff: dict[str, Any] = {}
-            old: dict[str, Any] = {}
-            fields = current.fields or {}
-            for name, new in values.items():
-                if name == "email":
-                    continue  # matched by email: only its case could differ, which is no change
-                was = getattr(current, name) if name in CORE_FIELDS else fields.get(name)
-                if was != new:
-                    diff[name] = new
-                    old[name] = was
-            result.ids[key] = current.id
-            if not diff:
+            result.ids[key] = current[0]
+            # Matched by email: only its case could differ, which is no change.
+            values.pop("email")
+            names = tuple(values)
+            stored = plan.reader(names)(current)
+            given = tuple(values.values())
+            if stored == given:
                 result.unchanged += 1
                 continue
-            updates.append(ContactUpdate(current.id, diff, fields, old))
+            changed = [
+                (name, was, new)
+                for name, was, new in zip(names, stored, given, strict=True)
+                if was != new
+            ]
+            updates.append(
+                ContactUpdate(
+                    current[0],
+                    {name: new for name, _was, new in changed},
+                    current[2] or {},
+                    {name: was for name, was, _new in changed},
+                )
+            )
         created = await self.write_batch(session, creates=creates, updates=updates, source=source)
         for values, cid in zip(creates, created, strict=True):
             result.ids[email_key(values["email"])] = cid
@@ -422,14 +445,12 @@ class ContactService:
         changes: builtins.list[dict[str, Any]] = []
         ids: builtins.list[int] = []
         if creates:
-            params = [_insert_params(v, email_key(v["email"]), now) for v in creates]
-            # Map ids back by email key (unique in the batch): asking for rows in parameter order
-            # would make SQLite insert one row per statement.
-            rows = await session.execute(
-                insert(_CONTACTS).returning(ContactRow.id, ContactRow.email_key), params
+            # Ids are taken up front, so the rows go in as one plain executemany (the cheapest
+            # statement either driver has: no RETURNING to read back row by row).
+            ids = await _new_contact_ids(session, len(creates))
+            await insert_contacts(
+                session, ids, creates, [email_key(v["email"]) for v in creates], now
             )
-            by_key = {key: int(cid) for cid, key in rows.all()}
-            ids = [by_key[p["email_key"]] for p in params]
             # One set-based statement logs the creations (``@created``, value null).
             await session.execute(
                 insert(_CHANGES).from_select(
@@ -440,7 +461,7 @@ class ContactService:
                         null(),
                         literal(now, UTCDateTime()),
                         literal(source),
-                    ).where(_CONTACTS.c.id.in_(ids)),
+                    ).where(_CONTACTS.c.id.in_(id_set(session, ids))),
                 )
             )
         if updates:
@@ -514,6 +535,29 @@ def _tag_list(value: Any) -> list[str]:
     return [_tag_name(str(t)) for t in items if str(t).strip()]
 
 
+async def _new_contact_ids(session: AsyncSession, count: int) -> builtins.list[int]:
+    """``count`` ids for new contacts, as the database would give them.
+
+    PostgreSQL: drawn from the table's sequence in one statement. SQLite: the rowids it would
+    assign (one past the largest), which no other writer can take: a writing transaction
+    holds SQLite's write lock from its ``BEGIN IMMEDIATE``.
+    """
+    if dialect_name(session) == "postgresql":
+        sequence = func.pg_get_serial_sequence(_CONTACTS.name, _CONTACTS.c.id.name)
+        draw = select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+        return [int(cid) for cid in (await session.scalars(draw)).all()]
+    largest = await session.scalar(select(func.max(_CONTACTS.c.id)))
+    first = int(largest or 0) + 1
+    return list(range(first, first + count))
+
+
+def _key_in(session: AsyncSession, keys: builtins.list[str]) -> ColumnElement[bool]:
+    """``email_key IN keys``; one array parameter on PostgreSQL rather than one per key."""
+    if dialect_name(session) == "postgresql":
+        return _CONTACTS.c.email_key == any_(bindparam(None, keys, type_=ARRAY(String)))
+    return _CONTACTS.c.email_key.in_(keys)
+
+
 async def _bulk_tag(session: AsyncSession, tags_by_contact: Mapping[int, set[str]]) -> None:
     tag_ids = await ensure_tags(session, sorted(set().union(*tags_by_contact.values())))
     have = set(
@@ -579,14 +623,11 @@ def _validate(
 
 
 def _insert_params(values: Mapping[str, Any], key: str, now: datetime) -> dict[str, Any]:
-    params: dict[str, Any] = {c: values.get(c) for c in _CORE_COLUMNS}
-    params.update(
-        email_key=key,
-        points=0,
-        fields={k: v for k, v in values.items() if k not in CORE_FIELDS and v is not None},
-        created_at=now,
-        updated_at=now,
-    )
+    params = dict(zip(_CORE_COLUMNS, map(values.get, _CORE_COLUMNS), strict=True))
+    params["email_key"] = key
+    params["points"] = 0
+    params["fields"] = {k: v for k, v in values.items() if v is not None and k not in CORE_FIELDS}
+    params["created_at"] = params["updated_at"] = now
     return params
 
 

@@ -10,22 +10,26 @@ live in a private temporary SQLite file, not in memory.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._errors import LeadBridgeError, ValidationError
-from ._contact_service import ContactService, _tag_list, _validate
+from ._contact_service import ContactService, _tag_list
+from ._csv_progress import ContactImportPhase, ContactImportProgress
 from ._csv_reader import DEFAULT_ENCODING, CsvRow, read_contacts_csv
 from ._custom_field_service import load_custom_fields
 from ._fields import CORE_FIELDS, FieldSpec, email_key
 from ._models import ContactRow
+from ._row_plan import RowPlan
 
 #: Rows written per transaction.
 DEFAULT_BATCH_SIZE = 5000
@@ -119,6 +123,25 @@ def _batches(rows: Iterator[CsvRow], size: int) -> Iterator[list[CsvRow]]:
         yield batch
 
 
+class _Meter:
+    """Bytes of the file read so far in one phase, reported after each batch."""
+
+    def __init__(
+        self, path: Path, phase: ContactImportPhase, progress: ContactImportProgress | None
+    ) -> None:
+        self.total = path.stat().st_size
+        self.done = 0
+        self._phase = phase
+        self._progress = progress
+
+    def read(self, done: int) -> None:
+        self.done = done
+
+    def report(self, *, finished: bool = False) -> None:
+        if self._progress is not None:
+            self._progress(self._phase, self.total if finished else self.done, self.total)
+
+
 class ContactCsvImport:
     """Import one CSV file: :meth:`check` validates it, :meth:`run` checks then writes."""
 
@@ -144,61 +167,72 @@ class ContactCsvImport:
         *,
         encoding: str = DEFAULT_ENCODING,
         source: str | None = None,
+        progress: ContactImportProgress | None = None,
     ) -> int:
         """Validate every row; raise :class:`ValidationError` naming the lines, or return the
-        number of rows. ``specs`` (core and custom fields by alias) are read when not given."""
+        number of rows. ``specs`` (core and custom fields by alias) are read when not given;
+        ``progress`` hears how far the pass has read."""
         specs = specs if specs is not None else await self._specs()
         name = source or str(path)
         problems = _Problems(name)
-        required = [s.alias for s in specs.values() if s.is_required and not s.is_core]
+        plan = RowPlan(specs)
+        meter = _Meter(path, ContactImportPhase.CHECK, progress)
         seen = _SeenEmails()
         rows = 0
         try:
-            rows_iter = read_contacts_csv(path, set(specs), encoding=encoding, source=name)
+            rows_iter = read_contacts_csv(
+                path, set(specs), encoding=encoding, source=name, on_bytes=meter.read
+            )
             for batch in _batches(rows_iter, self._batch_size):
                 rows += len(batch)
                 keys: dict[str, int] = {}
                 incomplete: dict[str, tuple[int, str]] = {}
-                for row in batch:
-                    key = self._check_row(row, specs, required, problems, keys, incomplete)
-                    if key is not None:
-                        keys[key] = row.line
+                checked = plan.validate_all([row.values for row in batch])
+                for i, row in enumerate(batch):
+                    values = checked[i] if checked is not None else None
+                    found = self._check_row(row, plan, values, problems, keys)
+                    if found is None:
+                        continue
+                    key, values = found
+                    keys[key] = row.line
+                    missing = [a for a in plan.required_new if values.get(a) is None]
+                    if missing:
+                        incomplete[key] = (row.line, missing[0])
                 for key, earlier in seen.repeated(keys).items():
                     problems.add(keys[key], f"email {key!r} already appears on line {earlier}")
                 await self._check_new(incomplete, problems)
+                meter.report()
+                # A pass over a large file is long CPU work: let the event loop's other tasks
+                # (a server's requests, when the SDK runs the import) in between batches.
+                await asyncio.sleep(0)
         finally:
             seen.close()
         problems.raise_if_any()
+        meter.report(finished=True)
         return rows
 
     @staticmethod
     def _check_row(
         row: CsvRow,
-        specs: dict[str, FieldSpec],
-        required: Sequence[str],
+        plan: RowPlan,
+        values: dict[str, Any] | None,
         problems: _Problems,
         keys: dict[str, int],
-        incomplete: dict[str, tuple[int, str]],
-    ) -> str | None:
-        try:
-            _tag_list(row.values.get("tags"))
-            values = _validate(
-                {k: v for k, v in row.values.items() if k != "tags"}, specs, creating=False
-            )
-        except ValidationError as exc:
-            problems.add(row.line, exc.message)
-            return None
-        if not values.get("email"):
-            problems.add(row.line, "email is required")
-            return None
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The row's email key and values (``values`` when its batch validated at once), or
+        ``None`` after recording what is wrong with it."""
+        if values is None:
+            try:
+                _tag_list(row.values.get("tags"))
+                values = plan.validate(row.values)
+            except ValidationError as exc:
+                problems.add(row.line, exc.message)
+                return None
         key = email_key(values["email"])
         if key in keys:
             problems.add(row.line, f"email {key!r} already appears on line {keys[key]}")
             return None
-        missing = [alias for alias in required if values.get(alias) is None]
-        if missing:
-            incomplete[key] = (row.line, missing[0])
-        return key
+        return key, values
 
     async def _check_new(self, incomplete: dict[str, tuple[int, str]], problems: _Problems) -> None:
         """Rows without a required custom field are fine for stored contacts only."""
@@ -223,15 +257,20 @@ class ContactCsvImport:
         *,
         encoding: str = DEFAULT_ENCODING,
         source: str | None = None,
+        progress: ContactImportProgress | None = None,
     ) -> ContactImportResult:
         """Validate the whole file (nothing written on error), then write it a batch per
         transaction. A batch that cannot be written raises
-        :class:`ContactImportInterruptedError` with the rows already committed."""
+        :class:`ContactImportInterruptedError` with the rows already committed. ``progress``
+        hears how far each pass has read."""
         name = source or str(path)
         specs = specs if specs is not None else await self._specs()
-        await self.check(path, specs, encoding=encoding, source=name)
+        await self.check(path, specs, encoding=encoding, source=name, progress=progress)
         result = ContactImportResult()
-        rows_iter = read_contacts_csv(path, set(specs), encoding=encoding, source=name)
+        meter = _Meter(path, ContactImportPhase.WRITE, progress)
+        rows_iter = read_contacts_csv(
+            path, set(specs), encoding=encoding, source=name, on_bytes=meter.read
+        )
         for batch in _batches(rows_iter, self._batch_size):
             try:
                 written = await self._contacts.bulk_upsert(
@@ -244,6 +283,8 @@ class ContactCsvImport:
             result.created += written.created
             result.updated += written.updated
             result.unchanged += written.unchanged
+            meter.report()
+        meter.report(finished=True)
         return result
 
 

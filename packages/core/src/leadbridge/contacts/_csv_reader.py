@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,10 +52,13 @@ def _check_encoding(encoding: str) -> str:
 class _DecodedLines:
     """The file's text, one physical line at a time; ``line`` is the last one handed out."""
 
-    def __init__(self, path: Path, encoding: str, source: str) -> None:
+    def __init__(
+        self, path: Path, encoding: str, source: str, on_bytes: Callable[[int], None] | None
+    ) -> None:
         self._path = path
         self._encoding = encoding
         self._source = source
+        self._on_bytes = on_bytes
         self.line = 0
 
     def _undecodable(self, exc: UnicodeDecodeError, pending: str) -> CsvFormatError:
@@ -71,9 +74,13 @@ class _DecodedLines:
     def __iter__(self) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder(self._encoding)(errors="strict")
         pending = ""
+        done = 0
         with self._path.open("rb") as handle:
             while True:
                 chunk = handle.read(_CHUNK)
+                if self._on_bytes is not None and chunk:
+                    done += len(chunk)
+                    self._on_bytes(done)
                 try:
                     pending += decoder.decode(chunk, final=not chunk)
                 except UnicodeDecodeError as exc:
@@ -92,15 +99,21 @@ class _DecodedLines:
 
 
 def read_contacts_csv(
-    path: Path, known: set[str], *, encoding: str = DEFAULT_ENCODING, source: str | None = None
+    path: Path,
+    known: set[str],
+    *,
+    encoding: str = DEFAULT_ENCODING,
+    source: str | None = None,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> Iterator[CsvRow]:
     """The rows of ``path``, streamed. Raises :class:`CsvFormatError` naming the line for a
     byte the encoding cannot read, an unknown, unnamed or repeated column, a missing
     ``email`` column and a row with more cells than the header. Blank cells are left out
     (an import never erases a stored value with a blank); blank lines are skipped.
-    ``known`` holds the column names allowed besides ``tags``."""
+    ``known`` holds the column names allowed besides ``tags``; ``on_bytes`` is called with
+    the number of bytes read so far after each read (the file's size at the end)."""
     name = source or str(path)
-    lines = _DecodedLines(path, _check_encoding(encoding), name)
+    lines = _DecodedLines(path, _check_encoding(encoding), name, on_bytes)
     reader = csv.reader(lines)
     try:
         header = next(reader, None)
