@@ -1,5 +1,6 @@
 """Livestorm webinars for LeadBridge."""
 
+from ._answer_lookup import FieldValue
 from ._batch import AwardChanges, LivestormBatchWriter, award_changes
 from ._client import (
     DEFAULT_BASE_URL,
@@ -62,7 +63,6 @@ from ._mapping import (
 from ._models import (
     Event,
     FieldAnswer,
-    FieldValue,
     Job,
     JobTask,
     Organization,

@@ -38,6 +38,7 @@ from leadbridge.http import (
 )
 from leadbridge.observability import record_quota
 
+from ._answer_lookup import FieldValue
 from ._errors import (
     AlreadyRegisteredError,
     BulkJobError,
@@ -56,7 +57,6 @@ from ._errors import (
 from ._jsonapi import JSONAPI_MEDIA_TYPE, ApiError, JsonApiModel, Page, to_timestamp
 from ._models import (
     Event,
-    FieldValue,
     Job,
     JobTask,
     Organization,

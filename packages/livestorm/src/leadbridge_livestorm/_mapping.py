@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ._answer_lookup import FieldValue
 from ._errors import PersonSkippedError
-from ._models import Event, FieldValue, Session
+from ._models import Event, Session
 from ._records import PersonLike
 
 #: Registration form field id → contact field, copied by default when the person answered.

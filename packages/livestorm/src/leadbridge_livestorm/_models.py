@@ -20,10 +20,8 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BeforeValidator, Field, field_validator, model_validator
 
+from ._answer_lookup import AnswerLookup, FieldValue
 from ._jsonapi import ApiError, JsonApiModel, Resource, Timestamp
-
-#: A registration answer: text for text and single-select fields, a list for multi-selects.
-FieldValue = str | int | float | bool | list[str] | None
 
 
 def _lenient_number(value: Any) -> Any:
@@ -137,7 +135,7 @@ class ReplayViewDetail(JsonApiModel):
     watched_at: Timestamp = None
 
 
-class RegistrantDetail(JsonApiModel):
+class RegistrantDetail(AnswerLookup, JsonApiModel):
     """A person's registration to one session, and how they attended it."""
 
     event_id: str | None = None
@@ -164,23 +162,6 @@ class RegistrantDetail(JsonApiModel):
     is_highlighted: bool = False
     is_guest_speaker: bool = False
     session_role: str | None = None
-
-    def value(self, field_id: str) -> FieldValue:
-        """The answer to form field ``field_id`` (``None`` when absent)."""
-        for answer in self.fields:
-            if answer.id == field_id:
-                return answer.value
-        return None
-
-    @property
-    def answers(self) -> dict[str, FieldValue]:
-        """Every answer by field id, built-in and custom."""
-        return {answer.id: answer.value for answer in self.fields}
-
-    @property
-    def custom_answers(self) -> dict[str, FieldValue]:
-        """The answers to the organizer's own fields (``custom: true``)."""
-        return {answer.id: answer.value for answer in self.fields if answer.custom}
 
 
 class Person(Resource):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leadbridge.contacts import email_key
 
+from ._answer_lookup import FieldValue
 from ._client import MAX_BULK_REGISTRATIONS, LivestormClient, Registrant
 from ._errors import (
     AlreadyRegisteredError,
@@ -21,7 +22,7 @@ from ._errors import (
     LivestormPermissionError,
     QuotaReserveReachedError,
 )
-from ._models import FieldValue, TaskOutcome
+from ._models import TaskOutcome
 from ._records import PersonLike
 from ._store import ChangesHook, LivestormStore, RegistrationChange, RegistrationLink
 from ._tables import SessionRow

@@ -22,11 +22,9 @@ from typing import Any, Literal
 
 import msgspec
 
+from ._answer_lookup import AnswerLookup, FieldValue
 from ._jsonapi import Page, PageMeta
 from ._models import Person
-
-#: A registration answer: text for text and single-select fields, a list for multi-selects.
-AnswerValue = str | int | float | bool | list[str] | None
 
 
 def _time(seconds: int | None) -> datetime | None:
@@ -39,7 +37,7 @@ class AnswerRecord(msgspec.Struct, frozen=True, gc=False):
 
     id: str
     type: str = "text"
-    value: AnswerValue = None
+    value: FieldValue = None
     required: bool = False
     custom: bool = False
 
@@ -54,7 +52,7 @@ class ReplayRecord(msgspec.Struct, frozen=True, gc=False):
         return _time(self.watched_seconds)
 
 
-class RegistrationRecord(msgspec.Struct, frozen=True, gc=False):
+class RegistrationRecord(AnswerLookup, msgspec.Struct, frozen=True, gc=False):
     """A person's registration to one session (as :class:`RegistrantDetail`)."""
 
     event_id: str | None = None
@@ -89,23 +87,6 @@ class RegistrationRecord(msgspec.Struct, frozen=True, gc=False):
     @property
     def updated_at(self) -> datetime | None:
         return _time(self.updated_seconds)
-
-    def value(self, field_id: str) -> AnswerValue:
-        """The answer to form field ``field_id`` (``None`` when absent)."""
-        for answer in self.fields:
-            if answer.id == field_id:
-                return answer.value
-        return None
-
-    @property
-    def answers(self) -> dict[str, AnswerValue]:
-        """Every answer by field id, built-in and custom."""
-        return {answer.id: answer.value for answer in self.fields}
-
-    @property
-    def custom_answers(self) -> dict[str, AnswerValue]:
-        """The answers to the organizer's own fields (``custom: true``)."""
-        return {answer.id: answer.value for answer in self.fields if answer.custom}
 
 
 class _PersonAttributes(msgspec.Struct, frozen=True, gc=False):
