@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Select, Table, bindparam, func, select
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..contacts import CONTACT_CREATED, CONTACT_DELETED, CORE_FIELDS, ContactChangeRow, ContactRow
-from ..db import chunked
+from ..db import chunked, id_set
 from ._exchange import BaseDataExchange, Order, OrderItem
 from ._manual import ObjectManual
 from ._models import MAPPINGS
@@ -95,24 +95,19 @@ class Pusher:
             for manual in self._objects
         }
         contact, mapping = cast(Table, ContactRow.__table__).c, MAPPINGS.c
-        ids_param: BindParameter[list[int]] = bindparam("ids", expanding=True)
-        self._contacts_query = (
-            select(
-                contact.id,
-                contact.fields,
-                *(contact[c] for c in CORE_FIELDS),
-                mapping.id,
-                mapping.object,
-                mapping.integration_id,
-                mapping.deleted_at,
+        self._contacts_query = select(
+            contact.id,
+            contact.fields,
+            *(contact[c] for c in CORE_FIELDS),
+            mapping.id,
+            mapping.object,
+            mapping.integration_id,
+            mapping.deleted_at,
+        ).select_from(
+            ContactRow.__table__.outerjoin(
+                MAPPINGS,
+                (mapping.contact_id == contact.id) & (mapping.integration == integration),
             )
-            .select_from(
-                ContactRow.__table__.outerjoin(
-                    MAPPINGS,
-                    (mapping.contact_id == contact.id) & (mapping.integration == integration),
-                )
-            )
-            .where(contact.id.in_(ids_param))
         )
         self._gone_query = select(
             mapping.contact_id,
@@ -120,7 +115,7 @@ class Pusher:
             mapping.object,
             mapping.integration_id,
             mapping.deleted_at,
-        ).where(mapping.integration == integration, mapping.contact_id.in_(ids_param))
+        ).where(mapping.integration == integration)
 
     @property
     def active(self) -> bool:
@@ -209,7 +204,7 @@ class Pusher:
                         change.id <= window,
                         change.source == me,
                         change.field != CONTACT_CREATED,
-                        change.contact_id.in_(chunk),
+                        change.contact_id.in_(id_set(session, chunk)),
                     )
                     .group_by(change.contact_id, change.field)
                 )
@@ -247,7 +242,9 @@ class Pusher:
         contacts: dict[int, _Row] = {}
         maps: dict[int, list[_Row]] = {}
         for chunk in chunked(sorted(batch.changed)):
-            for row in await session.execute(self._contacts_query, {"ids": chunk}):
+            # One parameter per chunk (not one per id): nothing rendered per contact.
+            found = self._contacts_query.where(ContactRow.id.in_(id_set(session, chunk)))
+            for row in await session.execute(found):
                 contact_id = row[_ID]
                 if contact_id not in contacts:
                     contacts[contact_id] = row
@@ -256,7 +253,8 @@ class Pusher:
         # Deleted contacts are gone from the contacts table: their mappings alone.
         gone = sorted(batch.deleted - contacts.keys())
         for chunk in chunked(gone):
-            for mapping in await session.execute(self._gone_query, {"ids": chunk}):
+            mappings = self._gone_query.where(MAPPINGS.c.contact_id.in_(id_set(session, chunk)))
+            for mapping in await session.execute(mappings):
                 maps.setdefault(mapping[0], []).append(mapping)
         planned = []
         for manual in self._objects:
