@@ -238,24 +238,27 @@ class Pusher:
     async def plan(self, session: AsyncSession, batch: PushBatch) -> list[PlannedOrder]:
         if not batch.changed and not batch.deleted:
             return []
-        # The rows themselves are kept (values by position): no per-contact copies.
+        # Each row's plain tuple is kept (values by position), not the row: a tuple of plain
+        # values leaves the collector's care, so a batch's contacts add no collection work.
         contacts: dict[int, _Row] = {}
-        maps: dict[int, list[_Row]] = {}
+        maps: dict[int, tuple[_Row, ...]] = {}
         for chunk in chunked(sorted(batch.changed)):
             # One parameter per chunk (not one per id): nothing rendered per contact.
             found = self._contacts_query.where(ContactRow.id.in_(id_set(session, chunk)))
             for row in await session.execute(found):
-                contact_id = row[_ID]
+                values = tuple(row)
+                contact_id = values[_ID]
                 if contact_id not in contacts:
-                    contacts[contact_id] = row
-                if row[_MAPPING_ID] is not None:
-                    maps.setdefault(contact_id, []).append(row)
+                    contacts[contact_id] = values
+                if values[_MAPPING_ID] is not None:
+                    maps[contact_id] = (*maps.get(contact_id, ()), values)
         # Deleted contacts are gone from the contacts table: their mappings alone.
         gone = sorted(batch.deleted - contacts.keys())
         for chunk in chunked(gone):
             mappings = self._gone_query.where(MAPPINGS.c.contact_id.in_(id_set(session, chunk)))
             for mapping in await session.execute(mappings):
-                maps.setdefault(mapping[0], []).append(mapping)
+                held = tuple(mapping)
+                maps[held[0]] = (*maps.get(held[0], ()), held)
         planned = []
         for manual in self._objects:
             planned.append(await self._plan_object(session, manual.object, batch, contacts, maps))
@@ -267,7 +270,7 @@ class Pusher:
         obj: str,
         batch: PushBatch,
         contacts: Mapping[int, _Row],
-        maps: Mapping[int, list[_Row]],
+        maps: Mapping[int, tuple[_Row, ...]],
     ) -> PlannedOrder:
         fields = self._push_fields[obj]
         creates: list[OrderItem] = []
@@ -276,12 +279,11 @@ class Pusher:
         forget: list[int] = []
         ids = self._ids
         can_create = self._exchange.supports_create and ids is None
-        no_maps: list[_Row] = []
         for contact_id, changed in batch.changed.items():
             row = contacts.get(contact_id)
             if row is None:
                 continue  # deleted since; its @deleted row decides
-            mapped = [m for m in maps.get(contact_id, no_maps) if m[_OBJECT] == obj]
+            mapped = [m for m in maps.get(contact_id, ()) if m[_OBJECT] == obj]
             live = [m[_OBJECT_ID] for m in mapped if m[_GONE] is None]
             if live:
                 if changed is None:
@@ -309,7 +311,7 @@ class Pusher:
         for contact_id in batch.deleted:
             if contact_id in contacts:
                 continue
-            for mapping in maps.get(contact_id, no_maps):
+            for mapping in maps.get(contact_id, ()):
                 if mapping[_OBJECT] != obj:
                     continue
                 if self._exchange.supports_delete and mapping[_GONE] is None and ids is None:
