@@ -17,6 +17,10 @@ from ._options import SyncDirection
 from ._outcome import PageOutcome
 from ._results import SyncFailure
 
+#: Updated objects sharing a reported modification time stamped by one statement from this
+#: many on (fewer cost more as statements than as rows of one executemany).
+_SHARED_STAMP_MIN = 20
+
 
 @dataclass
 class PlannedOrder:
@@ -31,8 +35,8 @@ class OrderEffects:
 
     #: new mappings by integration id (objects the integration created)
     created: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: updated objects: integration id and the modification time the integration reported
-    updated: list[tuple[str, datetime | None]] = field(default_factory=list)
+    #: integration ids of updated objects, by the modification time the integration reported
+    updated: dict[datetime | None, list[str]] = field(default_factory=dict)
     #: integration ids of objects the integration deleted
     deleted: list[str] = field(default_factory=list)
     #: mapping ids to drop
@@ -138,7 +142,7 @@ class PushStore:
                 failed(item, answer.error or "failed")
             else:
                 assert item.integration_id is not None
-                effects.updated.append((item.integration_id, answer.modified_at))
+                effects.updated.setdefault(answer.modified_at, []).append(item.integration_id)
         for item in order.deletes:
             effects.attempted.add(item.contact_id)
             answer = by_pair.get((item.contact_id, item.integration_id))
@@ -165,24 +169,7 @@ class PushStore:
         if effects.created:
             await self._write_created(session, obj, effects.created, now)
         if effects.updated:
-            table = MAPPINGS
-            # One executemany by the unique (integration, object, integration_id) key.
-            await session.execute(
-                update(table)
-                .where(
-                    table.c.integration == self._integration,
-                    table.c.object == obj,
-                    table.c.integration_id == bindparam("iid"),
-                )
-                .values(
-                    last_synced_at=now,
-                    integration_modified_at=func.coalesce(
-                        bindparam("seen", type_=table.c.integration_modified_at.type),
-                        table.c.integration_modified_at,
-                    ),
-                ),
-                [{"iid": object_id, "seen": at} for object_id, at in effects.updated],
-            )
+            await self._stamp(session, obj, effects.updated, now)
         for chunk in chunked(effects.deleted):
             await session.execute(
                 delete(mapping).where(
@@ -212,6 +199,44 @@ class PushStore:
                 [failure.to_row(self._integration, now) for failure in failures],
             )
             self.unresolved.update(f.contact_id for f in failures if f.contact_id is not None)
+
+    async def _stamp(
+        self,
+        session: AsyncSession,
+        obj: str,
+        updated: dict[datetime | None, list[str]],
+        now: datetime,
+    ) -> None:
+        """Stamp the updated objects' mappings: synced now, modified when the integration
+        said (kept when it said nothing)."""
+        table = MAPPINGS
+        stamped = (
+            update(table)
+            .where(table.c.integration == self._integration, table.c.object == obj)
+            .values(
+                last_synced_at=now,
+                integration_modified_at=func.coalesce(
+                    bindparam("seen", type_=table.c.integration_modified_at.type),
+                    table.c.integration_modified_at,
+                ),
+            )
+        )
+        # Objects sharing a modification time (often all of an order's) take one statement
+        # per chunk; the rest one executemany by the unique (integration, object,
+        # integration_id) key.
+        one_by_one: list[dict[str, Any]] = []
+        for seen, object_ids in updated.items():
+            if len(object_ids) < _SHARED_STAMP_MIN:
+                one_by_one.extend({"iid": object_id, "seen": seen} for object_id in object_ids)
+                continue
+            for chunk in chunked(object_ids):
+                await session.execute(
+                    stamped.where(table.c.integration_id.in_(chunk)), {"seen": seen}
+                )
+        if one_by_one:
+            await session.execute(
+                stamped.where(table.c.integration_id == bindparam("iid")), one_by_one
+            )
 
     async def _write_created(
         self, session: AsyncSession, obj: str, created: dict[str, dict[str, Any]], now: datetime
