@@ -12,6 +12,7 @@ from leadbridge.contacts import (
     ContactRow,
     FieldSpec,
     FieldType,
+    OnRowError,
     normalize_value,
 )
 from leadbridge.contacts._fields import converter
@@ -78,6 +79,25 @@ async def test_bulk_upsert_raise_mode_writes_nothing(container: CoreContainer) -
         await service.bulk_upsert(rows, on_error="raise")
     async with container.session_factory()() as session:
         assert await session.scalar(select(func.count()).select_from(ContactRow)) == 0
+
+
+async def test_on_row_error_takes_the_enum_and_refuses_an_unknown_policy(
+    container: CoreContainer,
+) -> None:
+    service = container.contact_service()
+    unknown = r"on_error 'ignore' is unknown; use one of skip, raise"
+    with pytest.raises(ValidationError, match=unknown):
+        await service.bulk_upsert([{"email": "a@x.io"}], on_error="ignore")
+    result = await service.bulk_upsert(
+        [{"email": "a@x.io"}, {"email": "not an email"}], on_error=OnRowError.SKIP
+    )
+    assert [e.index for e in result.errors] == [1]
+    with pytest.raises(ValidationError, match=r"row 2: "):
+        rows = [{"email": "b@x.io"}, {"email": "nope"}]
+        await service.bulk_upsert(rows, on_error=OnRowError.RAISE)
+    async with container.session_factory()() as session:
+        emails = (await session.scalars(select(ContactRow.email))).all()
+    assert emails == ["a@x.io"]
 
 
 async def test_bulk_update_logs_and_announces_each_real_change(container: CoreContainer) -> None:

@@ -36,6 +36,7 @@ from ._models import (
     CustomFieldRow,
     TagRow,
 )
+from ._on_row_error import OnRowError
 
 __all__ = [
     "CONTACT_CREATED",
@@ -67,6 +68,7 @@ __all__ = [
     "CustomFieldService",
     "FieldSpec",
     "FieldType",
+    "OnRowError",
     "RowError",
     "TagRow",
     "contact_foreign_key",

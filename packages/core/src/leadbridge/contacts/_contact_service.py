@@ -46,6 +46,7 @@ from ._fields import (
     normalize_value,
 )
 from ._models import ContactChangeRow, ContactRow, ContactTagRow, TagRow
+from ._on_row_error import OnRowError
 from ._row_plan import RowPlan, stored_columns
 
 _CORE_COLUMNS = tuple(CORE_FIELDS)
@@ -293,25 +294,36 @@ class ContactService:
         rows: Iterable[Mapping[str, Any]],
         *,
         source: str = "internal",
-        on_error: str = "skip",
+        on_error: OnRowError | str = OnRowError.SKIP,
         session: AsyncSession | None = None,
     ) -> BulkUpsertResult:
         """Insert or update many contacts matched by email, a statement batch at a time.
 
         Each row maps field names (core names and custom aliases) to values; fields absent
-        from a row are left alone. ``on_error="skip"`` records invalid rows in
-        ``result.errors`` and writes the rest; ``"raise"`` writes nothing when any row is
-        invalid. Runs in one transaction (``session``'s, when given).
+        from a row are left alone. ``on_error=OnRowError.SKIP`` (or ``"skip"``) records
+        invalid rows in ``result.errors`` and writes the rest; ``RAISE`` writes nothing when
+        any row is invalid. Runs in one transaction (``session``'s, when given).
         """
-        if on_error not in ("skip", "raise"):
-            raise ValueError("on_error must be 'skip' or 'raise'")
+        try:
+            policy = OnRowError(on_error)
+        except ValueError as exc:
+            raise ValidationError(
+                f"on_error {on_error!r} is unknown; use one of "
+                + ", ".join(p.value for p in OnRowError),
+                field="on_error",
+                value=on_error,
+            ) from exc
         if session is not None:
-            return await self._bulk(session, rows, source, on_error)
+            return await self._bulk(session, rows, source, policy)
         async with self._session_factory.begin() as own:
-            return await self._bulk(own, rows, source, on_error)
+            return await self._bulk(own, rows, source, policy)
 
     async def _bulk(
-        self, session: AsyncSession, rows: Iterable[Mapping[str, Any]], source: str, on_error: str
+        self,
+        session: AsyncSession,
+        rows: Iterable[Mapping[str, Any]],
+        source: str,
+        on_error: OnRowError,
     ) -> BulkUpsertResult:
         plan = RowPlan(await _all_specs(session))
         result = BulkUpsertResult()
@@ -320,7 +332,7 @@ class ContactService:
         while batch := list(islice(iterator, self._batch_size)):
             await self._bulk_batch(session, batch, index, plan, source, result)
             index += len(batch)
-        if on_error == "raise" and result.errors:
+        if on_error is OnRowError.RAISE and result.errors:
             first = result.errors[0]
             more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
             raise ValidationError(

@@ -29,6 +29,7 @@ from ._csv_reader import DEFAULT_ENCODING, CsvRow, read_contacts_csv
 from ._custom_field_service import load_custom_fields
 from ._fields import CORE_FIELDS, FieldSpec, email_key
 from ._models import ContactRow
+from ._on_row_error import OnRowError
 from ._row_plan import RowPlan
 
 #: Rows written per transaction.
@@ -274,7 +275,7 @@ class ContactCsvImport:
         for batch in _batches(rows_iter, self._batch_size):
             try:
                 written = await self._contacts.bulk_upsert(
-                    [r.values for r in batch], source="import", on_error="raise"
+                    [r.values for r in batch], source="import", on_error=OnRowError.RAISE
                 )
             except (DBAPIError, LeadBridgeError) as exc:
                 raise _interrupted(name, batch[0].line, result.rows, exc) from exc
