@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from .._choice import parse_choice
 from .._errors import ConflictError, NotFoundError, ValidationError
 from ..db import UTCDateTime, dialect_name, id_set, utcnow
 from ..events import ContactCreated, ContactFieldChanged, EventBus, TagAdded
@@ -304,15 +305,7 @@ class ContactService:
         invalid rows in ``result.errors`` and writes the rest; ``RAISE`` writes nothing when
         any row is invalid. Runs in one transaction (``session``'s, when given).
         """
-        try:
-            policy = OnRowError(on_error)
-        except ValueError as exc:
-            raise ValidationError(
-                f"on_error {on_error!r} is unknown; use one of "
-                + ", ".join(p.value for p in OnRowError),
-                field="on_error",
-                value=on_error,
-            ) from exc
+        policy = parse_choice(OnRowError, on_error, field="on_error")
         if session is not None:
             return await self._bulk(session, rows, source, policy)
         async with self._session_factory.begin() as own:

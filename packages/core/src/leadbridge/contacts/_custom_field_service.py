@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from .._choice import parse_choice
 from .._errors import ConflictError, NotFoundError, ValidationError
 from ._fields import CORE_FIELDS, FieldSpec, FieldType, check_alias
 from ._models import CustomFieldRow
@@ -30,15 +31,7 @@ class CustomFieldService:
         is_required: bool = False,
     ) -> FieldSpec:
         check_alias(alias)
-        try:
-            ftype = FieldType(type)
-        except ValueError as exc:
-            raise ValidationError(
-                f"field type {type!r} is unknown; use one of "
-                + ", ".join(t.value for t in FieldType),
-                field="type",
-                value=type,
-            ) from exc
+        ftype = parse_choice(FieldType, type, field="type", label="field type")
         opts: list[str] | None = None
         if ftype in (FieldType.SELECT, FieldType.MULTISELECT):
             opts = [o.strip() for o in (options or []) if o.strip()]

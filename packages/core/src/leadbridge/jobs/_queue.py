@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from .._choice import parse_choice
 from .._errors import ConflictError, NotFoundError, ValidationError
 from ..db import utcnow
 from ..observability import record_job_failed, record_job_retried
@@ -496,13 +497,7 @@ class JobQueue:
         where: list[str] = [f"j.task_name LIKE '{_PREFIX}%'", f"j.task_name <> '{_TICK}'"]
         params: dict[str, Any] = {}
         if status is not None:
-            if status not in set(JobStatus):
-                known = ", ".join(s.value for s in JobStatus)
-                raise ValidationError(
-                    f"job status {status!r} is unknown; use one of {known}",
-                    field="status",
-                    value=status,
-                )
+            parse_choice(JobStatus, status, field="status", label="job status")
             where.append("j.status = CAST(:status AS procrastinate_job_status)")
             params["status"] = str(status)
         if kind is not None:

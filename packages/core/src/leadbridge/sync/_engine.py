@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from .._errors import ValidationError
+from .._choice import parse_choice
 from ..contacts import ChangeLogService, ContactService, CustomFieldService, FieldSpec
 from ..db import utcnow
 from ..events import EventBus
@@ -194,13 +194,7 @@ class SyncEngine:
         the lease times out.
         """
         options = options or SyncOptions()
-        if trigger not in set(SyncTrigger):
-            raise ValidationError(
-                f"trigger {trigger!r} is unknown; use one of "
-                + ", ".join(t.value for t in SyncTrigger),
-                field="trigger",
-                value=trigger,
-            )
+        parse_choice(SyncTrigger, trigger, field="trigger")
         trigger = SyncTrigger(trigger)
         specs = await self._fields.all_fields()
         manual.check(specs)
