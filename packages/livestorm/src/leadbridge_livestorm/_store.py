@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadbridge.db import chunked, dialect_insert, dialect_name, utcnow
+from leadbridge.db import BulkInsert, chunked, dialect_insert, utcnow
 
 from ._errors import PersonSkippedError
 from ._mapping import event_values, registration_values, session_values
@@ -85,6 +85,8 @@ REGISTRATION_COLUMNS = (
     "updated_at",
 )
 _REGISTRATION_KEY = ("session_id", "person_id")
+#: What linking a registration known by ids updates on a stored row.
+_LINK_COLUMNS = ("contact_id", "email")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,24 +222,25 @@ class LivestormStore:
 
     async def upsert_events(self, db: AsyncSession, events: Iterable[Event]) -> UpsertResult:
         rows = {event.id: event_values(event) for event in events}
-        return await self._upsert_by_id(db, EVENTS, rows, EVENT_COLUMNS)
+        return await self._upsert_by_id(db, _EVENT_UPSERT, rows, EVENT_COLUMNS)
 
     async def upsert_sessions(self, db: AsyncSession, sessions: Iterable[Session]) -> UpsertResult:
         """Upsert sessions; their events must be stored (or stubbed with
         :meth:`ensure_session`) first."""
         rows = {session.id: session_values(session) for session in sessions}
-        return await self._upsert_by_id(db, SESSIONS, rows, SESSION_COLUMNS)
+        return await self._upsert_by_id(db, _SESSION_UPSERT, rows, SESSION_COLUMNS)
 
     async def _upsert_by_id(
         self,
         db: AsyncSession,
-        table: Table,
+        upsert: BulkInsert,
         rows: Mapping[str, dict[str, Any]],
         columns: Sequence[str],
     ) -> UpsertResult:
         result = UpsertResult()
         if not rows:
             return result
+        table = upsert.table
         stored: dict[str, Mapping[str, Any]] = {}
         for chunk in chunked(list(rows)):
             found = await db.execute(select(table).where(table.c.id.in_(chunk)))
@@ -253,9 +256,8 @@ class LivestormStore:
             else:
                 result.unchanged += 1
                 continue
-            writes.append({**values, "synced_at": now})
-        if writes:
-            await db.execute(_upsert_by_id(db, table, tuple(columns)), writes)
+            writes.append((ident, *(values[c] for c in columns), now))
+        await upsert.execute(db, writes)
         return result
 
     async def ensure_session(
@@ -363,7 +365,7 @@ class LivestormStore:
         Rows older (``updated_at``) than the stored one are ``stale`` and ignored, so a late
         webhook never undoes a newer pull.
         """
-        return await self._write_registrations(db, rows, REGISTRATION_COLUMNS, guard_stale=True)
+        return await self._write_registrations(db, rows, REGISTRATION_COLUMNS)
 
     async def link_registrations(
         self, db: AsyncSession, links: Iterable[RegistrationLink]
@@ -387,15 +389,13 @@ class LivestormStore:
             }
             for link in links
         ]
-        return await self._write_registrations(db, rows, ("contact_id", "email"), guard_stale=False)
+        return await self._write_registrations(db, rows, _LINK_COLUMNS)
 
     async def _write_registrations(
         self,
         db: AsyncSession,
         rows: Sequence[Mapping[str, Any]],
-        columns: Sequence[str],
-        *,
-        guard_stale: bool,
+        columns: tuple[str, ...],
     ) -> RegistrationResult:
         result = RegistrationResult()
         # One row per key: the same registration twice in a batch keeps the last.
@@ -404,7 +404,9 @@ class LivestormStore:
             return result
         stored = await self._stored_registrations(db, list(wanted))
         now = self._clock()
-        writes: list[dict[str, Any]] = []
+        # Only a full write carries ``updated_at``: a link never holds back a newer row.
+        guard_stale = columns == REGISTRATION_COLUMNS
+        writes: list[tuple[Any, ...]] = []
         for key, row in wanted.items():
             before = stored.get(key)
             values = dict(row)
@@ -428,7 +430,7 @@ class LivestormStore:
                 changed = frozenset(c for c, n, o in zip(columns, new, old, strict=True) if n != o)
                 after = {**before, **dict(zip(columns, new, strict=True))}
             values["synced_at"] = now
-            writes.append(values)
+            writes.append(tuple(map(values.get, _REGISTRATION_WRITE)))
             result.changes.append(
                 RegistrationChange(
                     session_id=key[0],
@@ -442,9 +444,7 @@ class LivestormStore:
                     after=after,
                 )
             )
-        if writes:
-            statement = _registration_upsert(db, tuple(columns), guard_stale)
-            await db.execute(statement, writes)
+        await _UPSERTS[columns].execute(db, writes)
         return result
 
     async def _stored_registrations(
@@ -505,44 +505,46 @@ def _older(new: datetime | None, stored: datetime | None) -> bool:
     return new is not None and stored is not None and new < stored
 
 
-#: Upsert statements by (backend, table, columns, stale guard): built once each (building one
-#: costs more than writing a page's rows with it).
-_UPSERTS: dict[tuple[str, str, tuple[str, ...], bool], Any] = {}
+def _by_id(table: Table, columns: Sequence[str]) -> BulkInsert:
+    """The upsert of events or sessions by id."""
 
-
-def _upsert_by_id(db: AsyncSession, table: Table, columns: tuple[str, ...]) -> Any:
-    """The multi-row ``INSERT … ON CONFLICT (id) DO UPDATE`` of events or sessions."""
-    key = (dialect_name(db), table.name, columns, False)
-    statement = _UPSERTS.get(key)
-    if statement is None:
-        insert = dialect_insert(db, table)
+    def on_conflict(insert: Any) -> Any:
         set_ = {c: insert.excluded[c] for c in (*columns, "synced_at")}
-        statement = _UPSERTS[key] = insert.on_conflict_do_update(index_elements=["id"], set_=set_)
-    return statement
+        return insert.on_conflict_do_update(index_elements=["id"], set_=set_)
+
+    return BulkInsert(table, ("id", *columns, "synced_at"), on_conflict=on_conflict)
 
 
-def _registration_upsert(db: AsyncSession, columns: tuple[str, ...], guard_stale: bool) -> Any:
-    """The registrations' multi-row ``INSERT … ON CONFLICT DO UPDATE``; a missing link or
-    email never erases a stored one."""
-    key = (dialect_name(db), REGISTRATIONS.name, columns, guard_stale)
-    statement = _UPSERTS.get(key)
-    if statement is not None:
-        return statement
-    insert = dialect_insert(db, REGISTRATIONS)
-    table = REGISTRATIONS.c
-    set_: dict[str, Any] = {c: insert.excluded[c] for c in (*columns, "synced_at")}
-    for keep in ("contact_id", "email"):
-        if keep in set_:
-            set_[keep] = func.coalesce(insert.excluded[keep], table[keep])
-    where = None
-    if guard_stale:
-        # The stale guard again in SQL, for a concurrent writer that got in between.
-        where = or_(
-            table.updated_at.is_(None),
-            insert.excluded.updated_at.is_(None),
-            table.updated_at <= insert.excluded.updated_at,
+def _registrations(updated: Sequence[str], *, guard_stale: bool) -> BulkInsert:
+    """The registrations' upsert: new rows whole, stored ones' ``updated`` columns; a missing
+    link or email never erases a stored one."""
+
+    def on_conflict(insert: Any) -> Any:
+        table = REGISTRATIONS.c
+        set_: dict[str, Any] = {c: insert.excluded[c] for c in (*updated, "synced_at")}
+        for keep in ("contact_id", "email"):
+            if keep in set_:
+                set_[keep] = func.coalesce(insert.excluded[keep], table[keep])
+        where = None
+        if guard_stale:
+            # The stale guard again in SQL, for a concurrent writer that got in between.
+            where = or_(
+                table.updated_at.is_(None),
+                insert.excluded.updated_at.is_(None),
+                table.updated_at <= insert.excluded.updated_at,
+            )
+        return insert.on_conflict_do_update(
+            index_elements=list(_REGISTRATION_KEY), set_=set_, where=where
         )
-    statement = _UPSERTS[key] = insert.on_conflict_do_update(
-        index_elements=list(_REGISTRATION_KEY), set_=set_, where=where
-    )
-    return statement
+
+    return BulkInsert(REGISTRATIONS, _REGISTRATION_WRITE, on_conflict=on_conflict)
+
+
+#: Every column a registration write inserts, in the order its rows hold them.
+_REGISTRATION_WRITE = (*_REGISTRATION_KEY, *REGISTRATION_COLUMNS, "synced_at")
+_EVENT_UPSERT = _by_id(EVENTS, EVENT_COLUMNS)
+_SESSION_UPSERT = _by_id(SESSIONS, SESSION_COLUMNS)
+_UPSERTS = {
+    REGISTRATION_COLUMNS: _registrations(REGISTRATION_COLUMNS, guard_stale=True),
+    _LINK_COLUMNS: _registrations(_LINK_COLUMNS, guard_stale=False),
+}

@@ -1,6 +1,7 @@
 """Database layer: async engine and sessions, the declarative base, migrations."""
 
 from ._base import NAMING_CONVENTION, Base, BigIntPK, JSONDoc, UTCDateTime, utcnow
+from ._bulk import COPY_THRESHOLD, BulkInsert, BulkUpdate, OnConflict
 from ._busy import is_busy_database_error
 from ._chunked import IN_LIST_SIZE, chunked
 from ._dialect import dialect_insert, dialect_name, id_set
@@ -9,14 +10,18 @@ from ._migrate import alembic_config, current, downgrade, upgrade
 from ._status import CORE_BRANCH, MigrationStatus
 
 __all__ = [
+    "COPY_THRESHOLD",
     "CORE_BRANCH",
     "IN_LIST_SIZE",
     "NAMING_CONVENTION",
     "READ_ONLY",
     "Base",
     "BigIntPK",
+    "BulkInsert",
+    "BulkUpdate",
     "JSONDoc",
     "MigrationStatus",
+    "OnConflict",
     "UTCDateTime",
     "alembic_config",
     "chunked",

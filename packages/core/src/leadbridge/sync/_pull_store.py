@@ -7,11 +7,11 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..contacts import ContactService
-from ..db import chunked
+from ..db import BulkInsert, BulkUpdate, chunked
 from ..events import EventBus
 from ._events import BatchSynced
 from ._exchange import ReportObject
@@ -96,8 +96,8 @@ class PullStore:
         mapped: dict[str, StoredMapping],
         now: datetime,
     ) -> None:
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
         for item in items:
             assert item.contact is not None
             contact_id = item.contact.id
@@ -106,58 +106,43 @@ class PullStore:
             synced = None if item.kept_internal else now
             if mapping is None or mapping.id is None:
                 inserts.append(
-                    {
-                        "integration": self._integration,
-                        "object": self._object,
-                        "integration_id": item.obj.integration_id,
-                        "contact_id": contact_id,
-                        "integration_modified_at": item.modified_at,
-                        "last_synced_at": synced,
-                        "created_at": now,
-                    }
+                    (
+                        self._integration,
+                        self._object,
+                        item.obj.integration_id,
+                        contact_id,
+                        item.modified_at,
+                        synced,
+                        now,
+                    )
                 )
                 continue
             seen = mapping.integration_modified_at
             updates.append(
-                {
-                    "id": mapping.id,
-                    "contact_id": contact_id,
-                    "integration_modified_at": item.modified_at
-                    if seen is None or item.modified_at > seen
-                    else seen,
-                    "last_synced_at": synced
+                (
+                    mapping.id,
+                    contact_id,
+                    item.modified_at if seen is None or item.modified_at > seen else seen,
+                    synced
                     if synced is not None or mapping.contact_id != contact_id
                     else mapping.last_synced_at,
-                    "deleted_at": None,
-                }
+                    None,
+                )
             )
         for obj in deleted:
             mapping = mapped.get(obj.integration_id)
             if mapping is not None and mapping.id is not None and mapping.deleted_at is None:
                 updates.append(
-                    {
-                        "id": mapping.id,
-                        "contact_id": mapping.contact_id,
-                        "integration_modified_at": mapping.integration_modified_at,
-                        "last_synced_at": mapping.last_synced_at,
-                        "deleted_at": now,
-                    }
+                    (
+                        mapping.id,
+                        mapping.contact_id,
+                        mapping.integration_modified_at,
+                        mapping.last_synced_at,
+                        now,
+                    )
                 )
-        if inserts:
-            await session.execute(insert(MAPPINGS), inserts)
-        if updates:
-            columns = MAPPINGS.c
-            await session.execute(
-                update(MAPPINGS)
-                .where(columns.id == bindparam("b_id"))
-                .values(
-                    contact_id=bindparam("b_contact_id"),
-                    integration_modified_at=bindparam("b_integration_modified_at"),
-                    last_synced_at=bindparam("b_last_synced_at"),
-                    deleted_at=bindparam("b_deleted_at"),
-                ),
-                [{f"b_{k}": v for k, v in u.items()} for u in updates],
-            )
+        await _MAPPING_INSERT.execute(session, inserts)
+        await _MAPPING_UPDATE.execute(session, updates)
 
     async def _resolve_errors(
         self, session: AsyncSession, object_ids: Sequence[str], now: datetime
@@ -183,6 +168,28 @@ class PullStore:
         if not failures or self._run_id is None:
             return
         await session.execute(insert(ERRORS), [f.to_row(self._integration, now) for f in failures])
+
+
+#: New mappings, as ``_write_mappings`` builds their rows.
+_MAPPING_INSERT = BulkInsert(
+    MAPPINGS,
+    (
+        "integration",
+        "object",
+        "integration_id",
+        "contact_id",
+        "integration_modified_at",
+        "last_synced_at",
+        "created_at",
+    ),
+)
+#: Stored mappings a page moves on: ``(id, contact_id, integration_modified_at,
+#: last_synced_at, deleted_at)``.
+_MAPPING_UPDATE = BulkUpdate(
+    MAPPINGS,
+    "id",
+    ("contact_id", "integration_modified_at", "last_synced_at", "deleted_at"),
+)
 
 
 def pairs(items: Sequence[PulledItem]) -> list[tuple[ReportObject, int]]:
