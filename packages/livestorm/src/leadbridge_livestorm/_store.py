@@ -93,8 +93,8 @@ _LINK_COLUMNS = ("contact_id", "email")
 class RegistrationChange:
     """A registration row that was created or whose values changed.
 
-    ``before`` is ``None`` for a new row; ``after`` holds the row as written; ``changed`` names
-    the columns that differ. The properties are the facts point actions award on.
+    ``before`` is ``None`` for a new row; ``after`` holds the row as written. The properties
+    are the facts point actions award on.
     """
 
     session_id: str
@@ -103,9 +103,17 @@ class RegistrationChange:
     contact_id: int | None
     email: str | None
     created: bool
-    changed: frozenset[str]
     before: Mapping[str, Any] | None
     after: Mapping[str, Any]
+
+    @property
+    def changed(self) -> frozenset[str]:
+        """The columns that differ from the stored row (a new row's: those it sets)."""
+        # Computed when asked: a first pull creates every row, and few readers ask.
+        after, before = self.after, self.before
+        if before is None:
+            return frozenset(c for c in REGISTRATION_COLUMNS if after.get(c) is not None)
+        return frozenset(c for c in REGISTRATION_COLUMNS if after.get(c) != before.get(c))
 
     def gained(self, column: str) -> int:
         """How much a counter (``questions_count``…) went up; never negative."""
@@ -411,7 +419,6 @@ class LivestormStore:
             before = stored.get(key)
             values = dict(row)
             if before is None:
-                changed = frozenset(c for c in REGISTRATION_COLUMNS if values.get(c) is not None)
                 after: Mapping[str, Any] = values  # the row as written (``synced_at`` too)
             else:
                 # A missing link or email never erases a stored one.
@@ -427,7 +434,6 @@ class LivestormStore:
                 if new == old:
                     result.unchanged += 1
                     continue
-                changed = frozenset(c for c, n, o in zip(columns, new, old, strict=True) if n != o)
                 after = {**before, **dict(zip(columns, new, strict=True))}
             values["synced_at"] = now
             writes.append(tuple(map(values.get, _REGISTRATION_WRITE)))
@@ -439,7 +445,6 @@ class LivestormStore:
                     contact_id=after.get("contact_id"),
                     email=after.get("email"),
                     created=before is None,
-                    changed=changed,
                     before=before,
                     after=after,
                 )

@@ -212,7 +212,10 @@ class PointsService:
         if found is None:
             return
         contact_id, details = found
-        await self.trigger(action_type.key, contact_id, details, session=event.session)
+        if event.session is not None:
+            await self._award(event.session, action_type, contact_id, dict(details or {}))
+        else:
+            await self.trigger(action_type.key, contact_id, details)
 
     @asynccontextmanager
     async def _transaction(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
@@ -361,16 +364,28 @@ class PointsService:
         """
         action_type = self.action_types.get(type_key)
         facts = dict(details or {})
-        async with self._transaction(session) as s:
-            actions = await self._matching(s, action_type, facts)
-            if not actions:
-                return []
-            await _require_contact(s, contact_id)
-            awarded = []
-            for action in actions:
-                if await self._apply(s, _grant(action), [contact_id]):
-                    awarded.append(action)
-            return awarded
+        if session is not None:
+            # No context manager here: an event handler triggers once per created contact.
+            return await self._award(session, action_type, contact_id, facts)
+        async with self._session_factory.begin() as own:
+            return await self._award(own, action_type, contact_id, facts)
+
+    async def _award(
+        self,
+        session: AsyncSession,
+        action_type: BasePointActionType[Any],
+        contact_id: int,
+        facts: dict[str, Any],
+    ) -> builtins.list[PointAction]:
+        actions = await self._matching(session, action_type, facts)
+        if not actions:
+            return []
+        await _require_contact(session, contact_id)
+        awarded = []
+        for action in actions:
+            if await self._apply(session, _grant(action), [contact_id]):
+                awarded.append(action)
+        return awarded
 
     async def award_bulk(
         self,
