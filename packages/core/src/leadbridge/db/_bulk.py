@@ -60,6 +60,24 @@ def _processors(
     return found
 
 
+def _repeating(process: _Process) -> _Process:
+    """``process`` that reuses its last result for the same object again: a batch's rows
+    share their timestamps, and SQLite's datetime processing formats a string each time."""
+    last: list[Any] = [_UNSET, None]
+
+    def run(value: Any) -> Any:
+        if value is last[0]:
+            return last[1]
+        out = process(value)
+        last[0], last[1] = value, out
+        return out
+
+    return run
+
+
+_UNSET = object()
+
+
 def _order(compiled_names: Sequence[str], names: Sequence[str]) -> list[int] | None:
     """Where each of the compiled statement's parameters is in a row; ``None`` if it binds
     something a row does not hold (its rows then go through SQLAlchemy's executemany)."""
@@ -95,7 +113,7 @@ class _Plan:
             return [tuple(row) for row in rows]
         columns: list[Iterable[Any]] = list(zip(*rows, strict=True))
         for at, process in self.processors:
-            columns[at] = map(process, columns[at])
+            columns[at] = map(_repeating(process), columns[at])
         return list(zip(*columns, strict=True))
 
     async def executemany(self, connection: AsyncConnection, rows: Sequence[Row]) -> None:
