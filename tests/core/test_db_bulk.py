@@ -177,3 +177,42 @@ async def test_update_changes_only_the_given_columns_of_the_keyed_rows(
     assert [row[3] for row in stored[:size]] == [None] * size
     assert stored[size][1] == size  # the last row is not among the changes
     assert [row[2] for row in stored] == [row[2] for row in _rows(size + 1)]  # untouched
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_upsert_writes_rows_read_as_new_beside_changed_ones(
+    sessions: async_sessionmaker[AsyncSession], size: int
+) -> None:
+    async with sessions.begin() as session:
+        await PLAIN.execute(session, _rows(1))
+    later = T0 + timedelta(hours=1)
+    stored, new = _rows(1, order=50, at=later), _rows(size + 1, order=900, at=later)[1:]
+    async with sessions.begin() as session:
+        await UPSERT.execute(session, stored, new=new)
+    found = await _stored(sessions)
+    assert len(found) == size + 1
+    assert found[0][1] == 50
+    assert [row[1] for row in found[1:]] == [900 + i for i in range(1, size + 1)]
+
+
+async def test_a_row_read_as_new_but_stored_meanwhile_is_upserted_or_refused(
+    sessions: async_sessionmaker[AsyncSession], db_backend: str
+) -> None:
+    """A concurrent writer stored one of the "new" rows: a small batch (and SQLite) upserts
+    it; PostgreSQL's straight copy of a large batch refuses the whole write, which is rolled
+    back (the caller retries its unit of work)."""
+    async with sessions.begin() as session:
+        await PLAIN.execute(session, _rows(1))
+    async with sessions.begin() as session:
+        await UPSERT.execute(session, [], new=_rows(3, order=10, at=T0 + timedelta(hours=1)))
+    assert [row[1] for row in await _stored(sessions)] == [10, 11, 12]
+    large = _rows(COPY_THRESHOLD + 5, order=500, at=T0 + timedelta(hours=2))
+    if db_backend == "postgres":
+        with pytest.raises(IntegrityError):
+            async with sessions.begin() as session:
+                await UPSERT.execute(session, [], new=large)
+        assert [row[1] for row in await _stored(sessions)] == [10, 11, 12]
+    else:
+        async with sessions.begin() as session:
+            await UPSERT.execute(session, [], new=large)
+        assert len(await _stored(sessions)) == COPY_THRESHOLD + 5

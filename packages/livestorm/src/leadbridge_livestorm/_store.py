@@ -415,6 +415,7 @@ class LivestormStore:
         # Only a full write carries ``updated_at``: a link never holds back a newer row.
         guard_stale = columns == REGISTRATION_COLUMNS
         writes: list[tuple[Any, ...]] = []
+        inserts: list[tuple[Any, ...]] = []
         for key, row in wanted.items():
             before = stored.get(key)
             values = dict(row)
@@ -436,7 +437,9 @@ class LivestormStore:
                     continue
                 after = {**before, **dict(zip(columns, new, strict=True))}
             values["synced_at"] = now
-            writes.append(tuple(map(values.get, _REGISTRATION_WRITE)))
+            (inserts if before is None else writes).append(
+                tuple(map(values.get, _REGISTRATION_WRITE))
+            )
             result.changes.append(
                 RegistrationChange(
                     session_id=key[0],
@@ -449,7 +452,9 @@ class LivestormStore:
                     after=after,
                 )
             )
-        await _UPSERTS[columns].execute(db, writes)
+        # Rows read as missing may go in without the upsert's conflict handling (a concurrent
+        # writer's row then raises IntegrityError, which a sync page retries).
+        await _UPSERTS[columns].execute(db, writes, new=inserts)
         return result
 
     async def _stored_registrations(

@@ -244,30 +244,49 @@ class BulkInsert:
 
         return apply
 
-    async def execute(self, session: AsyncSession, rows: Sequence[Row]) -> None:
-        """Write ``rows`` in the session's transaction."""
-        if not rows:
-            return
+    async def execute(
+        self, session: AsyncSession, rows: Sequence[Row], *, new: Sequence[Row] = ()
+    ) -> None:
+        """Write ``rows`` in the session's transaction.
+
+        ``new`` are more rows, ones the caller just read are not stored (a first sync's):
+        on PostgreSQL a batch of :data:`COPY_THRESHOLD` or more of them is copied straight
+        into the table, which spares the upsert's conflict handling — a row a concurrent
+        writer stored meanwhile then raises :class:`~sqlalchemy.exc.IntegrityError` (retry
+        the unit of work: it reads the row this time). Otherwise they join ``rows``.
+        """
         connection = await session.connection()
         dialect = connection.dialect
+        if new and self._on_conflict is not None:
+            if dialect.name == "postgresql" and len(new) >= COPY_THRESHOLD:
+                await self._copy(connection, self._plan(dialect).processed(new))
+            else:
+                rows = [*rows, *new]
+        elif new:
+            rows = [*rows, *new]
+        if not rows:
+            return
         plan = self._plan(dialect)
         if dialect.name != "postgresql" or len(rows) < COPY_THRESHOLD:
             await plan.executemany(connection, rows)
             return
         processed = plan.processed(rows)
         if self._on_conflict is None:
-            driver = await _driver(connection)
-            try:
-                await driver.copy_records_to_table(
-                    self.table.name,
-                    schema_name=self.table.schema,
-                    records=processed,
-                    columns=self.columns,
-                )
-            except asyncpg.PostgresError as exc:
-                raise _translated(exc, f"COPY {self.table.name}") from exc
+            await self._copy(connection, processed)
             return
         await self._stage(dialect).run(connection, processed)
+
+    async def _copy(self, connection: AsyncConnection, processed: list[tuple[Any, ...]]) -> None:
+        driver = await _driver(connection)
+        try:
+            await driver.copy_records_to_table(
+                self.table.name,
+                schema_name=self.table.schema,
+                records=processed,
+                columns=self.columns,
+            )
+        except asyncpg.PostgresError as exc:
+            raise _translated(exc, f"COPY {self.table.name}") from exc
 
 
 class BulkUpdate:
