@@ -98,7 +98,8 @@ def default_ssl_context() -> ssl.SSLContext:
 
     Building one loads the CA bundle (a tenth of a second or so), which every client — every
     sync run and job — would otherwise pay again. A context is safe to share between clients
-    and threads; hostname checks and certificate verification stay on.
+    and threads; hostname checks and certificate verification stay on. (httpcore sets its ALPN
+    list on each connection: the same, HTTP/1.1, for every client built here.)
     """
     return _SHARED_CONTEXT.get()
 
