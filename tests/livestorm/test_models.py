@@ -429,6 +429,34 @@ def test_a_people_page_with_unknown_attributes_decodes_into_records() -> None:
 
 
 @pytest.mark.parametrize(
+    ("person_at", "registration_at", "expected"),
+    [(1720628127, 1720628500, 1720628500), (1720629000, 1720628500, 1720629000), (0, 0, 0)],
+)
+def test_a_record_tells_when_it_changed_in_seconds_as_the_model_does(
+    person_at: int, registration_at: int, expected: int
+) -> None:
+    detail = {**PERSON["attributes"]["registrant_detail"], "updated_at": registration_at}
+    with_registration = {
+        **PERSON["attributes"],
+        "updated_at": person_at,
+        "registrant_detail": detail,
+    }
+    without = {**with_registration, "registrant_detail": None}
+    for attributes, seconds in ((with_registration, expected), (without, person_at)):
+        person = {**PERSON, "attributes": attributes}
+        page = decode_people_page(_people_page(person))
+        assert page is not None
+        (record,) = page.items
+        assert isinstance(record, PersonRecord)
+        assert record.changed_seconds == seconds
+        # The model path (times as datetimes) tells the same time.
+        model = Person.model_validate(person)
+        registered = model.registrant_detail
+        times = [model.updated_at, registered.updated_at if registered is not None else None]
+        assert max(to_timestamp(t) for t in times) == seconds
+
+
+@pytest.mark.parametrize(
     "odd",
     [
         {"messages_count": 2.5},  # a fraction where a count is expected

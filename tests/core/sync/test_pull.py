@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from typing_extensions import override
 
 from leadbridge import CoreContainer
 from leadbridge.contacts import ContactChangeRow, ContactRow
@@ -12,14 +14,18 @@ from leadbridge.sync import (
     TO_INTEGRATION,
     TO_INTERNAL,
     BatchSynced,
+    ReportObject,
+    ReportPage,
+    ReportRequest,
     SyncCursorRow,
     SyncEngine,
     SyncErrorRow,
+    SyncObjectError,
     SyncObjectMappingRow,
     SyncOptions,
     SyncStatus,
 )
-from leadbridge.testing import MemoryIntegration
+from leadbridge.testing import MemoryExchange, MemoryIntegration
 
 from .conftest import count, person, seeded
 
@@ -179,6 +185,31 @@ async def test_bad_objects_are_recorded_and_the_rest_syncs(
     fixed = await engine.run(remote.exchange(), remote.manual())
     assert fixed.status is SyncStatus.SUCCEEDED and fixed.counters.created == 1
     assert await count(store, SyncErrorRow, SyncErrorRow.resolved_at.is_(None)) == 4
+
+
+class _RelistingExchange(MemoryExchange):
+    """Two pages: p0 and p2 unreadable on the first, p0 readable again on the second (an
+    object listed twice in one run, as a source whose order shifts while it is read)."""
+
+    @override
+    async def report(self, request: ReportRequest) -> AsyncIterator[ReportPage]:
+        now = datetime.now(UTC)
+        unreadable = [SyncObjectError("unreadable record", integration_id=i) for i in ("p0", "p2")]
+        yield ReportPage([ReportObject("p1", now, person(1))], "1", api_calls=1, errors=unreadable)
+        yield ReportPage([ReportObject("p0", now, person(0))], "2", api_calls=1)
+
+
+async def test_a_failure_is_resolved_when_its_object_syncs_later_in_the_run(
+    store: CoreContainer, engine: SyncEngine
+) -> None:
+    remote = MemoryIntegration()
+    result = await engine.run(_RelistingExchange(remote), remote.manual())
+    assert result.counters.failed == 2 and result.counters.created == 2
+    errors = await store.sync_run_service().errors(run_id=result.run_id)
+    assert sorted(e.integration_id or "" for e in errors) == ["p0", "p2"]
+    # p0 synced on the second page: its error is resolved; p2's stays.
+    unresolved = await store.sync_run_service().errors(unresolved=True)
+    assert [e.integration_id for e in unresolved] == ["p2"]
 
 
 async def test_deleted_object_marks_its_mapping(store: CoreContainer, engine: SyncEngine) -> None:

@@ -69,7 +69,7 @@ from ._mapping import person_to_contact_fields
 from ._models import Event, Session
 from ._pull_state import PEOPLE_ENDPOINT, PullState, session_signals
 from ._push import ContactToRegister, RegistrationPusher, RegistrationPushResult
-from ._records import PersonLike
+from ._records import PersonLike, PersonRecord
 from ._store import ChangesHook, LivestormStore
 
 #: The integration name the exchange reads its settings under.
@@ -184,6 +184,8 @@ def _stamp(value: datetime | None) -> int:
 
 def _changed_at(person: PersonLike) -> int:
     """When a registration last changed, as ``filter[updated_since]`` sees it."""
+    if isinstance(person, PersonRecord):
+        return person.changed_seconds
     detail = person.registrant_detail
     return max(_stamp(person.updated_at), _stamp(detail.updated_at if detail else None))
 

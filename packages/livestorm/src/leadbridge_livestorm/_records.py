@@ -175,6 +175,16 @@ class PersonRecord(msgspec.Struct, frozen=True, gc=False):
     def is_team_member(self) -> bool:
         return self.role == "team_member"
 
+    @property
+    def changed_seconds(self) -> int:
+        """When the person or its registration last changed, in Unix seconds (``0``: never
+        said), as ``filter[updated_since]`` compares: read from the raw seconds, no datetime
+        built (a pull asks it of every person)."""
+        attributes = self.attributes
+        detail = attributes.registrant_detail
+        registration = detail.updated_seconds if detail is not None else None
+        return max(attributes.updated_at or 0, registration or 0)
+
 
 #: A person as a people list gives it: a record, or a model where the tolerant parse read it.
 PersonLike = Person | PersonRecord

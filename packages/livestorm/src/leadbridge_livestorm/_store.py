@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadbridge.db import BulkInsert, chunked, dialect_insert, utcnow
+from leadbridge.db import BulkInsert, chunked, dialect_insert, key_set, utcnow
 
 from ._errors import PersonSkippedError
 from ._mapping import event_values, registration_values, session_values
@@ -251,7 +251,7 @@ class LivestormStore:
         table = upsert.table
         stored: dict[str, Mapping[str, Any]] = {}
         for chunk in chunked(list(rows)):
-            found = await db.execute(select(table).where(table.c.id.in_(chunk)))
+            found = await db.execute(select(table).where(table.c.id.in_(key_set(db, chunk))))
             stored.update({row["id"]: dict(row) for row in found.mappings()})
         now = self._clock()
         writes = []
@@ -462,14 +462,14 @@ class LivestormStore:
     ) -> dict[tuple[str, str], Mapping[str, Any]]:
         stored: dict[tuple[str, str], Mapping[str, Any]] = {}
         for chunk in chunked(keys):
-            sessions = {s for s, _ in chunk}
-            persons = {p for _, p in chunk}
+            sessions = sorted({s for s, _ in chunk})
+            persons = sorted({p for _, p in chunk})
             # A superset (every pair of these sessions and people), narrowed below: simpler
             # and as fast as a row-value IN for the one or few sessions of a page.
             found = await db.execute(
                 select(REGISTRATIONS).where(
-                    REGISTRATIONS.c.session_id.in_(sessions),
-                    REGISTRATIONS.c.person_id.in_(persons),
+                    REGISTRATIONS.c.session_id.in_(key_set(db, sessions)),
+                    REGISTRATIONS.c.person_id.in_(key_set(db, persons)),
                 )
             )
             wanted = set(chunk)

@@ -23,6 +23,7 @@ from ..http import (
     install_httpx_log_redaction,
     redact_url,
 )
+from ..http._client import default_ssl_context
 from ..http._errors import error_from_response, transport_error
 from ..http._redact import request_url, scrub
 from ._credentials import ClientCredentials, required
@@ -229,7 +230,9 @@ class _OAuth2Auth(httpx.Auth):
             return await self._token_client.post(
                 self.token_url, data=dict(form), headers=dict(headers), auth=_NO_AUTH
             )
-        async with httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as client:
+        async with httpx.AsyncClient(
+            timeout=self._timeout, follow_redirects=False, verify=default_ssl_context()
+        ) as client:
             return await client.post(self.token_url, data=dict(form), headers=dict(headers))
 
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db import chunked, id_set
+from ..db import id_set, key_set
 from ._contact import Contact
 from ._fields import email_key
 from ._models import ContactRow, ContactTagRow, TagRow
@@ -206,10 +206,10 @@ class ContactRepository:
     ) -> dict[str, Contact]:
         """The contacts with these emails, by :func:`email_key` (unknown emails are left out)."""
         keys = sorted({email_key(e) for e in emails})
-        rows: list[Row[Any]] = []
-        for part in chunked(keys):
-            stmt = select(*_COLUMNS).where(ContactRow.email_key.in_(part))
-            rows.extend((await session.execute(stmt)).all())
+        if not keys:
+            return {}
+        stmt = select(*_COLUMNS).where(ContactRow.email_key.in_(key_set(session, keys)))
+        rows = (await session.execute(stmt)).all()
         contacts = await contacts_from_rows(session, rows, with_tags=with_tags)
         return {email_key(c.email): c for c in contacts}
 

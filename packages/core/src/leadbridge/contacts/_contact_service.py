@@ -8,10 +8,7 @@ from itertools import islice
 from typing import Any, cast
 
 from sqlalchemy import (
-    ColumnElement,
-    String,
     Table,
-    any_,
     bindparam,
     delete,
     func,
@@ -21,13 +18,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .._choice import parse_choice
 from .._errors import ConflictError, NotFoundError, ValidationError
-from ..db import UTCDateTime, dialect_name, id_set, utcnow
+from ..db import UTCDateTime, dialect_name, id_set, key_set, utcnow
 from ..events import ContactCreated, ContactFieldChanged, EventBus, TagAdded
 from ._changelog import CONTACT_CREATED, CONTACT_DELETED, record_changes
 from ._contact import Contact
@@ -376,7 +372,7 @@ class ContactService:
             for r in (
                 await session.execute(
                     select(*(_CONTACTS.c[c] for c in stored_columns())).where(
-                        _key_in(session, list(wanted))
+                        _CONTACTS.c.email_key.in_(key_set(session, list(wanted)))
                     )
                 )
             ).all()
@@ -554,13 +550,6 @@ async def _new_contact_ids(session: AsyncSession, count: int) -> builtins.list[i
     largest = await session.scalar(select(func.max(_CONTACTS.c.id)))
     first = int(largest or 0) + 1
     return list(range(first, first + count))
-
-
-def _key_in(session: AsyncSession, keys: builtins.list[str]) -> ColumnElement[bool]:
-    """``email_key IN keys``; one array parameter on PostgreSQL rather than one per key."""
-    if dialect_name(session) == "postgresql":
-        return _CONTACTS.c.email_key == any_(bindparam(None, keys, type_=ARRAY(String)))
-    return _CONTACTS.c.email_key.in_(keys)
 
 
 async def _bulk_tag(session: AsyncSession, tags_by_contact: Mapping[int, set[str]]) -> None:

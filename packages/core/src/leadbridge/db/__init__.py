@@ -4,7 +4,7 @@ from ._base import NAMING_CONVENTION, Base, BigIntPK, JSONDoc, UTCDateTime, utcn
 from ._bulk import COPY_THRESHOLD, BulkInsert, BulkUpdate, OnConflict
 from ._busy import is_busy_database_error
 from ._chunked import IN_LIST_SIZE, chunked
-from ._dialect import dialect_insert, dialect_name, id_set
+from ._dialect import dialect_insert, dialect_name, id_set, key_set
 from ._engine import READ_ONLY, create_engine, create_session_factory
 from ._migrate import alembic_config, current, downgrade, upgrade
 from ._status import CORE_BRANCH, MigrationStatus
@@ -33,6 +33,7 @@ __all__ = [
     "downgrade",
     "id_set",
     "is_busy_database_error",
+    "key_set",
     "upgrade",
     "utcnow",
 ]

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, Table, bindparam, func, select
+from sqlalchemy import BigInteger, Select, String, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,4 +43,19 @@ def id_set(session: AsyncSession, ids: Sequence[int]) -> Select[Any]:
         array = bindparam(None, list(ids), type_=postgresql.ARRAY(BigInteger))
         return select(func.unnest(array))
     values = func.json_each(bindparam(None, json.dumps(list(ids)))).table_valued("value")
+    return select(values.c.value)
+
+
+def key_set(session: AsyncSession, keys: Sequence[str]) -> Select[Any]:
+    """A one-column SELECT of the strings ``keys`` bound as one parameter, whatever the count.
+
+    PostgreSQL: ``unnest(:keys::VARCHAR[])``; SQLite: ``json_each(:keys)``. As :func:`id_set`
+    for ids: an expanding ``IN`` list binds (and renders, on every execution) a parameter per
+    key, and each list length is a statement PostgreSQL parses anew. A unique or primary key
+    index on the column is still used for the lookup.
+    """
+    if dialect_name(session) == "postgresql":
+        array = bindparam(None, list(keys), type_=postgresql.ARRAY(String))
+        return select(func.unnest(array))
+    values = func.json_each(bindparam(None, json.dumps(list(keys)))).table_valued("value")
     return select(values.c.value)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import logging
+import ssl
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -30,6 +32,7 @@ def create_client(
     event_hooks: Mapping[str, list[EventHook]] | None = None,
     secret_params: Iterable[str] = (),
     transport: httpx.AsyncBaseTransport | None = None,
+    verify: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` for an integration, built from explicit values.
 
@@ -44,11 +47,15 @@ def create_client(
       a 401 to refresh. Call :func:`raise_for_status` on the result instead.
     - ``secret_params``: extra query parameter names to mask in logs and errors.
     - ``transport``: the innermost transport (default ``httpx.AsyncHTTPTransport()``).
+    - ``verify``: the TLS context of that default transport (a private CA's, say). Without
+      one, clients share one verifying context per process (``default_ssl_context``).
 
     Redirects are not followed: a custom API-key header would follow them to another host.
     """
     install_httpx_log_redaction()
-    inner: httpx.AsyncBaseTransport = transport or httpx.AsyncHTTPTransport()
+    inner: httpx.AsyncBaseTransport = transport or httpx.AsyncHTTPTransport(
+        verify=verify or default_ssl_context()
+    )
     if rate_limit is not None:
         limiter = rate_limit if isinstance(rate_limit, RateLimiter) else RateLimiter(rate_limit)
         inner = RateLimitedTransport(inner, limiter)
@@ -63,6 +70,38 @@ def create_client(
         ),
         follow_redirects=False,
     )
+
+
+class _SharedContext:
+    """One context built on first use, whichever thread asks first."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._context: ssl.SSLContext | None = None
+
+    def get(self) -> ssl.SSLContext:
+        context = self._context
+        if context is None:
+            with self._lock:
+                if self._context is None:
+                    self._context = httpx.create_ssl_context()
+                context = self._context
+        return context
+
+
+_SHARED_CONTEXT = _SharedContext()
+
+
+def default_ssl_context() -> ssl.SSLContext:
+    """httpx's default verifying TLS context (certifi's CA bundle, or ``SSL_CERT_FILE`` /
+    ``SSL_CERT_DIR`` as set when first asked), built once per process.
+
+    Building one loads the CA bundle (a tenth of a second or so), which every client — every
+    sync run and job — would otherwise pay again. A context is safe to share between clients
+    and threads; hostname checks and certificate verification stay on. (httpcore sets its ALPN
+    list on each connection: the same, HTTP/1.1, for every client built here.)
+    """
+    return _SHARED_CONTEXT.get()
 
 
 class _HttpxURLRedactor(logging.Filter):

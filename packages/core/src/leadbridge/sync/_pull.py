@@ -21,7 +21,7 @@ from ..contacts import (
     FieldSpec,
     email_key,
 )
-from ..db import chunked
+from ..db import chunked, id_set, key_set
 from ._counters import SyncCounters
 from ._errors import SyncObjectSkipped
 from ._exchange import ReportObject, ReportPage
@@ -284,7 +284,7 @@ class ObjectPuller:
                 ).where(
                     columns.integration == self._integration,
                     columns.object == self._object,
-                    columns.integration_id.in_(chunk),
+                    columns.integration_id.in_(key_set(session, chunk)),
                 )
             )
             for object_id, mapping_id, contact_id, synced, seen, gone in rows.all():
@@ -317,11 +317,8 @@ class ObjectPuller:
             by_id[stored.id] = stored
 
         for chunk in chunked(keys):
-            for row in (
-                await session.execute(
-                    _locked(select(*columns).where(table.email_key.in_(chunk)), lock)
-                )
-            ).all():
+            by_keys = select(*columns).where(table.email_key.in_(key_set(session, chunk)))
+            for row in (await session.execute(_locked(by_keys, lock))).all():
                 keep(row)
         wanted = list(
             {
@@ -331,9 +328,8 @@ class ObjectPuller:
             }
         )
         for id_chunk in chunked(wanted):
-            for row in (
-                await session.execute(_locked(select(*columns).where(table.id.in_(id_chunk)), lock))
-            ).all():
+            by_ids = select(*columns).where(table.id.in_(id_set(session, id_chunk)))
+            for row in (await session.execute(_locked(by_ids, lock))).all():
                 keep(row)
         unknown_keys = {key for key in keys if key not in by_key}
         unknown_ids = [m.contact_id for m in mapped.values() if m.contact_id not in by_id]
@@ -370,7 +366,10 @@ class ObjectPuller:
         for chunk in chunked(ordered):
             rows = await session.execute(
                 select(change.contact_id, change.field, func.max(change.changed_at))
-                .where(change.contact_id.in_(chunk), change.source != self._integration)
+                .where(
+                    change.contact_id.in_(id_set(session, chunk)),
+                    change.source != self._integration,
+                )
                 .group_by(change.contact_id, change.field)
             )
             created: dict[int, datetime] = {}

@@ -11,7 +11,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..contacts import ContactService
-from ..db import BulkInsert, BulkUpdate, chunked
+from ..db import BulkInsert, BulkUpdate, chunked, key_set
 from ..events import EventBus
 from ._events import BatchSynced
 from ._exchange import ReportObject
@@ -46,8 +46,11 @@ class PullStore:
         self._contacts = contacts
         self._bus = event_bus
         self._run_id = run_id
-        # Earlier pull errors of this object get resolved when the object syncs fine.
+        # Earlier pull errors of this object get resolved when the object syncs fine: any
+        # matched object's when errors were unresolved before the run, else only those of the
+        # objects this run recorded a failure for (a first sync has nothing else to resolve).
         self._unresolved = unresolved
+        self._failed: set[str] = set()
 
     def known_mappings(self, object_ids: Collection[str]) -> dict[str, StoredMapping]:
         """Mappings of ``object_ids`` this run made that the database does not hold."""
@@ -72,10 +75,11 @@ class PullStore:
         for contact, contact_id in zip(page.creates, ids, strict=True):
             contact.id = contact_id
         await self._write_mappings(session, page.matched, page.deleted, page.mapped, now)
-        if self._unresolved and page.matched:
+        if page.matched and (self._unresolved or self._failed):
             await self._resolve_errors(session, [i.obj.integration_id for i in page.matched], now)
         await self._write_failures(session, outcome.failures, now)
-        self._unresolved = self._unresolved or bool(outcome.failures)
+        if not self._unresolved and self._run_id is not None:
+            self._failed.update(f.integration_id for f in outcome.failures if f.integration_id)
         outcome.pairs = pairs(page.matched)
         if outcome.pairs and self._bus.has_subscribers(BatchSynced):
             await self._bus.publish(
@@ -147,6 +151,8 @@ class PullStore:
     async def _resolve_errors(
         self, session: AsyncSession, object_ids: Sequence[str], now: datetime
     ) -> None:
+        if not self._unresolved:
+            object_ids = [i for i in object_ids if i in self._failed]
         error = SyncErrorRow
         for chunk in chunked(object_ids):
             await session.execute(
@@ -156,7 +162,7 @@ class PullStore:
                     error.object == self._object,
                     error.direction == SyncDirection.PULL,
                     error.resolved_at.is_(None),
-                    error.integration_id.in_(chunk),
+                    error.integration_id.in_(key_set(session, chunk)),
                 )
                 .values(resolved_at=now)
                 .execution_options(synchronize_session=False)
