@@ -224,8 +224,19 @@ async def test_cancel_stops_after_the_current_page(
     store: CoreContainer, engine: SyncEngine
 ) -> None:
     remote = seeded(100, page_size=10)
-    remote.page_delay = 0.05
-    task = asyncio.create_task(engine.run(remote.exchange(), remote.manual()))
+    exchange = remote.exchange()
+    report, resume = exchange.report, asyncio.Event()
+
+    async def gated(request):  # the remote holds its third page until the test says so
+        served = 0
+        async for page in report(request):
+            if served == 2:
+                await resume.wait()
+            served += 1
+            yield page
+
+    exchange.report = gated
+    task = asyncio.create_task(engine.run(exchange, remote.manual()))
     runs = store.sync_run_service()
     deadline = time.monotonic() + 60
     while True:
@@ -236,10 +247,19 @@ async def test_cancel_stops_after_the_current_page(
         assert not task.done() and time.monotonic() < deadline, "the run never pulled 20"
         await asyncio.sleep(0.01)
     await runs.cancel(row.id)
+    # The run hears of the cancel through its heartbeat: three beats after the cancel was
+    # stored, the second one read it and its coroutine has gone on to the third.
+    beats: set[object] = set()
+    while len(beats) < 4:
+        async with store.session_factory()() as session:
+            beats.add(await session.scalar(select(SyncLeaseRow.heartbeat_at)))
+        assert not task.done() and time.monotonic() < deadline, "no heartbeat after the cancel"
+        await asyncio.sleep(0.01)
+    resume.set()
     result = await task
     assert result.status is SyncStatus.CANCELLED
     done = await store.contact_service().count()
-    assert 20 <= done < 100 and done % 10 == 0
+    assert done == 20
     assert await runs.cursor("memory", "people") == str(done)
     assert (await runs.get(row.id)).status is SyncStatus.CANCELLED
     with pytest.raises(ConflictError, match="not running"):
