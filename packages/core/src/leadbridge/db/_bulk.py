@@ -257,11 +257,9 @@ class BulkInsert:
         """
         connection = await session.connection()
         dialect = connection.dialect
-        if new and self._on_conflict is not None:
-            if dialect.name == "postgresql" and len(new) >= COPY_THRESHOLD:
-                await self._copy(connection, self._plan(dialect).processed(new))
-            else:
-                rows = [*rows, *new]
+        copied = self._on_conflict is not None and dialect.name == "postgresql"
+        if copied and len(new) >= COPY_THRESHOLD:
+            await self._copy(connection, self._plan(dialect).processed(new))
         elif new:
             rows = [*rows, *new]
         if not rows:
